@@ -1,0 +1,77 @@
+"""Agencies named as users name them: 'ICE', '7012' or 'U.S. Immigration and Customs Enforcement'.
+
+The table is the sub-tier list of USAspending's authoritative agency list (2019 vintage),
+shipped with the package.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str  # sub-tier code, e.g. 7012
+    name: str
+    abbreviation: str
+    toptier_code: str
+    toptier_name: str
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", " ", text.upper()).strip()
+
+
+@lru_cache(maxsize=1)
+def _table() -> tuple[dict[str, Agency], dict[str, list[Agency]]]:
+    by_code: dict[str, Agency] = {}
+    by_name: dict[str, list[Agency]] = {}
+    path = resources.files("contractwatch") / "data" / "agencies.csv"
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            a = Agency(
+                row["subtier_code"], row["subtier_name"], row["subtier_abbreviation"],
+                row["toptier_code"], row["toptier_name"],
+            )
+            by_code[a.code] = a
+            for alias in {a.name, a.abbreviation}:
+                if alias:
+                    by_name.setdefault(_norm(alias), []).append(a)
+            # "U.S. Immigration…" is also said without the "U.S.".
+            if a.name.upper().startswith("U.S. "):
+                by_name.setdefault(_norm(a.name[5:]), []).append(a)
+    return by_code, by_name
+
+
+class UnknownAgency(ValueError):
+    pass
+
+
+def resolve_agency(text: str) -> Agency:
+    """Find one sub-tier agency by code, abbreviation or name; raise with suggestions."""
+    by_code, by_name = _table()
+    s = text.strip()
+    if s.upper() in by_code:
+        return by_code[s.upper()]
+    matches = by_name.get(_norm(s), [])
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        # Prefer Homeland Security components (this tool's first users) on a tie such as "OPO".
+        dhs = [a for a in matches if a.toptier_code == "070"]
+        if len(dhs) == 1:
+            return dhs[0]
+        listed = ", ".join(f"{a.code} {a.name}" for a in matches[:6])
+        raise UnknownAgency(f"agency {text!r} is ambiguous: {listed}; use the code")
+    key = _norm(s)
+    near = [a for a in by_code.values() if key and key in _norm(a.name)]
+    hint = f"; did you mean {', '.join(f'{a.code} {a.name}' for a in near[:5])}?" if near else ""
+    raise UnknownAgency(f"unknown agency {text!r}{hint}")
+
+
+def agency_by_code(code: str) -> Agency | None:
+    return _table()[0].get(code)

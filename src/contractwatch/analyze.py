@@ -1,0 +1,432 @@
+"""The analyses, written once as Ibis expressions so that DuckDB and Spark run the same code.
+
+Each public function takes a Catalog and returns a Result: rows, the SQL behind them and the
+caveats a reader must see (duplicate policy, truncated blocks, missing columns). Money is
+summed from `federal_action_obligation` per transaction, never from award-level totals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from contractwatch.agencies import resolve_agency
+from contractwatch.store import Catalog
+
+TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "family", "brand")
+
+
+@dataclass
+class Result:
+    """What a query returns: rows for any output format, plus provenance."""
+
+    title: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    sql: str | None = None
+    caveats: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Filters:
+    agency: str | None = None
+    fy: int | None = None
+    keyword: str | None = None
+    recipient: str | None = None
+    psc: str | None = None
+    naics: str | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+
+    def agency_code(self) -> str | None:
+        return resolve_agency(self.agency).code if self.agency else None
+
+    def describe(self) -> str:
+        parts = []
+        if self.agency:
+            a = resolve_agency(self.agency)
+            parts.append(f"{a.abbreviation or a.name} ({a.code})")
+        if self.fy:
+            parts.append(f"FY{self.fy}")
+        if self.keyword:
+            parts.append(f"keyword {self.keyword!r}")
+        if self.recipient:
+            parts.append(f"recipient {self.recipient!r}")
+        if self.psc:
+            parts.append(f"PSC {self.psc!r}")
+        if self.naics:
+            parts.append(f"NAICS {self.naics!r}")
+        return ", ".join(parts) or "all data"
+
+
+def _contains(column: Any, text: str) -> Any:
+    return column.upper().contains(text.upper())
+
+
+def apply_filters(t: Any, f: Filters) -> Any:
+    """Row filters shared by every query (on canonical columns)."""
+    code = f.agency_code()
+    if code:
+        t = t.filter(t.awarding_sub_agency_code == code)
+    if f.fy:
+        t = t.filter(t.fiscal_year == int(f.fy))
+    if f.keyword:
+        k = f.keyword
+        t = t.filter(
+            _contains(t.transaction_description.fill_null(""), k)
+            | _contains(t.recipient_name.fill_null(""), k)
+            | _contains(t.product_or_service_code_description.fill_null(""), k)
+            | _contains(t.naics_description.fill_null(""), k)
+        )
+    if f.recipient:
+        t = t.filter(_contains(t.recipient_name.fill_null(""), f.recipient))
+    if f.psc:
+        t = t.filter((t.product_or_service_code == f.psc.upper())
+                     | _contains(t.product_or_service_code_description.fill_null(""), f.psc))
+    if f.naics:
+        t = t.filter((t.naics_code == f.naics)
+                     | _contains(t.naics_description.fill_null(""), f.naics))
+    return t
+
+
+def award_key(t: Any) -> Any:
+    """USAspending's award key where known; the PIID for rows from exports that lack it."""
+    return t.contract_award_unique_key.fill_null(t.award_id_piid)
+
+
+def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
+    return catalog.con.to_pyarrow(expr).to_pylist()
+
+
+# ---- caveats ------------------------------------------------------------------------------
+
+def caveats(catalog: Catalog, f: Filters, policy: str, scope: Any | None = None) -> list[str]:
+    """What a reader must know about the figures in this scope, stated not hidden."""
+    out: list[str] = []
+    code = f.agency_code()
+    if not catalog.loads:
+        return ["the store is empty: run `contractwatch ingest` first"]
+    if scope is not None:
+        dup = scope.semi_join(catalog.copies_table(), ["load_id", "source_row"]).count()
+        n = int(catalog.con.execute(dup))
+        if n:
+            if policy == "keep":
+                out.append(
+                    f"{n} rows in scope are exact copies inside one API export; policy 'keep' "
+                    "counts them, because each copy stands for a different transaction of the "
+                    "same amount that paging skipped (use --duplicates collapse for one row per "
+                    "transaction)"
+                )
+            else:
+                out.append(f"{n} exact copies inside API exports were dropped (policy "
+                           "'collapse'); totals may be low by the amounts they stood for")
+    for load in catalog.loads:
+        for b in load.blocks:
+            if code and b.agency != code or f.fy and b.fiscal_year != int(f.fy):
+                continue
+            if load.source_format == "usaspending-api-export" and b.looks_truncated:
+                out.append(
+                    f"{load.source_file}: agency {b.agency} FY{b.fiscal_year} holds {b.rows} "
+                    "rows (a multiple of the 100-row page) and no de-obligation: the export "
+                    "probably stopped at a page boundary, so its sum is an upper bound"
+                )
+    formats = {ld.source_format for ld in catalog.loads}
+    if "usaspending-api-export" in formats:
+        out.append("API-export rows carry no ceiling, UEI, parent company or PSC/NAICS codes "
+                   "(null, not zero)")
+    if any(ld.vintage is None for ld in catalog.loads):
+        out.append("some loads have no vintage (fetch date); see `contractwatch status`")
+    return list(dict.fromkeys(out))
+
+
+# ---- derived views -------------------------------------------------------------------------
+
+def awards(catalog: Catalog, policy: str = "keep", t: Any | None = None) -> Any:
+    """One row per award: agency, recipient, vehicle, dates, actions, obligations, ceiling."""
+    import ibis
+
+    t = catalog.transactions(policy) if t is None else t
+    t = t.mutate(award_key=award_key(t),
+                 _order=t.action_date.cast("string") + "|"
+                 + t.modification_number.fill_null("") + "|"
+                 + t.transaction_number.fill_null(0).cast("string").lpad(6, "0"))
+    return t.group_by("award_key").aggregate(
+        award_id_piid=t.award_id_piid.arbitrary(),
+        awarding_sub_agency_code=t.awarding_sub_agency_code.argmax(t._order),
+        awarding_sub_agency_name=t.awarding_sub_agency_name.argmax(t._order),
+        recipient_name=t.recipient_name.argmax(t._order),
+        recipient_uei=t.recipient_uei.argmax(t._order),
+        parent_award_id_piid=t.parent_award_id_piid.argmax(t._order),
+        parent_award_agency_id=t.parent_award_agency_id.argmax(t._order),
+        first_action_date=t.action_date.min(),
+        last_action_date=t.action_date.max(),
+        actions=t.count(),
+        federal_action_obligation=t.federal_action_obligation.sum(),
+        # cumulative on each row: the latest action's value, never a sum across rows
+        potential_total_value_of_award=t.potential_total_value_of_award.argmax(t._order),
+        description=t.transaction_description.argmin(t._order),
+        usaspending_permalink=t.usaspending_permalink.argmax(t._order),
+        fiscal_years=t.fiscal_year.nunique(),
+        _n=ibis.literal(1),
+    ).drop("_n")
+
+
+def recipients(catalog: Catalog, policy: str = "keep") -> Any:
+    """One row per recipient name as recorded (the prime-recipient view)."""
+    t = catalog.transactions(policy)
+    return t.group_by("recipient_name").aggregate(
+        recipient_uei=t.recipient_uei.arbitrary(),
+        recipient_duns=t.recipient_duns.arbitrary(),
+        recipient_parent_name=t.recipient_parent_name.arbitrary(),
+        recipient_is_individual=t.recipient_is_individual.max(),
+        federal_action_obligation=t.federal_action_obligation.sum(),
+        actions=t.count(),
+        awards=award_key(t).nunique(),
+        first_action_date=t.action_date.min(),
+        last_action_date=t.action_date.max(),
+    )
+
+
+# ---- queries -------------------------------------------------------------------------------
+
+_TOP_GROUPS = {
+    "recipient": ["recipient_name"],
+    "psc": ["product_or_service_code_description"],
+    "naics": ["naics_description"],
+    "fy": ["fiscal_year"],
+    "agency": ["awarding_sub_agency_code", "awarding_sub_agency_name"],
+}
+
+
+def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
+        limit: int = 20, policy: str = "keep") -> Result:
+    """Totals of obligations by recipient, PSC, NAICS, fiscal year or agency."""
+    f = filters or Filters()
+    if by not in _TOP_GROUPS:
+        if by in ("family", "brand"):
+            from contractwatch.families_view import top_by_family_or_brand
+
+            return top_by_family_or_brand(catalog, by, f, limit, policy)
+        raise ValueError(f"--by must be one of {', '.join(TOP_BY)}, not {by!r}")
+    scope = apply_filters(catalog.transactions(policy), f)
+    keys = _TOP_GROUPS[by]
+    expr = scope.group_by(keys).aggregate(
+        federal_action_obligation=scope.federal_action_obligation.sum(),
+        transactions=scope.count(),
+        awards=award_key(scope).nunique(),
+    )
+    if by == "fy":
+        expr = expr.order_by("fiscal_year")
+    else:
+        expr = expr.order_by([expr.federal_action_obligation.desc(), *keys])
+    if limit and by != "fy":
+        expr = expr.limit(limit)
+    rows = _rows(catalog, expr)
+    total = catalog.con.execute(scope.federal_action_obligation.sum())
+    label = {"recipient": "prime recipient (as recorded)", "psc": "product/service",
+             "naics": "industry (NAICS)", "fy": "fiscal year", "agency": "awarding agency"}[by]
+    return Result(
+        title=f"Obligations by {label} — {f.describe()}",
+        columns=[*keys, "federal_action_obligation", "transactions", "awards"],
+        rows=rows, sql=catalog.to_sql(expr), caveats=caveats(catalog, f, policy, scope),
+        meta={"total_obligations": total, "by": by, "policy": policy},
+    )
+
+
+def trend(catalog: Catalog, filters: Filters | None = None, policy: str = "keep") -> Result:
+    """Obligations by fiscal year for an agency, a recipient, or anything filterable."""
+    f = filters or Filters()
+    scope = apply_filters(catalog.transactions(policy), f)
+    expr = scope.group_by("fiscal_year").aggregate(
+        federal_action_obligation=scope.federal_action_obligation.sum(),
+        transactions=scope.count(),
+        awards=award_key(scope).nunique(),
+        recipients=scope.recipient_name.nunique(),
+    ).order_by("fiscal_year")
+    rows = _rows(catalog, expr)
+    prev = None
+    for row in rows:
+        amount = row["federal_action_obligation"]
+        row["change_from_previous_year"] = (amount - prev) if prev is not None else None
+        prev = amount
+    return Result(
+        title=f"Obligations by fiscal year — {f.describe()}",
+        columns=["fiscal_year", "federal_action_obligation", "change_from_previous_year",
+                 "transactions", "awards", "recipients"],
+        rows=rows, sql=catalog.to_sql(expr), caveats=caveats(catalog, f, policy, scope),
+        meta={"policy": policy},
+    )
+
+
+SEARCH_SORTS = ("obligations", "date", "recipient", "actions")
+
+
+def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: int = 50,
+           offset: int = 0, sort: str = "obligations", policy: str = "keep") -> Result:
+    """Awards with an action whose description contains TEXT (a phrase, any case)."""
+    f = filters or Filters()
+    if not text.strip():
+        raise ValueError("search text is empty")
+    scope = apply_filters(catalog.transactions(policy), f)
+    scope = scope.mutate(award_key=award_key(scope))
+    hits = scope.filter(_contains(scope.transaction_description.fill_null(""), text.strip()))
+    matched = hits.group_by("award_key").aggregate(
+        matching_actions=hits.count(),
+        matching_description=hits.transaction_description.argmax(hits.action_date),
+    )
+    per_award = awards(catalog, policy, scope.drop("award_key"))
+    expr = per_award.join(matched, "award_key")
+    if f.min_amount is not None:
+        expr = expr.filter(expr.federal_action_obligation >= f.min_amount)
+    if f.max_amount is not None:
+        expr = expr.filter(expr.federal_action_obligation <= f.max_amount)
+    expr = expr.select(
+        "award_key", "award_id_piid", "recipient_name", "awarding_sub_agency_name",
+        "parent_award_id_piid", "first_action_date", "last_action_date", "actions",
+        "matching_actions", "federal_action_obligation", "potential_total_value_of_award",
+        "matching_description", "usaspending_permalink",
+    )
+    order = {
+        "obligations": [expr.federal_action_obligation.desc(), expr.award_key],
+        "date": [expr.last_action_date.desc(), expr.award_key],
+        "recipient": [expr.recipient_name, expr.award_key],
+        "actions": [expr.actions.desc(), expr.award_key],
+    }
+    if sort not in order:
+        raise ValueError(f"sort must be one of {', '.join(SEARCH_SORTS)}")
+    expr = expr.order_by(order[sort])
+    total_awards = int(catalog.con.execute(expr.count()))
+    page = expr.limit(limit, offset=offset) if limit else expr
+    rows = _rows(catalog, page)
+    return Result(
+        title=f"Awards whose descriptions contain {text!r} — {f.describe()}",
+        columns=list(expr.columns), rows=rows, sql=catalog.to_sql(page),
+        caveats=caveats(catalog, f, policy, scope.drop("award_key")),
+        meta={"total_awards": total_awards, "offset": offset, "limit": limit, "sort": sort},
+    )
+
+
+def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
+    """An award's actions in date order with a running total, its vehicle and its page.
+
+    Per-transaction view: exact copies inside an API export are noise here, so the default
+    policy collapses them (and says how many were dropped).
+    """
+    key = award_id.strip().upper()
+
+    def of_award(t: Any) -> Any:
+        return t.filter((t.award_id_piid.upper() == key)
+                        | (t.contract_award_unique_key.upper() == key))
+
+    rows_expr = of_award(catalog.transactions(policy))
+    rows_expr = rows_expr.order_by(["action_date", "modification_number",
+                                    "transaction_number", "source_row"])
+    cols = ["award_id_piid", "action_date", "fiscal_year", "modification_number", "federal_action_obligation",
+            "potential_total_value_of_award", "transaction_description", "recipient_name",
+            "awarding_sub_agency_name", "contract_award_unique_key", "parent_award_id_piid",
+            "parent_award_agency_id", "usaspending_permalink", "source_file", "source_row",
+            "load_id", "vintage"]
+    rows = _rows(catalog, rows_expr.select(*cols))
+    if not rows:
+        raise LookupError(f"no award {award_id!r} in the store (give a PIID such as "
+                          "70CDCR26FR0000024 or a generated id CONT_AWD_…)")
+    running = Decimal("0")
+    for row in rows:
+        running += row["federal_action_obligation"] or Decimal("0")
+        row["running_total"] = running
+    keys = sorted({r["contract_award_unique_key"] for r in rows if r["contract_award_unique_key"]})
+    latest = rows[-1]
+    ceiling = latest["potential_total_value_of_award"]
+    ceiling_source = "latest action (potential_total_value_of_award)" if ceiling is not None \
+        else None
+    detail = _award_detail(catalog, keys)
+    if ceiling is None and detail and detail.get("base_and_all_options") is not None:
+        ceiling = detail["base_and_all_options"]
+        ceiling_source = f"USAspending award detail fetched {detail.get('fetched_at')}"
+    parent_piid = latest["parent_award_id_piid"]
+    parent_agency = latest["parent_award_agency_id"]
+    parent_key = f"CONT_IDV_{parent_piid}_{parent_agency}" if parent_piid and parent_agency \
+        else None
+    notes = []
+    if len(keys) > 1:
+        notes.append(f"this PIID maps to {len(keys)} award keys (the recorded parent vehicle "
+                     f"changed or the PIID is reused): {', '.join(keys)}")
+    if policy == "collapse":
+        dropped = int(catalog.con.execute(of_award(catalog.transactions("keep")).count())) \
+            - len(rows)
+        if dropped:
+            notes.append(f"{dropped} exact copies of actions from API exports are not shown "
+                         "(paging noise); totals elsewhere count them under policy 'keep'")
+    meta = {
+        "award_id_piid": latest["award_id_piid"],
+        "award_keys": keys,
+        "recipient_names": sorted({r["recipient_name"] for r in rows if r["recipient_name"]}),
+        "agency": latest["awarding_sub_agency_name"],
+        "actions": len(rows),
+        "federal_action_obligation": running,
+        "ceiling": ceiling,
+        "ceiling_source": ceiling_source,
+        "parent_award_id_piid": parent_piid,
+        "parent_award_key": parent_key,
+        "parent_permalink": f"https://www.usaspending.gov/award/{parent_key}/"
+        if parent_key else None,
+        "usaspending_permalink": latest["usaspending_permalink"],
+        "first_action_date": rows[0]["action_date"],
+        "last_action_date": latest["action_date"],
+        "detail": detail,
+    }
+    return Result(
+        title=f"Award {key}",
+        columns=["action_date", "modification_number", "federal_action_obligation",
+                 "running_total", "potential_total_value_of_award", "transaction_description",
+                 "recipient_name", "source_file", "source_row"],
+        rows=rows, sql=catalog.to_sql(rows_expr), caveats=notes, meta=meta,
+    )
+
+
+def _award_detail(catalog: Catalog, keys: list[str]) -> dict[str, Any] | None:
+    if not catalog.details or not keys:
+        return None
+    d = catalog.award_details()
+    found = _rows(catalog, d.filter(d.contract_award_unique_key.isin(keys)))
+    return found[0] if found else None
+
+
+def status(catalog: Catalog, policy: str = "keep") -> Result:
+    """Loads, rows, date coverage per agency and fiscal year, duplicates and warnings."""
+    t = catalog.transactions(policy)
+    expr = t.group_by(["awarding_sub_agency_code", "awarding_sub_agency_name",
+                       "fiscal_year"]).aggregate(
+        transactions=t.count(),
+        federal_action_obligation=t.federal_action_obligation.sum(),
+        first_action_date=t.action_date.min(),
+        last_action_date=t.action_date.max(),
+        loads=t.load_id.nunique(),
+        newest_vintage=t.vintage.max(),
+    ).order_by(["awarding_sub_agency_code", "fiscal_year"])
+    rows = _rows(catalog, expr) if catalog.loads else []
+    loads = [{
+        "load_id": ld.load_id, "source_file": ld.source_file, "source_format": ld.source_format,
+        "vintage": ld.vintage, "vintage_source": ld.vintage_source, "complete": ld.complete,
+        "rows_read": ld.rows_read, "rows_kept": ld.rows_kept, "rows_rejected": ld.rows_rejected,
+        "duplicate_copies": ld.duplicate_copies, "new": ld.new, "changed": ld.changed,
+        "unchanged": ld.unchanged, "loaded_at": ld.loaded_at, "warnings": ld.warnings,
+    } for ld in catalog.loads]
+    warnings = [f"{ld.source_file}: {w}" for ld in catalog.loads for w in ld.warnings
+                if "page boundary" not in w]
+    stored = int(catalog.con.execute(catalog.transactions_all().count())) if catalog.loads else 0
+    current = int(catalog.con.execute(t.count())) if catalog.loads else 0
+    copies = int(catalog.con.execute(catalog.duplicate_rows().count())) if catalog.loads else 0
+    return Result(
+        title=f"Store {catalog.store.root}",
+        columns=["awarding_sub_agency_code", "awarding_sub_agency_name", "fiscal_year",
+                 "transactions", "federal_action_obligation", "first_action_date",
+                 "last_action_date", "loads", "newest_vintage"],
+        rows=rows, sql=catalog.to_sql(expr) if catalog.loads else None,
+        caveats=caveats(catalog, Filters(), policy, t if catalog.loads else None) + warnings,
+        meta={"loads": loads, "rows_stored": stored, "rows_current": current,
+              "duplicate_copies_current": copies, "policy": policy,
+              "superseded_or_withdrawn": stored - current},
+    )

@@ -1,0 +1,99 @@
+"""The Typer app, the global options and the shared per-command options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="contractwatch",
+    help="Follow public money from a government agency to the companies it pays.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Policy(str, Enum):
+    keep = "keep"
+    collapse = "collapse"
+
+
+class Engine(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+@dataclass
+class State:
+    store_dir: Path | None = None
+    duplicates: str | None = None
+    engine: str | None = None
+
+    def settings(self) -> Any:
+        from contractwatch import settings
+
+        return settings.load(self.store_dir, duplicate_policy=self.duplicates,
+                             engine=self.engine)
+
+    def store(self) -> Any:
+        from contractwatch.store import Store
+
+        return Store(self.settings().store_dir)
+
+    def catalog(self) -> Any:
+        s = self.settings()
+        from contractwatch.store import Store
+
+        return Store(s.store_dir).connect(engine=s.engine)
+
+    @property
+    def policy(self) -> str:
+        return self.settings().duplicate_policy
+
+
+state = State()
+
+
+@app.callback()
+def _global(
+    store: Annotated[Path | None, typer.Option(
+        "--store", help="Store folder [default: per-user data dir; env CONTRACTWATCH_STORE]",
+        show_default=False)] = None,
+    duplicates: Annotated[Policy | None, typer.Option(
+        "--duplicates", help="Identical rows inside one API export: keep (right for totals) "
+        "or collapse [env CONTRACTWATCH_DUPLICATE_POLICY; default keep]",
+        show_default=False)] = None,
+    engine: Annotated[Engine | None, typer.Option(
+        "--engine", help="Query engine [env CONTRACTWATCH_ENGINE; default duckdb]",
+        show_default=False)] = None,
+) -> None:
+    state.store_dir = store
+    state.duplicates = duplicates.value if duplicates else None
+    state.engine = engine.value if engine else None
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format")]
+AgencyOpt = Annotated[str | None, typer.Option(
+    "--agency", "-a", help="Awarding agency: ICE, 7012 or 'U.S. Immigration and Customs "
+    "Enforcement'")]
+FyOpt = Annotated[str | None, typer.Option("--fy", help="Fiscal year, e.g. 2026 or FY2026")]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="Rows to show (0 = all)")]
+SqlOpt = Annotated[bool, typer.Option("--show-sql", help="Print the query behind the figures "
+                                      "(to stderr)")]
+
+
+def fiscal_year_option(value: str | None) -> int | None:
+    from contractwatch.values.fiscal import parse_fiscal_year
+
+    return parse_fiscal_year(value) if value else None

@@ -1,0 +1,402 @@
+"""Ingest: files, folders and ZIP archives → validated canonical rows → one atomic commit.
+
+Everything named in one call is committed together or not at all: a bad row in the fifth file
+leaves the store exactly as it was before the call. Memory stays bounded: files are streamed
+in batches through the embedded engine into Parquet.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from contractwatch.sources import detect_layout
+from contractwatch.sources.archive import extract_members, is_zip
+from contractwatch.sources.base import MONEY_MACROS, Context, Layout, SourceError, sniff_date_order
+from contractwatch.sources.csvfile import FileFacts, inspect_file, read_batches
+from contractwatch.store import Block, LoadRecord, Store, StoreError, Writer
+
+_NAME_DATE = re.compile(r"(20\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])")
+SNIFF_ROWS = 5000
+
+
+class IngestError(Exception):
+    """Bad input or an ambiguous load; the store is unchanged."""
+
+
+@dataclass
+class FileResult:
+    source_file: str
+    status: str  # loaded | already-loaded | vintage-updated | rejected
+    load: LoadRecord | None = None
+    message: str = ""
+
+
+@dataclass
+class IngestReport:
+    results: list[FileResult] = field(default_factory=list)
+
+    @property
+    def loads(self) -> list[LoadRecord]:
+        return [r.load for r in self.results if r.load is not None and r.status == "loaded"]
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for r in self.results:
+            load = r.load
+            out.append({
+                "source_file": r.source_file,
+                "status": r.status,
+                "load_id": load.load_id if load else None,
+                "source_format": load.source_format if load else None,
+                "vintage": load.vintage if load else None,
+                "vintage_source": load.vintage_source if load else None,
+                "rows_read": load.rows_read if load else 0,
+                "rows_kept": load.rows_kept if load else 0,
+                "rows_rejected": load.rows_rejected if load else 0,
+                "duplicate_copies": load.duplicate_copies if load else 0,
+                "new": load.new if load else 0,
+                "changed": load.changed if load else 0,
+                "unchanged": load.unchanged if load else 0,
+                "message": r.message,
+            })
+        return out
+
+
+def vintage_from_name(name: str) -> str | None:
+    """A fetch date written in the file name (…_2026-08-20.csv, …_20261108.zip)."""
+    m = _NAME_DATE.search(Path(name).name)
+    if not m:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+
+
+def normalise_as_of(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        if "T" in text or " " in text.strip():
+            return datetime.fromisoformat(text.strip()).isoformat(timespec="seconds")
+        return date.fromisoformat(text.strip()).isoformat()
+    except ValueError as exc:
+        raise IngestError(f"--as-of {text!r} is not a date (use YYYY-MM-DD)") from exc
+
+
+def expand_paths(paths: list[str | Path]) -> list[Path]:
+    """Files as given; folders walked for .csv and .zip files, in name order."""
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p).expanduser()
+        if path.is_symlink() and not path.exists():
+            raise IngestError(f"{path}: broken symbolic link")
+        if path.is_dir():
+            found = sorted(
+                x for x in path.rglob("*")
+                if x.is_file() and x.suffix.lower() in (".csv", ".zip")
+            )
+            if not found:
+                raise IngestError(f"{path}: folder holds no .csv or .zip file")
+            out.extend(found)
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise IngestError(f"{path}: no such file or folder")
+    return out
+
+
+def ingest(store: Store, paths: list[str | Path], *, as_of: str | None = None,
+           partial: bool = False, date_order: str | None = None, skip_bad_rows: bool = False,
+           progress: bool = True, wait: bool = False, origin: str = "file") -> IngestReport:
+    """Load files into the store, all or nothing. See the module docstring."""
+    as_of = normalise_as_of(as_of)
+    if date_order not in (None, "dmy", "mdy"):
+        raise IngestError(f"--date-order must be dmy or mdy, not {date_order!r}")
+    files = expand_paths(paths)
+    report = IngestReport()
+    with store.writer(wait=wait) as writer:
+        job = _Job(store, writer, as_of, partial, date_order, skip_bad_rows, progress, origin)
+        try:
+            for path in files:
+                if is_zip(path):
+                    scratch = writer.staging_dir("unzip-" + writer.new_load_id())
+                    try:
+                        for label, member in extract_members(path, scratch):
+                            report.results.append(job.load_file(member, label, path.name))
+                    finally:
+                        shutil.rmtree(scratch, ignore_errors=True)
+                else:
+                    report.results.append(job.load_file(path, str(path), path.name))
+            new = [r.load for r in report.results if r.status == "loaded" and r.load]
+            writer.commit(new, replace_loads=list(job.vintage_updates.values()))
+        except BaseException:
+            job.discard()
+            raise
+        finally:
+            job.close()
+    return report
+
+
+class _Job:
+    def __init__(self, store: Store, writer: Writer, as_of: str | None, partial: bool,
+                 date_order: str | None, skip_bad_rows: bool, progress: bool, origin: str):
+        import duckdb
+
+        self.store = store
+        self.writer = writer
+        self.as_of = as_of
+        self.partial = partial
+        self.date_order = date_order
+        self.skip_bad_rows = skip_bad_rows
+        self.origin = origin
+        self.pending: list[LoadRecord] = []
+        self.staged: list[Path] = []
+        self.vintage_updates: dict[str, LoadRecord] = {}
+        self.existing = store.loads()
+        self.seq = writer.next_seq()
+        self.con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB",
+                                          "preserve_insertion_order": True})
+        self.con.execute(MONEY_MACROS)
+        self.progress = _make_progress() if progress else None
+        self._progress_cm = self.progress or nullcontext()
+        self._progress_cm.__enter__()
+
+    def close(self) -> None:
+        self._progress_cm.__exit__(None, None, None)
+        self.con.close()
+
+    def discard(self) -> None:
+        for path in self.staged:
+            shutil.rmtree(path, ignore_errors=True)
+
+    # ---------------------------------------------------------------------------------
+    def load_file(self, path: Path, label: str, name_for_vintage: str) -> FileResult:
+        facts = inspect_file(path, label)
+        same = [r for r in self.existing + self.pending if r.sha256 == facts.sha256]
+        if same:
+            return self._already_loaded(same[0], label)
+        layout = detect_layout(facts.header, label)
+        vintage, vintage_source = self.as_of, "as-of"
+        if vintage is None:
+            vintage = vintage_from_name(name_for_vintage) or vintage_from_name(label)
+            vintage_source = "file-name" if vintage else "none"
+        load_id = self.writer.new_load_id()
+        folder = self.writer.staging_dir(load_id)
+        self.staged.append(folder)
+        stats = self._write_rows(path, facts, layout, label, folder, load_id)
+        record = LoadRecord(
+            load_id=load_id, seq=self.seq, source_file=label, sha256=facts.sha256,
+            source_format=layout.name, vintage=vintage, vintage_source=vintage_source,
+            complete=not self.partial, rows_read=stats["read"], rows_kept=stats["kept"],
+            rows_rejected=stats["rejected"], duplicate_copies=0, key_conflicts=0,
+            new=0, changed=0, unchanged=0,
+            loaded_at=time.strftime("%Y-%m-%dT%H:%M:%S"), encoding=facts.encoding,
+            origin=self.origin,
+        )
+        self.seq += 1
+        self._summarise(record, folder)
+        self._check_overlap(record)
+        self._compare_with_store(record, folder)
+        if record.rows_kept == 0:
+            record.warnings.append("no data rows (header only)")
+        if facts.encoding == "cp1252":
+            record.warnings.append("not UTF-8: read as Windows-1252 (cp1252)")
+        if record.vintage is None:
+            record.warnings.append("no vintage (no --as-of, no date in the file name)")
+        self.pending.append(record)
+        return FileResult(label, "loaded", record)
+
+    def _already_loaded(self, earlier: LoadRecord, label: str) -> FileResult:
+        if self.as_of and earlier.vintage != self.as_of and earlier in self.existing:
+            updated = LoadRecord.from_json({**earlier.__dict__, "blocks": [
+                b.__dict__ for b in earlier.blocks]})
+            updated.vintage, updated.vintage_source = self.as_of, "as-of"
+            updated.warnings = [w for w in updated.warnings if not w.startswith("no vintage")]
+            self.vintage_updates[earlier.load_id] = updated
+            return FileResult(label, "vintage-updated", updated,
+                              f"same bytes as load {earlier.load_id}; vintage set to {self.as_of}")
+        return FileResult(label, "already-loaded", earlier,
+                          f"same bytes as load {earlier.load_id} ({earlier.source_file}); "
+                          "nothing to add")
+
+    def _batches(self, path: Path, facts: FileFacts, label: str, layout: Layout,
+                 ctx: Context) -> Iterator[Any]:
+        batches = read_batches(path, facts, label)
+        first = next(batches, None)
+        if first is None:
+            return
+        if ctx.date_order is None:
+            samples: list[str] = []
+            for column in layout.date_columns(facts.header):
+                values = first.column(first.schema.get_field_index(column))
+                samples.extend(v for v in values.slice(0, SNIFF_ROWS).to_pylist() if v)
+            try:
+                ctx.date_order = sniff_date_order(samples)
+            except ValueError as exc:
+                raise SourceError(label, None, str(exc)) from None
+        yield first
+        yield from batches
+
+    def _write_rows(self, path: Path, facts: FileFacts, layout: Layout, label: str,
+                    folder: Path, load_id: str) -> dict[str, int]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from contractwatch.schema import CONTENT_COLUMNS, arrow_schema
+
+        schema = arrow_schema()
+        ctx = Context(file=label, date_order=self.date_order)
+        task = self.progress.add_task(Path(label).name[-40:], total=facts.size) \
+            if self.progress else None
+        read = kept = rejected = 0
+        rejects: list[tuple[int, str]] = []
+        hash_cols = ", ".join(f'"{c}"' for c in CONTENT_COLUMNS)
+        with pq.ParquetWriter(folder / "transactions.parquet", schema,
+                              compression="zstd") as out:
+            for batch in self._batches(path, facts, label, layout, ctx):
+                layout.prepare(batch, ctx)
+                select = layout.select_sql(facts.header, ctx)
+                self.con.register("batch", batch)
+                sql = (
+                    f"SELECT *, CAST(hash({hash_cols}) AS VARCHAR) AS row_hash, "
+                    f"? AS source_format, ? AS source_file, ? AS load_id FROM ({select})"
+                )
+                result = self.con.execute(sql, [layout.name, label, load_id]).to_arrow_table()
+                self.con.unregister("batch")
+                read += batch.num_rows
+                errors = result.column("_error")
+                if errors.null_count != len(errors):
+                    bad = result.filter(errors.is_valid())
+                    first_row = bad.column("source_row")[0].as_py()
+                    if not self.skip_bad_rows:
+                        raise SourceError(label, first_row + 1, bad.column("_error")[0].as_py())
+                    rejects.extend(zip(bad.column("source_row").to_pylist(),
+                                       bad.column("_error").to_pylist(), strict=True))
+                    result = result.filter(errors.is_null())
+                table = result.select(schema.names).cast(schema)
+                out.write_table(table)
+                kept += table.num_rows
+                rejected = len(rejects)
+                if self.progress is not None and task is not None:
+                    self.progress.advance(task, batch.nbytes)
+        if self.progress is not None and task is not None:
+            self.progress.update(task, completed=facts.size)
+        if rejects:
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(
+                pa.table({"line": [r + 1 for r, _ in rejects], "problem": [p for _, p in rejects]}),
+                folder / "rejects.csv",
+            )
+        return {"read": read, "kept": kept, "rejected": rejected}
+
+    def _summarise(self, record: LoadRecord, folder: Path) -> None:
+        """Blocks (agency × fiscal year), extra copies and key conflicts inside the load."""
+        data = str(folder / "transactions.parquet")
+        copies = self.con.execute(
+            "SELECT load_id, source_row, copy_number FROM ("
+            "  SELECT load_id, source_row, row_number() OVER "
+            "  (PARTITION BY txn_key ORDER BY source_row) AS copy_number "
+            "  FROM read_parquet(?)) WHERE copy_number > 1", [data]
+        ).to_arrow_table()
+        if copies.num_rows:
+            import pyarrow.parquet as pq
+
+            pq.write_table(copies, folder / "copies.parquet")
+        self.con.register("cw_new_copies", copies)
+        blocks = self.con.execute(
+            "SELECT t.awarding_sub_agency_code, t.fiscal_year, count(*), "
+            "  CAST(sum(t.federal_action_obligation) AS VARCHAR), "
+            "  count(*) FILTER (WHERE t.federal_action_obligation < 0), "
+            "  count(*) FILTER (WHERE t.federal_action_obligation = 0), "
+            "  count(c.source_row) "
+            "FROM read_parquet(?) t LEFT JOIN cw_new_copies c USING (source_row) "
+            "GROUP BY ALL ORDER BY 1, 2", [data]
+        ).fetchall()
+        self.con.unregister("cw_new_copies")
+        record.blocks = [Block(a, int(fy), n, s, neg, zero, dup)
+                         for a, fy, n, s, neg, zero, dup in blocks]
+        record.duplicate_copies = copies.num_rows
+        conflicts = self.con.execute(
+            "SELECT count(*) FROM (SELECT txn_key FROM read_parquet(?) GROUP BY txn_key "
+            "HAVING count(DISTINCT row_hash) > 1)", [data]
+        ).fetchall()[0][0]
+        record.key_conflicts = int(conflicts)
+        if conflicts:
+            record.warnings.append(
+                f"{conflicts} transaction keys appear with different values inside this file"
+            )
+        for b in record.blocks:
+            if record.source_format == "usaspending-api-export" and b.looks_truncated:
+                record.warnings.append(
+                    f"agency {b.agency} FY{b.fiscal_year}: {b.rows} rows (a multiple of the "
+                    "100-row page) and no negative row: the export may have stopped at a page "
+                    "boundary; its sum is an upper bound"
+                )
+
+    def _check_overlap(self, record: LoadRecord) -> None:
+        """Refuse to guess the order of two overlapping loads when one has no vintage."""
+        mine = {(b.agency, b.fiscal_year) for b in record.blocks}
+        for other in self.existing + self.pending:
+            if other.load_id in self.vintage_updates:
+                other = self.vintage_updates[other.load_id]
+            theirs = {(b.agency, b.fiscal_year) for b in other.blocks}
+            shared = mine & theirs
+            if shared and (record.vintage is None or other.vintage is None):
+                agency, fy = sorted(shared)[0]
+                raise IngestError(
+                    f"{record.source_file}: overlaps {other.source_file} (load "
+                    f"{other.load_id}, agency {agency} FY{fy}) and "
+                    f"{'this file' if record.vintage is None else 'that load'} has no vintage, "
+                    "so which is newer cannot be told. Give the fetch date with --as-of "
+                    "YYYY-MM-DD (re-ingesting an already loaded file with --as-of sets its "
+                    "vintage)."
+                )
+
+    def _compare_with_store(self, record: LoadRecord, folder: Path) -> None:
+        """Count rows new to the store, revised, or repeated unchanged (in the engine)."""
+        catalog = self.store.connect(pending=self.pending)
+        cur = catalog.transactions("collapse").select(
+            cur_key="txn_key", cur_hash="row_hash").distinct()
+        new = catalog.con.read_parquet(str(folder / "transactions.parquet"))
+        new = new.select("txn_key", "row_hash").distinct()
+        j = new.left_join(cur, new.txn_key == cur.cur_key)
+        counts = j.aggregate(
+            new=j.cur_key.isnull().sum(),
+            changed=(j.cur_key.notnull() & (j.cur_hash != j.row_hash)).sum(),
+            unchanged=(j.cur_hash == j.row_hash).sum(),
+        )
+        row = catalog.con.to_pyarrow(counts).to_pylist()[0]
+        record.new = int(row["new"] or 0)
+        record.changed = int(row["changed"] or 0)
+        record.unchanged = int(row["unchanged"] or 0)
+
+
+def _make_progress() -> Any:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=False,
+    )
+
+
+__all__ = ["IngestError", "IngestReport", "SourceError", "StoreError", "ingest"]

@@ -1,0 +1,71 @@
+"""All configuration in one place, read from CONTRACTWATCH_* environment variables.
+
+Tests override these by setting the variables (or passing explicit arguments); nothing else in
+the package reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DUPLICATE_POLICIES = ("keep", "collapse")
+ENGINES = ("duckdb", "spark")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"CONTRACTWATCH_{name}")
+    return value if value not in (None, "") else default
+
+
+def default_store_dir() -> Path:
+    """Per-user data directory, unless CONTRACTWATCH_STORE says otherwise."""
+    explicit = _env("STORE")
+    if explicit:
+        return Path(explicit).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("contractwatch")) / "store"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings; build with :func:`load`."""
+
+    store_dir: Path
+    # How identical rows inside one API export are treated (see DESIGN "Money rules"):
+    # keep = every copy counts (right for totals: each copy stands for a skipped transaction
+    # of the same amount); collapse = one row per transaction key (for per-action views).
+    duplicate_policy: str = "keep"
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"
+    spark_remote: str | None = None
+    api_url: str = "https://api.usaspending.gov"
+    api_rate_per_second: float = 4.0
+    api_timeout_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.duplicate_policy not in DUPLICATE_POLICIES:
+            raise ValueError(
+                f"duplicate policy must be one of {DUPLICATE_POLICIES}, "
+                f"not {self.duplicate_policy!r}"
+            )
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {self.engine!r}")
+
+
+def load(store_dir: str | Path | None = None, **overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (CLI options) winning."""
+    values: dict[str, object] = {
+        "store_dir": Path(store_dir).expanduser() if store_dir else default_store_dir(),
+        "duplicate_policy": _env("DUPLICATE_POLICY", "keep"),
+        "engine": _env("ENGINE", "duckdb"),
+        "spark_master": _env("SPARK_MASTER", "local[2]"),
+        "spark_remote": _env("SPARK_REMOTE"),
+        "api_url": _env("API_URL", "https://api.usaspending.gov"),
+        "api_rate_per_second": float(_env("API_RATE", "4") or 4),
+        "api_timeout_seconds": float(_env("API_TIMEOUT", "60") or 60),
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,77 @@
+"""ZIP archives as USAspending serves them, opened defensively.
+
+A member path that is absolute, climbs out with `..`, or is a symlink is refused; so is an
+archive whose members would expand past a size limit or at a ratio no CSV reaches
+(a decompression bomb). Sizes are counted while extracting, not trusted from the header.
+"""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from contractwatch.sources.base import SourceError
+
+MAX_TOTAL_BYTES = 64 << 30  # 64 GiB: far above any USAspending download
+MAX_RATIO = 200  # CSV compresses ~10–30×; 200× is a bomb
+
+
+def is_zip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"PK\x03\x04"
+
+
+def _check_member(info: zipfile.ZipInfo, label: str) -> None:
+    name = info.filename
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise SourceError(label, None, f"unsafe member path {name!r} (absolute path)")
+    if ".." in pure.parts:
+        raise SourceError(label, None, f"unsafe member path {name!r} (climbs out with '..')")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise SourceError(label, None, f"unsafe member {name!r} (a symbolic link)")
+
+
+def extract_members(archive: Path, workdir: Path, max_total: int = MAX_TOTAL_BYTES,
+                    max_ratio: int = MAX_RATIO) -> Iterator[tuple[str, Path]]:
+    """Yield (label, extracted path) for each CSV member, checking every member first."""
+    label = str(archive)
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as exc:
+        raise SourceError(label, None, f"not a readable ZIP archive ({exc})") from None
+    with zf:
+        members = [i for i in zf.infolist() if not i.is_dir()]
+        for info in members:
+            _check_member(info, label)
+        csvs = [i for i in members if i.filename.lower().endswith((".csv", ".txt"))]
+        if not csvs:
+            raise SourceError(label, None, "the archive holds no .csv member")
+        total = 0
+        for n, info in enumerate(csvs):
+            if info.file_size > max_total:
+                raise SourceError(label, None, f"member {info.filename!r} declares "
+                                  f"{info.file_size:,} bytes, over the {max_total:,} limit")
+            target = workdir / f"member-{n}.csv"
+            written = 0
+            budget = max(info.compress_size, 1) * max_ratio + (1 << 20)
+            try:
+                with zf.open(info) as src, open(target, "wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        total += len(chunk)
+                        if written > budget or total > max_total:
+                            raise SourceError(
+                                label, None,
+                                f"member {info.filename!r} expands past {written:,} bytes "
+                                f"from {info.compress_size:,} compressed: a decompression bomb",
+                            )
+                        dst.write(chunk)
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise SourceError(label, None,
+                                  f"member {info.filename!r} is damaged ({exc})") from None
+            yield f"{archive.name}!{info.filename}", target
+            target.unlink(missing_ok=True)

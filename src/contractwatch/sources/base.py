@@ -1,0 +1,217 @@
+"""What every layout shares: typed SQL expressions over raw text columns, and errors.
+
+Each batch of raw rows (all text) is turned into canonical columns by one SQL SELECT run in an
+embedded engine. Every typed field has a check: a non-empty raw value that does not parse is an
+error naming the column and the value, never a silent null.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MONEY_MACROS = r"""
+CREATE OR REPLACE MACRO cw_money_text(t) AS
+  CASE WHEN regexp_full_match(t, '\(?-?\$?-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?\)?')
+       THEN (CASE WHEN starts_with(t, '(') AND ends_with(t, ')') THEN '-' ELSE '' END)
+            || replace(replace(replace(replace(t, '(', ''), ')', ''), '$', ''), ',', '')
+       ELSE t END;
+CREATE OR REPLACE MACRO cw_money_ok(t) AS
+  regexp_full_match(cw_money_text(t), '-?([0-9]+(\.[0-9]{1,2}0*)?|\.[0-9]{1,2}0*)');
+CREATE OR REPLACE MACRO cw_money(t) AS
+  CASE WHEN cw_money_ok(t) THEN CAST(cw_money_text(t) AS DECIMAL(38,2)) END;
+CREATE OR REPLACE MACRO cw_bool(t) AS
+  CASE WHEN lower(t) IN ('t', 'true', 'y', 'yes', '1') THEN true
+       WHEN lower(t) IN ('f', 'false', 'n', 'no', '0') THEN false END;
+"""
+
+DMY = ["%d/%m/%Y", "%d/%m/%y %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%y", "%d/%m/%Y %H:%M:%S"]
+MDY = ["%m/%d/%Y", "%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%y", "%m/%d/%Y %H:%M:%S"]
+_SLASH = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}")
+
+
+class SourceError(Exception):
+    """Bad input: names the file, the line and the problem."""
+
+    def __init__(self, file: str, line: int | None, problem: str):
+        self.file = file
+        self.line = line
+        self.problem = problem
+        where = f"{file}, line {line}" if line else file
+        super().__init__(f"{where}: {problem}")
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def raw(name: str) -> str:
+    return f"NULLIF(TRIM({q(name)}), '')"
+
+
+def sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass
+class Field:
+    """One canonical column: either read from a raw column (typed) or computed by SQL."""
+
+    kind: str  # string | money | date | int | bool | sql (over raw) | derived (over canonical)
+    source: str | None = None  # raw column name
+    sql: str | None = None  # expression for kind == sql (may use other canonical aliases)
+    required: bool = False
+    transform: str | None = None  # SQL template over {x} applied to the string value
+
+
+@dataclass
+class Context:
+    file: str
+    date_order: str | None = None  # dmy | mdy | None (only ISO dates expected)
+    agency_map: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+
+
+def date_expr(x: str, order: str | None) -> str:
+    iso = f"COALESCE(TRY_CAST({x} AS DATE), TRY_CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE))"
+    if not order:
+        return iso
+    formats = DMY if order == "dmy" else MDY
+    fmt = "[" + ", ".join(sql_str(f) for f in formats) + "]"
+    return f"COALESCE({iso}, CAST(try_strptime({x}, {fmt}) AS DATE))"
+
+
+def typed(fld: Field, ctx: Context) -> tuple[str, str | None]:
+    """(typed SQL expression, SQL condition that is true when the raw value is bad)."""
+    assert fld.source is not None
+    x = raw(fld.source)
+    if fld.transform:
+        x = fld.transform.format(x=x)
+    if fld.kind == "string":
+        return x, None
+    if fld.kind == "money":
+        return f"cw_money({x})", f"{x} IS NOT NULL AND NOT cw_money_ok({x})"
+    if fld.kind == "date":
+        expr = date_expr(x, ctx.date_order)
+        bad = (f"{x} IS NOT NULL AND ({expr} IS NULL "
+               f"OR year({expr}) NOT BETWEEN 1900 AND 2100)")
+        return expr, bad
+    if fld.kind == "int":
+        expr = f"TRY_CAST(regexp_replace({x}, '\\.0+$', '') AS BIGINT)"
+        return expr, f"{x} IS NOT NULL AND {expr} IS NULL"
+    if fld.kind == "bool":
+        return f"cw_bool({x})", f"{x} IS NOT NULL AND cw_bool({x}) IS NULL"
+    raise ValueError(f"unknown field kind {fld.kind}")
+
+
+_PROBLEM = {
+    "money": "not an amount",
+    "date": "not a valid date",
+    "int": "not a whole number",
+    "bool": "not a yes/no flag",
+}
+
+
+def sniff_date_order(samples: list[str]) -> str | None:
+    """Day-first or month-first, from values like 31/05/2017; None if no slash dates.
+
+    Raises ValueError when the values allow both readings (every part ≤ 12) or neither.
+    """
+    day_first = month_first = seen = False
+    for value in samples:
+        m = _SLASH.match(value or "")
+        if not m:
+            continue
+        seen = True
+        a, b = int(m.group(1)), int(m.group(2))
+        day_first |= a > 12
+        month_first |= b > 12
+    if not seen:
+        return None
+    if day_first and month_first:
+        raise ValueError("dates mix day-first and month-first forms")
+    if day_first:
+        return "dmy"
+    if month_first:
+        return "mdy"
+    raise ValueError(
+        "dates like 05/06/2017 could be day-first or month-first; pass --date-order dmy|mdy"
+    )
+
+
+class Layout:
+    """Base class: a named input layout recognised from its header."""
+
+    name = "layout"
+    required_columns: tuple[str, ...] = ()
+
+    def matches(self, header: list[str]) -> bool:
+        return all(c in header for c in self.required_columns)
+
+    def describe_missing(self, header: list[str]) -> str:
+        missing = [c for c in self.required_columns if c not in header]
+        return f"not {self.name}: missing {', '.join(missing[:4])}"
+
+    def date_columns(self, header: list[str]) -> list[str]:
+        return []
+
+    def fields(self, header: list[str], ctx: Context) -> dict[str, Field]:
+        raise NotImplementedError
+
+    def prepare(self, batch: object, ctx: Context) -> None:
+        """Hook run on each raw batch before SQL (e.g. to resolve agency names)."""
+
+    def select_sql(self, header: list[str], ctx: Context, table: str = "batch") -> str:
+        """SELECT producing canonical columns, source_row and _error from a raw batch.
+
+        Three steps: typed (parse raw text; `sql` fields see the raw columns), base (every
+        canonical column, null where the layout lacks it, plus the fiscal year), derived
+        (`derived` fields see the canonical columns, e.g. keys).
+        """
+        from contractwatch.schema import BY_NAME, COLUMN_NAMES
+
+        fields = self.fields(header, ctx)
+        exprs: dict[str, str] = {}
+        checks: list[str] = []
+        for name, fld in fields.items():
+            if fld.kind == "derived":
+                continue
+            if fld.kind == "sql":
+                exprs[name] = fld.sql or "NULL"
+                continue
+            expr, bad = typed(fld, ctx)
+            exprs[name] = expr
+            src = fld.source or name
+            if bad:
+                checks.append(
+                    f"WHEN {bad} THEN {sql_str(src + ': ' + _PROBLEM[fld.kind] + ': ')} "
+                    f"|| {q(src)}"
+                )
+            if fld.required:
+                checks.append(
+                    f"WHEN ({expr}) IS NULL THEN {sql_str(src + ': required value is empty')}"
+                )
+        inner = ",\n  ".join(f"{e} AS {q(n)}" for n, e in exprs.items())
+        error = "CASE " + " ".join(checks) + " END" if checks else "NULL"
+        derived = {n: f.sql for n, f in fields.items() if f.kind == "derived"}
+        skip = {"source_format", "source_file", "source_row", "load_id", "row_hash", "fiscal_year"}
+        base = []
+        for name in COLUMN_NAMES:
+            if name in skip or name in derived:
+                continue
+            sql_type = _SQL_TYPES[BY_NAME[name].kind]
+            value = q(name) if name in exprs else "NULL"
+            base.append(f"CAST({value} AS {sql_type}) AS {q(name)}")
+        final = ", ".join(
+            f"CAST({e} AS {_SQL_TYPES[BY_NAME[n].kind]}) AS {q(n)}" for n, e in derived.items()
+        )
+        return (
+            f"WITH typed AS (SELECT {inner},\n  {error} AS _error, source_row FROM {table}),\n"
+            f"base AS (SELECT {', '.join(base)}, "
+            f"CAST(year(action_date) + CASE WHEN month(action_date) >= 10 THEN 1 ELSE 0 END "
+            f"AS BIGINT) AS fiscal_year, source_row, _error FROM typed)\n"
+            f"SELECT *{', ' + final if final else ''} FROM base"
+        )
+
+
+_SQL_TYPES = {"string": "VARCHAR", "money": "DECIMAL(38,2)", "date": "DATE", "int": "BIGINT",
+              "bool": "BOOLEAN"}

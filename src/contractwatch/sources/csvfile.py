@@ -1,0 +1,169 @@
+"""Reading a CSV file safely and in bounded memory: encoding, header, streamed batches.
+
+Files arrive in every shape: an HTML error page saved as .csv, a JSON error body, a BOM, a
+Windows code page, a truncated last line. Each of these becomes a SourceError that names the
+file, the line and the problem.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contractwatch.sources.base import SourceError
+
+CHUNK = 1 << 20
+BATCH_BYTES = 32 << 20
+MAX_FIELD = 1 << 20  # 1 MiB: a longer field is a broken file, not a description
+
+
+@dataclass
+class FileFacts:
+    sha256: str
+    size: int
+    encoding: str  # utf-8 | utf-8-sig | cp1252
+    header: list[str]
+    delimiter: str
+
+
+def inspect_file(path: Path, label: str) -> FileFacts:
+    """One pass over the bytes: checksum and encoding; then the header line."""
+    size = path.stat().st_size
+    if size == 0:
+        raise SourceError(label, None, "empty file (0 bytes)")
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+        fh.seek(0)
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        raise SourceError(label, 1, "file is UTF-16; save it as UTF-8 CSV")
+    encoding = ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8") if utf8 \
+        else "cp1252"
+    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    stripped = text.lstrip()
+    if not stripped:
+        raise SourceError(label, 1, "file holds only blank space")
+    lowered = stripped[:200].lower()
+    if lowered.startswith(("<!doctype", "<html", "<?xml", "<head", "<body")) or "<html" in lowered:
+        raise SourceError(label, 1, "this is an HTML page, not CSV (an error page saved as .csv?)")
+    if stripped[0] in "{[":
+        raise SourceError(label, 1, "this is JSON, not CSV (an API error body saved as .csv?)")
+    first_line = _first_record(path, encoding)
+    delimiter = _delimiter(first_line)
+    header = next(csv.reader([first_line], delimiter=delimiter))
+    header = [h.strip() for h in header]
+    if len(header) < 2:
+        raise SourceError(label, 1, f"header has {len(header)} column; is this a CSV file?")
+    seen: set[str] = set()
+    for h in header:
+        if not h:
+            raise SourceError(label, 1, "header has an empty column name")
+        if h in seen:
+            raise SourceError(label, 1, f"header repeats the column {h!r}")
+        seen.add(h)
+    return FileFacts(digest.hexdigest(), size, encoding, header, delimiter)
+
+
+def _first_record(path: Path, encoding: str) -> str:
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        line = fh.readline(1 << 20)
+    return line.lstrip("\ufeff").rstrip("\r\n")
+
+
+def _delimiter(line: str) -> str:
+    """Comma, unless the header clearly uses tabs, semicolons or pipes."""
+    counts = {d: line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return "," if counts[","] >= 1 and best != "," and counts[best] <= counts[","] else best
+
+
+def read_batches(path: Path, facts: FileFacts, label: str) -> Iterator[Any]:
+    """Stream record batches, every column as text, each with a 1-based `source_row`."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    problems: list[str] = []
+
+    def on_invalid(row: Any) -> str:
+        problems.append(
+            f"expected {row.expected_columns} fields, found {row.actual_columns}"
+        )
+        return "error"
+
+    read = pacsv.ReadOptions(
+        block_size=BATCH_BYTES, use_threads=True,
+        encoding="utf8" if facts.encoding.startswith("utf-8") else facts.encoding,
+        column_names=facts.header, skip_rows=1,
+    )
+    parse = pacsv.ParseOptions(delimiter=facts.delimiter, newlines_in_values=True,
+                               invalid_row_handler=on_invalid)
+    convert = pacsv.ConvertOptions(
+        column_types={h: pa.string() for h in facts.header},
+        strings_can_be_null=False, quoted_strings_can_be_null=False,
+    )
+    offset = 0
+    try:
+        reader = pacsv.open_csv(path, read_options=read, parse_options=parse,
+                                convert_options=convert)
+        for batch in reader:
+            n = batch.num_rows
+            if n == 0:
+                continue
+            rows = pa.array(range(offset + 1, offset + n + 1), type=pa.int64())
+            offset += n
+            yield pa.RecordBatch.from_arrays(
+                list(batch.columns) + [rows], names=list(batch.schema.names) + ["source_row"]
+            )
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        line, problem = locate_problem(path, facts, label)
+        if line is None:
+            problem = (problems[0] if problems else str(exc).splitlines()[0])
+        raise SourceError(label, line, problem) from None
+
+
+def locate_problem(path: Path, facts: FileFacts, label: str) -> tuple[int | None, str]:
+    """Slow path after a parse failure: find the first bad line with the csv module."""
+    width = len(facts.header)
+    csv.field_size_limit(MAX_FIELD * 4)
+    with open(path, encoding=facts.encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=facts.delimiter, strict=True)
+        try:
+            next(reader)
+            for record in reader:
+                if not record or record == [""]:
+                    continue
+                if len(record) != width:
+                    return reader.line_num, (
+                        f"expected {width} fields, found {len(record)} "
+                        "(a ragged row, or a file cut short)"
+                    )
+                longest = max(len(v) for v in record)
+                if longest > MAX_FIELD:
+                    return reader.line_num, f"a field of {longest:,} characters is too long"
+        except csv.Error as exc:
+            return reader.line_num, f"malformed CSV ({exc}); the file may be cut short"
+    return None, "could not parse the file"
+
+
+def text_preview(data: bytes, limit: int = 80) -> str:
+    return io.BytesIO(data).read(limit).decode("utf-8", errors="replace")

@@ -1,0 +1,492 @@
+"""The store: Parquet files per load, a JSON manifest that commits them, and an Ibis catalog.
+
+Layout of a store directory::
+
+    manifest.json              the committed loads (replaced atomically: the commit point)
+    loads/<load_id>/           one folder per load: transactions.parquet, copies.parquet,
+                               rejects.csv; written under a temporary name, renamed when done
+    details/<id>.parquet       award-level detail fetched from the API (ceilings, parents)
+    catalog.duckdb             views over the committed files, for users of the DuckDB CLI
+    .lock                      held by the one process allowed to write
+
+Readers read the manifest once and see exactly the files it lists, which are never modified,
+so a query running while an ingest commits sees the old state or the new one, never a mix.
+A writer that dies leaves only unreferenced folders, removed by the next writer.
+
+This is the only module that talks to a database engine; analyses get Ibis tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+class StoreError(Exception):
+    """A problem with the store itself (busy, corrupt, ambiguous order of loads)."""
+
+
+class StoreBusy(StoreError):
+    pass
+
+
+@dataclass
+class Block:
+    """The rows of one agency and fiscal year inside one load."""
+
+    agency: str
+    fiscal_year: int
+    rows: int
+    obligations: str  # exact decimal as text
+    negative_rows: int
+    zero_rows: int
+    duplicate_copies: int
+
+    @property
+    def looks_truncated(self) -> bool:
+        """An API export block cut at a page boundary: rows a multiple of 100, no negatives."""
+        return self.rows > 0 and self.rows % 100 == 0 and self.negative_rows == 0
+
+
+@dataclass
+class LoadRecord:
+    """One committed load, as written in the manifest."""
+
+    load_id: str
+    seq: int
+    source_file: str
+    sha256: str
+    source_format: str
+    vintage: str | None
+    vintage_source: str  # as-of | file-name | content | none
+    complete: bool  # a full snapshot of its agency × fiscal-year blocks
+    rows_read: int
+    rows_kept: int
+    rows_rejected: int
+    duplicate_copies: int
+    key_conflicts: int
+    new: int
+    changed: int
+    unchanged: int
+    loaded_at: str
+    blocks: list[Block] = field(default_factory=list)
+    encoding: str = "utf-8"
+    warnings: list[str] = field(default_factory=list)
+    origin: str = "file"  # file | sync:<query name>
+
+    @property
+    def data_dir(self) -> str:
+        return f"loads/{self.load_id}"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoadRecord:
+        data = dict(data)
+        data["blocks"] = [Block(**b) for b in data.get("blocks", [])]
+        return cls(**data)
+
+
+def vintage_order(loads: list[LoadRecord]) -> dict[str, int]:
+    """Rank loads by vintage (when the source was fetched), never by load order.
+
+    Undated loads rank below dated ones; ingest refuses an undated load that overlaps another,
+    so that case never decides a value. Equal vintages fall back to the load sequence.
+    """
+    ordered = sorted(loads, key=lambda r: (r.vintage is not None, r.vintage or "", r.seq))
+    return {r.load_id: i + 1 for i, r in enumerate(ordered)}
+
+
+class Store:
+    def __init__(self, root: str | Path):
+        self.root = Path(root).expanduser().resolve()
+
+    # ---- reading -------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return (self.root / MANIFEST).exists()
+
+    def manifest(self) -> dict[str, Any]:
+        path = self.root / MANIFEST
+        if not path.exists():
+            return {"version": FORMAT_VERSION, "loads": [], "details": []}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"{path}: manifest is not valid JSON ({exc})") from exc
+        if data.get("version") != FORMAT_VERSION:
+            raise StoreError(f"{path}: unknown store format version {data.get('version')!r}")
+        data.setdefault("details", [])
+        return data
+
+    def loads(self) -> list[LoadRecord]:
+        return [LoadRecord.from_json(x) for x in self.manifest()["loads"]]
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def connect(self, engine: str = "duckdb", pending: list[LoadRecord] | None = None,
+                spark_session: Any = None) -> Catalog:
+        """An Ibis catalog over the committed loads (plus `pending` ones during an ingest)."""
+        manifest = self.manifest()
+        loads = [LoadRecord.from_json(x) for x in manifest["loads"]] + list(pending or [])
+        return Catalog(self, loads, list(manifest["details"]), engine, spark_session)
+
+    # ---- writing -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writer(self, wait: bool = False) -> Iterator[Writer]:
+        """Hold the store's write lock; refuse clearly if another writer holds it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "loads").mkdir(exist_ok=True)
+        lock_path = self.root / ".lock"
+        fh = open(lock_path, "a+")  # noqa: SIM115 - closed in finally
+        try:
+            flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
+            try:
+                fcntl.flock(fh.fileno(), flags)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                raise StoreBusy(
+                    f"{self.root} is being written by {holder}; wait for it to finish "
+                    "(or pass --wait)"
+                ) from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
+            fh.flush()
+            writer = Writer(self)
+            writer.collect_garbage()
+            yield writer
+        finally:
+            with contextlib.suppress(OSError):
+                fh.seek(0)
+                fh.truncate()
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fh.close()
+
+
+class Writer:
+    """Stages new files and commits them with one atomic manifest replacement."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def new_load_id(self) -> str:
+        return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+    def staging_dir(self, name: str) -> Path:
+        path = self.store.root / "loads" / f"{name}.tmp"
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True)
+        return path
+
+    def collect_garbage(self) -> None:
+        """Remove folders no committed manifest references (left by a killed writer)."""
+        manifest = self.store.manifest()
+        keep = {x["load_id"] for x in manifest["loads"]}
+        for child in (self.store.root / "loads").iterdir():
+            if child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)
+        details_dir = self.store.root / "details"
+        if details_dir.exists():
+            keep_details = {d["file"] for d in manifest["details"]}
+            for child in details_dir.iterdir():
+                if f"details/{child.name}" not in keep_details:
+                    child.unlink(missing_ok=True)
+        for tmp in self.store.root.glob("*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def commit(self, new_loads: list[LoadRecord], new_details: list[dict[str, Any]] | None = None,
+               replace_loads: list[LoadRecord] | None = None,
+               extra: dict[str, Any] | None = None) -> None:
+        """Make staged loads visible: rename their folders, then replace the manifest.
+
+        The manifest replacement is the single commit point; until it happens readers and a
+        restarted process see the previous state, and the renamed folders are garbage.
+        """
+        root = self.store.root
+        for load in new_loads:
+            staged = root / "loads" / f"{load.load_id}.tmp"
+            if staged.exists():
+                _fsync_tree(staged)
+                os.replace(staged, root / "loads" / load.load_id)
+        manifest = self.store.manifest()
+        replaced = {r.load_id: r for r in (replace_loads or [])}
+        loads = [
+            _to_json(replaced[x["load_id"]]) if x["load_id"] in replaced else x
+            for x in manifest["loads"]
+        ]
+        loads.extend(_to_json(r) for r in new_loads)
+        manifest["loads"] = loads
+        manifest["details"] = manifest["details"] + list(new_details or [])
+        for key, value in (extra or {}).items():
+            manifest[key] = value
+        _atomic_write(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+        self._write_catalog()
+
+    def next_seq(self) -> int:
+        loads = self.store.manifest()["loads"]
+        return max((x["seq"] for x in loads), default=0) + 1
+
+    def _write_catalog(self) -> None:
+        """Refresh catalog.duckdb: views users can open with the DuckDB CLI."""
+        root = self.store.root
+        tmp = root / "catalog.duckdb.tmp"
+        tmp.unlink(missing_ok=True)
+        try:
+            catalog = self.store.connect()
+            catalog.export_views(tmp)
+            os.replace(tmp, root / "catalog.duckdb")
+        except Exception:  # the catalog is a convenience; the manifest is the truth
+            tmp.unlink(missing_ok=True)
+
+
+def _to_json(record: LoadRecord) -> dict[str, Any]:
+    return asdict(record)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for child in path.iterdir():
+        if child.is_file():
+            with open(child, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+# ---- the catalog ------------------------------------------------------------------------
+
+class Catalog:
+    """Ibis tables over one consistent set of loads.
+
+    `transactions()` is the current state: for each transaction key the row of the newest
+    vintage, minus rows that a newer complete snapshot of their agency and fiscal year no
+    longer contains (withdrawn upstream or moved to another year by a date correction).
+    """
+
+    def __init__(self, store: Store, loads: list[LoadRecord], details: list[dict[str, Any]],
+                 engine: str = "duckdb", spark_session: Any = None):
+        import ibis
+
+        self.store = store
+        self.loads = loads
+        self.details = details
+        self.engine = engine
+        if engine == "duckdb":
+            self.con = ibis.duckdb.connect(threads=2)
+        elif engine == "spark":
+            from contractwatch.engines import spark_backend
+
+            self.con = spark_backend(spark_session)
+        else:
+            raise StoreError(f"unknown engine {engine!r}")
+        self.ranks = vintage_order(loads)
+        self._cache: dict[str, Any] = {}
+
+    # raw tables -------------------------------------------------------------------------
+    def _files(self, name: str) -> list[str]:
+        out = []
+        for load in self.loads:
+            folder = self.store.root / "loads" / load.load_id
+            if not folder.exists():
+                folder = self.store.root / "loads" / f"{load.load_id}.tmp"
+            path = folder / name
+            if path.exists():
+                out.append(str(path))
+        return out
+
+    def _read(self, name: str, files: list[str], empty_schema: Any) -> Any:
+        import pyarrow as pa
+
+        if name in self._cache:
+            return self._cache[name]
+        if files:
+            table = self.con.read_parquet(files, table_name=name)
+        else:
+            table = self._register_arrow(name, pa.Table.from_pylist([], schema=empty_schema))
+        self._cache[name] = table
+        return table
+
+    def _register_arrow(self, name: str, data: Any) -> Any:
+        """A small in-memory table under a fixed name (so compiled SQL can name it)."""
+        if self.engine == "duckdb":
+            self.con.con.register(name, data)
+        else:
+            from contractwatch.engines import register_arrow_spark
+
+            register_arrow_spark(self.con, name, data)
+        return self.con.table(name)
+
+    def transactions_all(self) -> Any:
+        """Every stored row of every committed load, with its load's vintage rank."""
+        from contractwatch.schema import arrow_schema
+
+        if "all" in self._cache:
+            return self._cache["all"]
+        rows = self._read("cw_rows", self._files("transactions.parquet"), arrow_schema())
+        ranked = rows.join(self.loads_table().select("load_id", "vintage_rank", "vintage"),
+                           "load_id")
+        self._cache["all"] = ranked
+        return ranked
+
+    def loads_table(self) -> Any:
+        import pyarrow as pa
+
+        if "loads" in self._cache:
+            return self._cache["loads"]
+        schema = pa.schema([
+            ("load_id", pa.string()), ("seq", pa.int64()), ("vintage_rank", pa.int64()),
+            ("vintage", pa.string()), ("source_file", pa.string()),
+            ("source_format", pa.string()), ("complete", pa.bool_()),
+            ("rows_kept", pa.int64()), ("loaded_at", pa.string()),
+        ])
+        rows = [{
+            "load_id": r.load_id, "seq": r.seq, "vintage_rank": self.ranks[r.load_id],
+            "vintage": r.vintage, "source_file": r.source_file,
+            "source_format": r.source_format, "complete": r.complete,
+            "rows_kept": r.rows_kept, "loaded_at": r.loaded_at,
+        } for r in self.loads]
+        table = self._register_arrow("cw_loads", pa.Table.from_pylist(rows, schema=schema))
+        self._cache["loads"] = table
+        return table
+
+    def coverage_table(self) -> Any:
+        import pyarrow as pa
+
+        if "coverage" in self._cache:
+            return self._cache["coverage"]
+        schema = pa.schema([("cov_agency", pa.string()), ("cov_fiscal_year", pa.int64()),
+                            ("cov_rank", pa.int64())])
+        rows = [
+            {"cov_agency": b.agency, "cov_fiscal_year": b.fiscal_year,
+             "cov_rank": self.ranks[r.load_id]}
+            for r in self.loads if r.complete for b in r.blocks
+        ]
+        table = self._register_arrow("cw_coverage", pa.Table.from_pylist(rows, schema=schema))
+        self._cache["coverage"] = table
+        return table
+
+    def copies_table(self) -> Any:
+        import pyarrow as pa
+
+        schema = pa.schema([("load_id", pa.string()), ("source_row", pa.int64()),
+                            ("copy_number", pa.int64())])
+        return self._read("cw_copies", self._files("copies.parquet"), schema)
+
+    # current state ----------------------------------------------------------------------
+    def transactions(self, duplicate_policy: str = "keep") -> Any:
+        """Current transactions under a duplicate policy (keep every copy, or collapse)."""
+        key = f"current:{duplicate_policy}"
+        if key in self._cache:
+            return self._cache[key]
+        t = self.transactions_all()
+        newest_key = t.group_by("txn_key").aggregate(key_rank=t.vintage_rank.max())
+        cov = self.coverage_table()
+        newest_cov = cov.group_by(["cov_agency", "cov_fiscal_year"]).aggregate(
+            cov_rank=cov.cov_rank.max()
+        )
+        cur = t.join(newest_key, "txn_key")
+        cur = cur.filter(cur.vintage_rank == cur.key_rank).drop("key_rank")
+        cur = cur.left_join(
+            newest_cov,
+            [cur.awarding_sub_agency_code == newest_cov.cov_agency,
+             cur.fiscal_year == newest_cov.cov_fiscal_year],
+        )
+        cur = cur.filter(cur.cov_rank.isnull() | (cur.cov_rank <= cur.vintage_rank))
+        cur = cur.drop("cov_agency", "cov_fiscal_year", "cov_rank")
+        if duplicate_policy == "collapse":
+            copies = self.copies_table()
+            cur = cur.anti_join(copies, ["load_id", "source_row"])
+        elif duplicate_policy != "keep":
+            raise StoreError(f"unknown duplicate policy {duplicate_policy!r}")
+        self._cache[key] = cur
+        return cur
+
+    def duplicate_rows(self) -> Any:
+        """Current rows that are extra copies inside their load (policy 'keep' counts them)."""
+        cur = self.transactions("keep")
+        return cur.semi_join(self.copies_table(), ["load_id", "source_row"])
+
+    def award_details(self) -> Any:
+        """Award-level facts fetched from the API (ceiling, parent, UEI), newest per award."""
+        from contractwatch.sources.award_detail import DETAIL_SCHEMA
+
+        files = [str(self.store.root / d["file"]) for d in self.details]
+        t = self._read("cw_details", files, DETAIL_SCHEMA)
+        newest = t.group_by("contract_award_unique_key").aggregate(_latest=t.fetched_at.max())
+        t = t.join(newest, "contract_award_unique_key")
+        return t.filter(t.fetched_at == t._latest).drop("_latest").distinct(
+            on="contract_award_unique_key", keep="first"
+        )
+
+    # conveniences ------------------------------------------------------------------------
+    def to_sql(self, expr: Any) -> str:
+        import ibis
+
+        return str(ibis.to_sql(expr, dialect="duckdb" if self.engine == "duckdb" else "spark"))
+
+    def execute_arrow(self, expr: Any) -> Any:
+        return self.con.to_pyarrow(expr)
+
+    def export_views(self, path: Path) -> None:
+        """Write a DuckDB database whose views reproduce this catalog (for the DuckDB CLI)."""
+        import duckdb
+
+        from contractwatch.analyze import awards, recipients
+
+        views = {
+            "transactions": self.transactions(),
+            "transactions_all": self.transactions_all(),
+            "awards": awards(self),
+            "recipients": recipients(self),
+        }
+        loads_arrow = self.con.to_pyarrow(self.loads_table())
+        con = duckdb.connect(str(path))
+        try:
+            con.register("loads_arrow", loads_arrow)
+            con.execute("CREATE TABLE cw_loads AS SELECT * FROM loads_arrow")
+            con.execute("CREATE VIEW loads AS SELECT * FROM cw_loads")
+            cov = self.con.to_pyarrow(self.coverage_table())
+            con.register("cov_arrow", cov)
+            con.execute("CREATE TABLE cw_coverage AS SELECT * FROM cov_arrow")
+            files = self._files("transactions.parquet")
+            copies = self._files("copies.parquet")
+            if files:
+                con.execute(f"CREATE VIEW cw_rows AS SELECT * FROM read_parquet({files!r})")
+            else:
+                con.execute("CREATE VIEW cw_rows AS SELECT * FROM cw_loads WHERE false")
+            if copies:
+                con.execute(f"CREATE VIEW cw_copies AS SELECT * FROM read_parquet({copies!r})")
+            if not files:
+                return
+            for name, expr in views.items():
+                sql = self.to_sql(expr)
+                con.execute(f"CREATE VIEW {name} AS {sql}")
+        finally:
+            con.close()

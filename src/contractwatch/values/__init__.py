@@ -1,0 +1,1 @@
+"""Pure value modules for the data's traps: money, fiscal years, identifiers."""
