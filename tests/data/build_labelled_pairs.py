@@ -57,6 +57,22 @@ RENAMED = {
     ("VARNER MILLER ASSOCIATES", "VARNERMILLER  LLC"),
 }
 
+# More renames among same-DUNS pairs, as (substring of one name, substring of the other).
+RENAMED_PARTS = [
+    ("MACRO COMPANIES", "MACRO OIL"), ("ICS JAIL", "JCT"), ("INN ON BOURBON", "SPRINGFIELD"),
+    ("KYOCERA DOCUMENT", "KYOCERA MITA"), ("OWYHEE CAPITAL", "OWYHEE GROUP"),
+    ("RIGAKU ANALYTICAL", "RIGAKU RAMAN"), ("ADVANCED TACTICAL", "UNITED TACTICAL"),
+    ("NETCOM INFORMATION", "NETCOM LEARNING"), ("ADC LTD", "CORDOVA"),
+    ("L 3 COMMUNICATIONS", "L3 TECHNOLOGIES"), ("CLOUDBURST", "JERAL"),
+    ("ARMOR EXPRESS", "CENTRAL LAKE ARMOR"), ("MMI OUTDOOR", "MONTGOMERY MARKETING"),
+    ("PREMIER", "PREMIER SUPPLIES USA"), ("V3GATE", "VETERANS TECH"), ("ALLIED INK", "MY TONER"),
+    ("WITMER ASSOCIATES", "WITMER PUBLIC"), ("FREEMAN DECORATING", "FREEMAN EXPOSITIONS"),
+    ("NATIONAL 9/11", "NATIONAL SEPTEMBER 11"), ("NATIONAL 9-11", "NATIONAL SEPTEMBER 11"),
+    ("MICROSOFT CORPORATION", "SITZ IN REDMOND"), ("CELLEBRITE", "CELLEBRITE USA"),
+]
+# Same-DUNS pairs that involve a natural person's name: never matched, never labelled.
+PERSON_NAMES = ("GARRET P DEMOTT", "PAT V", "MACK, PAT", "MACK PAT")
+
 HAND_SAME = [
     ("THE GEO GROUP, INC.", "GEO GROUP INC., THE", "article moved to the end"),
     ("THE GEO GROUP, INC.", "THE GEO GROUP INCORPORATED", "INC vs INCORPORATED"),
@@ -215,7 +231,12 @@ def main() -> None:
             for b in names[i + 1 :]:
                 if _ws(a) == _ws(b):
                     continue
+                if any(p in a or p in b for p in PERSON_NAMES):
+                    continue
                 renamed = (a, b) in RENAMED or (b, a) in RENAMED
+                for x, y in RENAMED_PARTS:
+                    if (x in a and y in b and y not in a) or (x in b and y in a and y not in b):
+                        renamed = True
                 only_punct = re.sub(r"[^A-Z0-9]", "", a) == re.sub(r"[^A-Z0-9]", "", b)
                 if only_punct and not renamed:
                     trivial += 1
