@@ -206,7 +206,7 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
     f = filters or Filters()
     if by not in _TOP_GROUPS:
         if by in ("family", "brand"):
-            from contractwatch.families_view import top_by_family_or_brand
+            from contractwatch.companies import top_by_family_or_brand
 
             return top_by_family_or_brand(catalog, by, f, limit, policy)
         raise ValueError(f"--by must be one of {', '.join(TOP_BY)}, not {by!r}")

@@ -326,7 +326,11 @@ class Catalog:
 
         if name in self._cache:
             return self._cache[name]
-        if files:
+        if files and self.engine == "spark":
+            from contractwatch.engines import read_parquet_spark
+
+            table = read_parquet_spark(self.con, files, name)
+        elif files:
             table = self.con.read_parquet(files, table_name=name)
         else:
             table = self._register_arrow(name, pa.Table.from_pylist([], schema=empty_schema))
@@ -449,7 +453,7 @@ class Catalog:
     def to_sql(self, expr: Any) -> str:
         import ibis
 
-        return str(ibis.to_sql(expr, dialect="duckdb" if self.engine == "duckdb" else "spark"))
+        return str(ibis.to_sql(expr, dialect="duckdb" if self.engine == "duckdb" else "pyspark"))
 
     def execute_arrow(self, expr: Any) -> Any:
         return self.con.to_pyarrow(expr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from contractwatch.cli import commands  # noqa: F401  (registers the commands)
+from contractwatch.cli import resolve  # noqa: F401
 from contractwatch.cli.app import app, state
 
 

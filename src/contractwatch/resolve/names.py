@@ -33,6 +33,8 @@ _WS = re.compile(r"\s+")
 # FPDS appends a registration counter to some names: "BOOZ ALLEN HAMILTON INCORPORATED (3626)".
 _PAREN_NUMBER = re.compile(r"\(\s*\d+\s*\)")
 _PUNCT = re.compile(r"[^A-Z0-9& ]+")
+# Public bodies are filed both ways: "MESA, CITY OF" and "CITY OF MESA".
+_INVERTED_BODY = re.compile(r"^(?P<place>.+?),\s*(?P<kind>CITY|COUNTY|TOWN|VILLAGE|STATE) OF$")
 # Multi-word legal forms first, so "LIMITED LIABILITY COMPANY" is not read as "LIMITED" + "CO".
 _LEGAL_PHRASES: tuple[tuple[str, str], ...] = (
     ("LIMITED LIABILITY COMPANY", "LLC"),
@@ -99,10 +101,35 @@ def _join_initials(words: list[str]) -> list[str]:
     return out
 
 
+def _join_and_initials(words: list[str]) -> list[str]:
+    """'AT AND T' → 'AT&T', 'L AND R' → 'L&R': letter-and-letter abbreviations stay one word."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if (
+            i + 2 < len(words)
+            and words[i + 1] == "AND"
+            and len(words[i]) <= 2
+            and len(words[i + 2]) <= 2
+            and words[i].isalpha()
+            and words[i + 2].isalpha()
+        ):
+            out.append(f"{words[i]}&{words[i + 2]}")
+            i += 3
+            continue
+        out.append(words[i])
+        i += 1
+    return out
+
+
 def _base_words(name: str) -> list[str]:
     text = _ascii_upper(display_name(name))
     text = _PAREN_NUMBER.sub(" ", text)
-    text = text.replace("&", " & ")
+    body = _INVERTED_BODY.match(text)
+    if body:
+        text = f"{body['kind']} OF {body['place']}"
+    # "ERNST & YOUNG" = "ERNST AND YOUNG".
+    text = text.replace("&", " AND ")
     # "L.L.C." → "L L C"; "AT&T" → "AT & T"; "DATA-PAGES" → "DATA PAGES".
     text = _PUNCT.sub(" ", text)
     text = " " + _WS.sub(" ", text).strip() + " "
@@ -110,6 +137,8 @@ def _base_words(name: str) -> list[str]:
         text = text.replace(f" {phrase} ", f" {short} ")
     words = text.split()
     words = _join_initials(words)
+    # "AT&T" became "AT AND T": keep it one word so it is not read as 'AT' + 'T'.
+    words = _join_and_initials(words)
     # "GEO GROUP INC THE" / "THE GEO GROUP INC": the article is not part of the identity.
     if words and words[-1] == "THE":
         words = words[:-1]
@@ -135,21 +164,45 @@ def match_key(name: str | None) -> str:
     words = [_LEGAL_WORDS.get(w, w) for w in _base_words(name)]
     words = [w for w in words if w not in _ANYWHERE] or words
     # "KEARNEY & COMPANY": after '&' a legal word is part of the name.
-    while len(words) > 1 and words[-1] in _TRAILING and words[-2] != "&":
+    while len(words) > 1 and words[-1] in _TRAILING and words[-2] != "AND":
         words = words[:-1]
     from cleanco import basename
 
     stripped = basename(" ".join(words)).strip()
-    # cleanco can eat a whole short name ("CO"); keep ours then.
-    key = stripped if stripped else " ".join(words)
-    return _WS.sub(" ", key.replace("&", " & ")).strip()
+    # cleanco can eat a whole short name ("CO") or the word after '&' ("KEARNEY & CO"): keep
+    # ours then.
+    key = stripped if stripped and not stripped.endswith(" AND") else " ".join(words)
+    return _WS.sub(" ", key).strip()
 
 
 def compact_key(name: str | None) -> str:
-    """Match key without spaces or '&': 'CORE CIVIC' = 'CORECIVIC', 'M V M' = 'MVM'."""
-    return match_key(name).replace(" ", "").replace("&", "AND")
+    """Match key without spaces: 'CORE CIVIC' = 'CORECIVIC', 'M V M' = 'MVM'."""
+    return match_key(name).replace(" ", "")
 
 
 def tokens(name: str | None) -> list[str]:
     """Words of the match key, for token-overlap comparisons and blocking."""
     return match_key(name).split()
+
+
+_PERSON_SHAPE = re.compile(
+    r"^[A-Z][A-Z'\-]+(?: [A-Z][A-Z'\-]+)?, [A-Z][A-Z'\-]+(?: [A-Z][A-Z'\-]*\.?){0,2}$"
+)
+_NOT_A_PERSON = re.compile(
+    r"\b(INC|INCORPORATED|LLC|LCC|CORP|CORPORATION|CO|COMPANY|LTD|LIMITED|LP|LLP|PLLC|PC|PA|"
+    r"GROUP|SERVICES?|CITY|COUNTY|STATE|THE|OF|ASSOCIATES|ENTERPRISES|HOLDINGS|SOLUTIONS|"
+    r"TECHNOLOGIES|JV|DBA|TRUST|BANK|UNIVERSITY)\b"
+)
+
+
+def looks_like_person(name: str | None) -> bool:
+    """A name recorded as 'LAST, FIRST [M]' with no organisational word (e.g. 'SHAH, RUPAL').
+
+    Exports that carry no sole-proprietor flag still name individuals this way. Such
+    recipients are kept as recorded and never matched to anyone (product principle); a false
+    positive only costs a missed merge, never a wrong link.
+    """
+    if not name:
+        return False
+    s = _WS.sub(" ", name.strip().upper())
+    return bool(_PERSON_SHAPE.match(s)) and not _NOT_A_PERSON.search(s)

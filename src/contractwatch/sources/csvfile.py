@@ -147,21 +147,29 @@ def locate_problem(path: Path, facts: FileFacts, label: str) -> tuple[int | None
     csv.field_size_limit(MAX_FIELD * 4)
     with open(path, encoding=facts.encoding, errors="replace", newline="") as fh:
         reader = csv.reader(fh, delimiter=facts.delimiter, strict=True)
+        # report the line a record starts on (a quoted line break makes it span several)
+        start = 1
         try:
             next(reader)
+            start = reader.line_num + 1
             for record in reader:
                 if not record or record == [""]:
+                    start = reader.line_num + 1
                     continue
                 if len(record) != width:
-                    return reader.line_num, (
+                    return start, (
                         f"expected {width} fields, found {len(record)} "
                         "(a ragged row, or a file cut short)"
                     )
                 longest = max(len(v) for v in record)
                 if longest > MAX_FIELD:
-                    return reader.line_num, f"a field of {longest:,} characters is too long"
+                    return start, f"a field of {longest:,} characters is too long"
+                start = reader.line_num + 1
         except csv.Error as exc:
-            return reader.line_num, f"malformed CSV ({exc}); the file may be cut short"
+            end = reader.line_num
+            span = f"; the record runs to line {end}" if end > start else ""
+            return start, (f"malformed CSV ({exc}{span}): an unmatched quote, "
+                           "or the file is cut short")
     return None, "could not parse the file"
 
 

@@ -1,0 +1,49 @@
+# The README's commands. `make demo` loads the sample data and prints ICE's top recipients;
+# `make test` installs what the tests need and runs them.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared/data
+
+.PHONY: setup setup-dev system-deps demo test test-fast lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e .
+
+setup-dev: $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,spark]'
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+demo: setup
+	@if [ -d "$(SHARED)/usaspending/transactions" ]; then \
+	  $(BIN)/contractwatch ingest $(SHARED)/usaspending/transactions && \
+	  $(BIN)/contractwatch top --agency ICE --fy 2026 --limit 15; \
+	else \
+	  echo "No sample data at $(SHARED). Download ICE's contract transactions from"; \
+	  echo "https://www.usaspending.gov/download_center/custom_award_data (Contracts,"; \
+	  echo "awarding agency: DHS / U.S. Immigration and Customs Enforcement, FY2026), then:"; \
+	  echo "  $(BIN)/contractwatch ingest <the downloaded ZIP>"; \
+	  echo "  $(BIN)/contractwatch top --agency ICE --fy 2026"; \
+	  echo "or sync from the API: $(BIN)/contractwatch sync --agency ICE --since 2025-10-01"; \
+	fi
+
+test: system-deps setup-dev
+	$(BIN)/pytest -q
+
+test-fast: setup-dev
+	$(BIN)/pytest -q -m "not spark and not browser and not slow"
+
+lint:
+	$(BIN)/ruff check src tests bench
+
+bench: setup-dev
+	$(BIN)/python bench/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -1,0 +1,135 @@
+"""Ingest speed and memory next to plain DuckDB and Polars CSV→Parquet, in the same run.
+
+    .venv/bin/python bench/bench_ingest.py [--rows 2000000] [--keep]
+
+Builds a CSV of about --rows rows by repeating the shared API-export rows (each repetition
+gets its own award ids, so keys stay unique as in a real multi-year pull), then times, each
+in a fresh subprocess so peak memory (max RSS) is its own:
+  1. `contractwatch ingest` (parse, validate, normalise, hash, dedupe, commit);
+  2. DuckDB `COPY (SELECT * FROM read_csv(...)) TO 'x.parquet'` (all text, no validation);
+  3. Polars `scan_csv(...).sink_parquet(...)` (if polars is installed).
+Target (issue): contractwatch ≥ 0.5× their speed, peak memory < 1.5 GB at any size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "usaspending" / "transactions"
+
+
+def build_csv(target: Path, rows: int) -> int:
+    sources = sorted(SHARED.glob("*.csv"))
+    base: list[list[str]] = []
+    header: list[str] = []
+    for path in sources:
+        with open(path, newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader)
+            base.extend(reader)
+    award_col = header.index("Award ID")
+    gen_col = header.index("Generated Award ID")
+    written = 0
+    with open(target, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(header)
+        rep = 0
+        while written < rows:
+            suffix = f"R{rep:03d}"
+            for row in base:
+                if written >= rows:
+                    break
+                new = list(row)
+                new[award_col] = row[award_col] + suffix
+                new[gen_col] = row[gen_col].replace(row[award_col], new[award_col], 1)
+                writer.writerow(new)
+                written += 1
+            rep += 1
+    return written
+
+
+def run(label: str, code: str) -> dict[str, float | str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{label} failed:\n{proc.stderr[-2000:]}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"job": label, "seconds": round(wall, 2),
+            "peak_mb": round(max(peak_kb, before) / 1024, 1) if peak_kb > before else None}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cw-bench-"))
+    try:
+        src = work / "big.csv"
+        t0 = time.perf_counter()
+        n = build_csv(src, args.rows)
+        print(f"built {n:,} rows, {src.stat().st_size / 1e9:.2f} GB in "
+              f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        jobs = [
+            ("duckdb csv->parquet",
+             f"import duckdb; c=duckdb.connect(config={{'threads':2}}); c.execute(\"COPY (SELECT * "
+             f"FROM read_csv('{src}', all_varchar=true)) TO '{work}/duck.parquet' "
+             f"(FORMAT parquet, COMPRESSION zstd)\")"),
+            ("contractwatch ingest",
+             f"from contractwatch.store import Store; from contractwatch.ingest import ingest; "
+             f"ingest(Store('{work}/store'), ['{src}'], progress=False)"),
+        ]
+        try:
+            import polars  # noqa: F401
+
+            jobs.insert(1, ("polars csv->parquet",
+                            f"import polars as pl; pl.scan_csv('{src}', infer_schema=False)"
+                            f".sink_parquet('{work}/polars.parquet', compression='zstd')"))
+        except ImportError:
+            print("polars not installed: skipping its baseline", file=sys.stderr)
+        results = []
+        for label, code in jobs:
+            # each job in its own process: RUSAGE_CHILDREN max RSS is the max over children,
+            # so run a tiny warm-up first is pointless; report per job via /proc when possible
+            results.append(run_measured(label, code))
+        base = min(r["seconds"] for r in results if r["job"] != "contractwatch ingest")
+        for r in results:
+            r["rows_per_second"] = round(n / r["seconds"])
+            r["speed_vs_fastest_baseline"] = round(base / r["seconds"], 2)
+        print(json.dumps({"rows": n, "csv_bytes": src.stat().st_size, "results": results},
+                         indent=1))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_measured(label: str, code: str) -> dict[str, float | str]:
+    """Wall time and the child's own peak RSS (via /usr/bin/time when present)."""
+    time_bin = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists()
+                                        else None)
+    if time_bin is None:
+        return run(label, code)
+    start = time.perf_counter()
+    proc = subprocess.run([time_bin, "-f", "%M", sys.executable, "-c", code],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{label} failed:\n{proc.stderr[-2000:]}")
+    peak_kb = int(proc.stderr.strip().splitlines()[-1])
+    return {"job": label, "seconds": round(wall, 2), "peak_mb": round(peak_kb / 1024, 1)}
+
+
+if __name__ == "__main__":
+    main()

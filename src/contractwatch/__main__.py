@@ -1,0 +1,5 @@
+"""`python -m contractwatch` runs the CLI."""
+
+from contractwatch.cli import main
+
+main()

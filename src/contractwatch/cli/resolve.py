@@ -1,0 +1,104 @@
+"""Company and resolution commands: company, resolve explain, resolve review."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from contractwatch.cli.app import AgencyOpt, Format, FormatOpt, FyOpt, LimitOpt, app, state
+
+resolve_app = typer.Typer(help="Inspect and steer how recipients are grouped into companies.",
+                          no_args_is_help=True)
+app.add_typer(resolve_app, name="resolve")
+
+
+@app.command()
+def company(
+    name: Annotated[str, typer.Argument(help="A recipient spelling, family name or family id")],
+    agency: AgencyOpt = None,
+    fy: FyOpt = None,
+    limit: LimitOpt = 10,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """A corporate family: members, totals by year and agency, largest awards, brands resold.
+
+    Example: contractwatch company "Capgemini"
+    """
+    from contractwatch.analyze import Filters, Result
+    from contractwatch.cli.app import fiscal_year_option
+    from contractwatch.companies import company as run
+    from contractwatch.output import dumps, render
+
+    result = run(state.catalog(), name, Filters(agency=agency, fy=fiscal_year_option(fy)),
+                 limit, state.policy)
+    m = result.meta
+    if fmt == Format.json:
+        sys.stdout.write(dumps({
+            "family_id": m["family_id"], "family_name": m["family_name"],
+            "family_source": m["family_source"],
+            "federal_action_obligation": m["federal_action_obligation"],
+            "members": m["members"], "by_fiscal_year_and_agency": result.rows,
+            "largest_awards": m["largest_awards"], "brands_resold": m["brands_resold"],
+            "caveats": result.caveats}) + "\n")
+        return
+    if fmt == Format.csv:
+        render(result, "csv")
+        return
+    render(Result(f"{m['family_name']}: members (prime recipients as recorded)",
+                  ["recipient_name", "federal_action_obligation", "transactions",
+                   "family_source"], m["members"]), "table")
+    render(result, "table")
+    render(Result("Largest awards", ["award_id_piid", "recipient_name",
+                                     "federal_action_obligation",
+                                     "potential_total_value_of_award", "last_action_date"],
+                  m["largest_awards"]), "table")
+    if m["brands_resold"]:
+        render(Result("Brands named in its descriptions (resold or supplied)",
+                      ["brand", "federal_action_obligation", "transactions"],
+                      m["brands_resold"]), "table")
+
+
+@resolve_app.command("explain")
+def explain(name: Annotated[str, typer.Argument(help="A recipient name, any spelling")]) -> None:
+    """Why a recipient sits in its family: the links and the matcher's scored pairs (JSON).
+
+    Example: contractwatch resolve explain "NET DIRECT SYSTEMS LLC"
+    """
+    from contractwatch.companies import explain_name
+    from contractwatch.output import dumps
+
+    sys.stdout.write(dumps(explain_name(state.catalog(), name, state.policy)) + "\n")
+
+
+@resolve_app.command("review")
+def review(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write uncertain pairs to "
+                                             "this CSV (fill in its 'judgement' column)")] = None,
+    decisions: Annotated[Path | None, typer.Option(
+        "--import", help="Store the decisions of a filled-in review CSV")] = None,
+    by: Annotated[str, typer.Option("--by", help="Who decided (recorded with each decision)")]
+    = "",
+) -> None:
+    """Export uncertain name pairs for review, or import reviewed decisions.
+
+    Decisions (positive / negative / unsure) are stored in the store's resolve/judgements.csv
+    and respected on every later run. Example: contractwatch resolve review -o pairs.csv
+    """
+    from rich.console import Console
+
+    from contractwatch.companies import import_decisions, review as run
+
+    err = Console(stderr=True)
+    if decisions is not None:
+        n = import_decisions(state.catalog(), decisions, by)
+        err.print(f"stored {n} decisions")
+        return
+    if out is None:
+        raise ValueError("give --out FILE to export pairs, or --import FILE to store decisions")
+    n = run(state.catalog(), out, state.policy)
+    err.print(f"wrote {n} uncertain pairs to {out}")
+    json.dumps(n)

@@ -1,0 +1,239 @@
+"""Analyses over resolved recipients: corporate families and brands named in descriptions.
+
+Three views of the same money, always labelled: the prime recipient (as recorded, in
+analyze.py), the corporate family (recipients resolved by contractwatch.resolve) and the brand
+named in a description (an attribution, never added into the brand's own recipient total).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from contractwatch.analyze import Filters, Result, _rows, apply_filters, award_key, caveats
+from contractwatch.store import Catalog
+
+KEY_COLUMNS = ["recipient_name", "recipient_uei", "recipient_duns", "recipient_parent_uei",
+               "recipient_parent_duns", "recipient_parent_name"]
+SEP = "\x1f"
+BRAND_NOTE = (
+    "brand view: money of actions whose description names the brand, paid to the prime "
+    "recipients shown (often resellers); it is not the brand's own prime-recipient total, and "
+    "an action naming two brands appears under both, so brand totals must not be added up"
+)
+
+
+def judgements_path(catalog: Catalog) -> Path:
+    return catalog.store.root / "resolve" / "judgements.csv"
+
+
+def families_paths() -> list[str]:
+    """User families files (CONTRACTWATCH_FAMILIES, ':'-separated) added to the shipped set."""
+    value = os.environ.get("CONTRACTWATCH_FAMILIES", "")
+    return [p for p in value.split(os.pathsep) if p]
+
+
+def resolution(catalog: Catalog, policy: str = "keep") -> Any:
+    """Resolve the distinct recipients of the current state (cached on the catalog)."""
+    key = f"resolution:{policy}"
+    if key in catalog._cache:
+        return catalog._cache[key]
+    import logging
+
+    from contractwatch.resolve import INPUT_COLUMNS, resolve
+
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    t = catalog.transactions(policy)
+    distinct = catalog.con.to_pyarrow(t.select(*INPUT_COLUMNS).distinct())
+    res = resolve(distinct, families_paths=families_paths(),
+                  judgements_path=judgements_path(catalog))
+    catalog._cache[key] = res
+    return res
+
+
+def _row_key(values: list[Any]) -> str:
+    return SEP.join("" if v is None else str(v) for v in values)
+
+
+def _key_expr(t: Any) -> Any:
+    parts = [t[c].cast("string").fill_null("") for c in KEY_COLUMNS]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + SEP + p
+    return out
+
+
+def with_families(catalog: Catalog, t: Any, policy: str = "keep") -> Any:
+    """Transactions with organisation and family columns joined on."""
+    import pyarrow as pa
+
+    name = f"cw_family_map_{policy}"
+    if name not in catalog._cache:
+        mapping = resolution(catalog, policy).mapping
+        keys = [_row_key([r[c] for c in KEY_COLUMNS]) for r in mapping.select(KEY_COLUMNS)
+                .to_pylist()]
+        table = pa.table({
+            "_rk": keys,
+            "organisation_id": mapping.column("organisation_id"),
+            "organisation_name": mapping.column("organisation_name"),
+            "family_id": mapping.column("family_id"),
+            "family_name": mapping.column("family_name"),
+            "family_source": mapping.column("family_source"),
+        })
+        catalog._cache[name] = catalog._register_arrow(name, table)
+    m = catalog._cache[name]
+    t = t.mutate(_rk=_key_expr(t))
+    return t.left_join(m, "_rk").drop("_rk", "_rk_right")
+
+
+def with_brands(catalog: Catalog, t: Any) -> Any:
+    """One row per (transaction, brand named in its description); others dropped."""
+    from contractwatch.resolve import detect_brands
+
+    descriptions = catalog.con.to_pyarrow(
+        t.select("transaction_description").distinct()).column(0).to_pylist()
+    brands = detect_brands(descriptions)
+    name = f"cw_brands_{len(catalog._cache)}"
+    table = catalog._register_arrow(name, brands)
+    return t.join(table, "transaction_description")
+
+
+def top_by_family_or_brand(catalog: Catalog, by: str, f: Filters, limit: int,
+                           policy: str = "keep") -> Result:
+    scope = apply_filters(catalog.transactions(policy), f)
+    if by == "family":
+        t = with_families(catalog, scope, policy)
+        expr = t.group_by(["family_id", "family_name"]).aggregate(
+            federal_action_obligation=t.federal_action_obligation.sum(),
+            transactions=t.count(),
+            awards=award_key(t).nunique(),
+            members=t.recipient_name.nunique(),
+            family_source=t.family_source.arbitrary(),
+        )
+        cols = ["family_name", "federal_action_obligation", "transactions", "awards", "members",
+                "family_source", "family_id"]
+        title = f"Obligations by corporate family — {f.describe()}"
+        notes = ["family view: recipients grouped by parent fields in the data, the curated "
+                 "families file and the name matcher (see `contractwatch resolve explain`)"]
+    else:
+        t = with_brands(catalog, scope)
+        expr = t.group_by(["brand_id", "brand"]).aggregate(
+            federal_action_obligation=t.federal_action_obligation.sum(),
+            transactions=t.count(),
+            awards=award_key(t).nunique(),
+            prime_recipients=t.recipient_name.nunique(),
+            shared_with_other_brands=(t.brands_in_description > 1).sum(),
+        )
+        cols = ["brand", "federal_action_obligation", "transactions", "awards",
+                "prime_recipients", "shared_with_other_brands", "brand_id"]
+        title = f"Obligations named in description, by brand — {f.describe()}"
+        notes = [BRAND_NOTE]
+    expr = expr.order_by([expr.federal_action_obligation.desc(), expr[cols[0]]])
+    if limit:
+        expr = expr.limit(limit)
+    return Result(title=title, columns=cols, rows=_rows(catalog, expr),
+                  sql=catalog.to_sql(expr),
+                  caveats=notes + caveats(catalog, f, policy, scope),
+                  meta={"by": by, "policy": policy})
+
+
+def find_family(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, Any]:
+    """The family a name belongs to: by recipient spelling, family name or id."""
+    from contractwatch.resolve.names import match_key
+
+    mapping = resolution(catalog, policy).mapping.to_pylist()
+    key = match_key(name)
+    wanted = name.strip().upper()
+    hits = [r for r in mapping if match_key(r["recipient_name"]) == key
+            or (r["family_name"] or "").upper() == wanted or r["family_id"] == name.strip()]
+    if not hits:
+        hits = [r for r in mapping if wanted in (r["family_name"] or "").upper()]
+    families = {r["family_id"]: r for r in hits}
+    if not families:
+        near = sorted({r["recipient_name"] for r in mapping
+                       if wanted.split()[0] in (r["recipient_name"] or "").upper()})[:8]
+        hint = f"; recipients with a similar word: {', '.join(near)}" if near else ""
+        raise LookupError(f"no company {name!r} in the store{hint}")
+    if len(families) > 1:
+        listed = "; ".join(f"{r['family_name']} ({fid})" for fid, r in families.items())
+        raise LookupError(f"{name!r} matches {len(families)} families: {listed}. "
+                          "Give the family id or a fuller name")
+    fid, row = next(iter(families.items()))
+    return {"family_id": fid, "family_name": row["family_name"],
+            "family_source": row["family_source"]}
+
+
+def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: int = 10,
+            policy: str = "keep") -> Result:
+    """A corporate family: members, totals by fiscal year and agency, largest awards, brands."""
+    from contractwatch.analyze import awards
+
+    f = filters or Filters()
+    family = find_family(catalog, name, policy)
+    scope = apply_filters(catalog.transactions(policy), f)
+    t = with_families(catalog, scope, policy)
+    t = t.filter(t.family_id == family["family_id"])
+    by_year = t.group_by(["fiscal_year", "awarding_sub_agency_code",
+                          "awarding_sub_agency_name"]).aggregate(
+        federal_action_obligation=t.federal_action_obligation.sum(),
+        transactions=t.count(), awards=award_key(t).nunique(),
+    ).order_by(["fiscal_year", "awarding_sub_agency_code"])
+    members = t.group_by(["recipient_name", "organisation_id", "family_source"]).aggregate(
+        federal_action_obligation=t.federal_action_obligation.sum(), transactions=t.count(),
+    ).order_by(lambda x: x.federal_action_obligation.desc())
+    member_rows = _rows(catalog, members)
+    names = [m["recipient_name"] for m in member_rows]
+    base = catalog.transactions(policy)
+    member_scope = apply_filters(base, f).filter(base.recipient_name.isin(names)) if names \
+        else apply_filters(base, f).filter(base.recipient_name.isnull() & False)
+    largest = awards(catalog, policy, member_scope)
+    largest = largest.order_by(largest.federal_action_obligation.desc()).limit(limit)
+    brand_rows: list[dict[str, Any]] = []
+    if names:
+        bt = with_brands(catalog, member_scope)
+        brands = bt.group_by(["brand_id", "brand"]).aggregate(
+            federal_action_obligation=bt.federal_action_obligation.sum(),
+            transactions=bt.count(),
+        ).order_by(lambda x: x.federal_action_obligation.desc())
+        brand_rows = _rows(catalog, brands)
+    rows = _rows(catalog, by_year)
+    total = sum((r["federal_action_obligation"] for r in rows), start=type(
+        rows[0]["federal_action_obligation"])(0)) if rows else 0
+    return Result(
+        title=f"{family['family_name']} — corporate family ({family['family_source']}) — "
+              f"{f.describe()}",
+        columns=["fiscal_year", "awarding_sub_agency_name", "federal_action_obligation",
+                 "transactions", "awards"],
+        rows=rows, sql=catalog.to_sql(by_year),
+        caveats=[BRAND_NOTE] if brand_rows else [],
+        meta={**family, "members": member_rows, "largest_awards": _rows(catalog, largest),
+              "brands_resold": brand_rows, "federal_action_obligation": total},
+    )
+
+
+def explain_name(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, Any]:
+    from contractwatch.resolve import explain
+
+    out = explain(resolution(catalog, policy), name)
+    if not out["organisations"]:
+        raise LookupError(f"no recipient named {name!r} in the store")
+    return out
+
+
+def review(catalog: Catalog, out: Path, policy: str = "keep") -> int:
+    """Write uncertain pairs (not yet judged) to a CSV for people to decide."""
+    from contractwatch.resolve import review_pairs
+    from contractwatch.resolve.judgements import export_review
+
+    pairs = review_pairs(resolution(catalog, policy), judgements_path=judgements_path(catalog))
+    return export_review(pairs, out)
+
+
+def import_decisions(catalog: Catalog, review_csv: Path, decided_by: str = "") -> int:
+    """Store the judgements filled into a review CSV; every later run respects them."""
+    from contractwatch.resolve.judgements import import_review
+
+    path = judgements_path(catalog)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return import_review(review_csv, path, decided_by=decided_by)

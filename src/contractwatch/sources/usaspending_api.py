@@ -1,0 +1,455 @@
+"""A client for the USAspending.gov API v2: polite, retrying, and strict about shapes.
+
+Request and response shapes follow the official contracts in fedspendingtransparency/
+usaspending-api, folder usaspending_api/api_contracts/contracts/v2/ (each method names its
+file). The client never guesses: a reply that is not the documented shape (an HTML error page,
+truncated JSON, a missing field) raises ApiError naming the endpoint and the problem, so a
+sync can never mistake a broken page for "no more rows".
+
+Transient failures (timeouts, dropped connections, empty replies, 429, 5xx, and bodies that
+are cut off) are retried with exponential backoff and full jitter; a 429's Retry-After is
+honoured. Requests are spaced to a polite rate (CONTRACTWATCH_API_RATE, default 4 per second):
+the real API's limit is undocumented and users report empty replies after ~1,000 fast calls.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+DEFAULT_URL = "https://api.usaspending.gov"
+CONTRACT_TYPES = ["A", "B", "C", "D"]  # BPA call, purchase order, delivery order, definitive
+PAGE_LIMIT = 100  # search endpoints reject limit > 100
+SEARCH_WINDOW = 50_000  # page × limit past this is rejected (spending_by_award/transaction)
+DOWNLOAD_LIMIT = 500_000  # download/transactions row cap (download/count)
+EARLIEST_SEARCH_DATE = "2007-10-01"  # searchable from FY2008 only (search_filters.md)
+
+# Fields requested from search/spending_by_transaction (FieldNameObject in the contract).
+TRANSACTION_FIELDS = [
+    "Award ID", "Mod", "Recipient Name", "Recipient UEI", "Action Date", "Transaction Amount",
+    "Transaction Description", "Awarding Agency", "Awarding Sub Agency", "Funding Sub Agency",
+    "Award Type", "PSC", "NAICS", "internal_id", "generated_internal_id",
+]
+
+
+class ApiError(Exception):
+    """The API failed or answered outside its documented shape; names endpoint and problem."""
+
+    def __init__(self, endpoint: str, problem: str, status: int | None = None):
+        self.endpoint = endpoint
+        self.problem = problem
+        self.status = status
+        where = f"{endpoint} (HTTP {status})" if status else endpoint
+        super().__init__(f"USAspending API {where}: {problem}")
+
+
+class _Transient(Exception):
+    """A failure worth retrying; carries the wait the server asked for, if any."""
+
+    def __init__(self, problem: str, status: int | None = None,
+                 retry_after: float | None = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0  # HTTP requests sent, retries included
+    retries: int = 0
+    waited_seconds: float = 0.0  # time spent in backoff (not in rate spacing)
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+
+class RateLimiter:
+    """Space requests at least 1/rate seconds apart (thread-safe)."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            time.sleep(delay)
+
+
+class UsaspendingClient:
+    """One method per documented endpoint; see the module docstring for the failure rules."""
+
+    def __init__(self, base_url: str = DEFAULT_URL, *, rate_per_second: float = 4.0,
+                 timeout: float = 60.0, max_retries: int = 6, backoff_base: float = 1.0,
+                 backoff_cap: float = 60.0, max_retry_after: float = 300.0,
+                 poll_interval: float = 5.0, user_agent: str | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_retry_after = max_retry_after
+        self.poll_interval = poll_interval
+        self.limiter = RateLimiter(rate_per_second)
+        self.stats = ClientStats()
+        self._sleep = sleep
+        from contractwatch import __version__
+
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": user_agent or f"contractwatch/{__version__}",
+                     "Accept": "application/json"},
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> UsaspendingClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- transport -----------------------------------------------------------------------
+    def request_json(self, method: str, path: str, body: dict[str, Any] | None = None,
+                     params: dict[str, Any] | None = None) -> Any:
+        """Send with retries; return parsed JSON or raise ApiError."""
+        endpoint = path
+        attempt = 0
+        while True:
+            self.limiter.wait()
+            self.stats.requests += 1
+            self.stats.by_endpoint[endpoint] = self.stats.by_endpoint.get(endpoint, 0) + 1
+            try:
+                return self._once(method, path, body, params)
+            except _Transient as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise ApiError(endpoint, f"{exc.problem} (gave up after {attempt} tries)",
+                                   exc.status) from None
+                delay = self._backoff(attempt, exc.retry_after)
+                self.stats.retries += 1
+                self.stats.waited_seconds += delay
+                self._sleep(delay)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        # Full jitter: uniform in [0, min(cap, base * 2^attempt)].
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+
+    def _once(self, method: str, path: str, body: dict[str, Any] | None,
+              params: dict[str, Any] | None) -> Any:
+        try:
+            resp = self._http.request(method, path, json=body, params=params)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}" if str(exc)
+                             else type(exc).__name__) from None
+        status = resp.status_code
+        if status == 429:
+            raise _Transient("rate limited (429)", status, _retry_after(resp))
+        if status >= 500:
+            raise _Transient(f"server error: {_snippet(resp.text)}", status,
+                             _retry_after(resp) if status == 503 else None)
+        if status >= 400:
+            raise ApiError(path, _error_detail(resp), status)
+        text = resp.text
+        if not text.strip():
+            raise _Transient("empty reply", status)
+        ctype = resp.headers.get("content-type", "")
+        if "json" not in ctype:
+            # An HTML error page from a proxy is transient; anything else is a wrong shape.
+            if "html" in ctype or text.lstrip().startswith("<"):
+                raise _Transient(f"HTML page instead of JSON: {_snippet(text)}", status)
+            raise ApiError(path, f"not JSON (content-type {ctype or 'missing'}): "
+                           f"{_snippet(text)}", status)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _Transient(f"truncated or invalid JSON ({exc.msg} at byte {exc.pos} of "
+                             f"{len(text)})", status) from None
+
+    # ---- endpoints -----------------------------------------------------------------------
+    def spending_by_transaction(self, filters: dict[str, Any], *, page: int = 1,
+                                limit: int = PAGE_LIMIT, sort: str = "Transaction Amount",
+                                order: str = "desc",
+                                fields: list[str] | None = None) -> dict[str, Any]:
+        """One page of transactions (contracts/v2/search/spending_by_transaction.md).
+
+        Sorted by a non-unique key, pages over ties repeat and skip rows; use
+        `contractwatch.sync` windows (each served whole on one page) for complete pulls.
+        """
+        path = "/api/v2/search/spending_by_transaction/"
+        if limit > PAGE_LIMIT:
+            raise ValueError(f"limit {limit} is above the API's maximum of {PAGE_LIMIT}")
+        if page * limit > SEARCH_WINDOW:
+            raise ValueError(f"page {page} × limit {limit} passes the {SEARCH_WINDOW:,}-row "
+                             "search window; split the query into smaller date windows")
+        body = {"filters": filters, "fields": fields or TRANSACTION_FIELDS, "page": page,
+                "limit": limit, "sort": sort, "order": order}
+        data = self.request_json("POST", path, body)
+        _require(path, data, {"results": list, "page_metadata": dict})
+        _require(path + " page_metadata", data["page_metadata"], {"page": int, "hasNext": bool})
+        for i, row in enumerate(data["results"]):
+            if not isinstance(row, dict):
+                raise ApiError(path, f"result {i} is not an object")
+            missing = [f for f in ("Award ID", "Mod", "Action Date", "Transaction Amount")
+                       if f not in row]
+            if missing:
+                raise ApiError(path, f"result {i} lacks {', '.join(missing)}")
+        if len(data["results"]) > limit:
+            raise ApiError(path, f"{len(data['results'])} results on a page of {limit}")
+        return data
+
+    def spending_by_transaction_count(self, filters: dict[str, Any]) -> int:
+        """Contract transactions matching filters
+        (contracts/v2/search/spending_by_transaction_count.md: results.contracts)."""
+        path = "/api/v2/search/spending_by_transaction_count/"
+        data = self.request_json("POST", path, {"filters": filters})
+        _require(path, data, {"results": dict})
+        _require(path + " results", data["results"], {"contracts": int})
+        return int(data["results"]["contracts"])
+
+    def spending_by_award(self, filters: dict[str, Any], fields: list[str], *,
+                          sort: str = "Award Amount", order: str = "desc",
+                          limit: int = PAGE_LIMIT) -> Iterator[dict[str, Any]]:
+        """Every award matching filters (contracts/v2/search/spending_by_award.md).
+
+        Past the search window the contract pages with `last_record_unique_id` and
+        `last_record_sort_value` from page_metadata; this follows them.
+        """
+        path = "/api/v2/search/spending_by_award/"
+        page, cursor = 1, None
+        while True:
+            body: dict[str, Any] = {"filters": filters, "fields": fields, "limit": limit,
+                                    "sort": sort, "order": order, "page": page,
+                                    "subawards": False}
+            if cursor:
+                body.update(cursor)
+            data = self.request_json("POST", path, body)
+            _require(path, data, {"results": list, "page_metadata": dict})
+            yield from data["results"]
+            meta = data["page_metadata"]
+            if not meta.get("hasNext"):
+                return
+            if (page + 1) * limit > SEARCH_WINDOW:
+                if meta.get("last_record_unique_id") is None:
+                    raise ApiError(path, "page_metadata lacks last_record_unique_id past the "
+                                   "search window")
+                cursor = {"last_record_unique_id": meta["last_record_unique_id"],
+                          "last_record_sort_value": meta["last_record_sort_value"]}
+                page = 1
+            else:
+                page += 1
+
+    def award(self, generated_award_id: str) -> dict[str, Any]:
+        """An award's profile: ceiling, parent, recipient parent, pricing
+        (contracts/v2/awards/award_id.md)."""
+        from urllib.parse import quote
+
+        path = f"/api/v2/awards/{quote(generated_award_id, safe='')}/"
+        data = self.request_json("GET", path)
+        _require(path, data, {"generated_unique_award_id": str})
+        return data
+
+    def transactions(self, generated_award_id: str, *, limit: int = 5000) -> list[dict[str, Any]]:
+        """An award's transaction history, all pages (contracts/v2/transactions.md).
+
+        Sorted by modification_number, which is unique within an award's history.
+        """
+        path = "/api/v2/transactions/"
+        out: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            data = self.request_json("POST", path, {
+                "award_id": generated_award_id, "page": page, "limit": limit,
+                "sort": "modification_number", "order": "asc"})
+            _require(path, data, {"results": list, "page_metadata": dict})
+            out.extend(data["results"])
+            if not data["page_metadata"].get("hasNext"):
+                return out
+            page += 1
+
+    def idv_awards(self, idv_id: str, *, kind: str = "child_awards",
+                   limit: int = 100) -> list[dict[str, Any]]:
+        """Orders placed under a vehicle, all pages (contracts/v2/awards/idvs/awards.md)."""
+        path = "/api/v2/awards/idvs/awards/"
+        out: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            data = self.request_json("POST", path, {
+                "award_id": idv_id, "type": kind, "page": page, "limit": limit,
+                "sort": "piid", "order": "asc"})
+            _require(path, data, {"results": list, "page_metadata": dict})
+            out.extend(data["results"])
+            if not data["page_metadata"].get("hasNext"):
+                return out
+            page += 1
+
+    def last_updated(self) -> str:
+        """When award data was last loaded, as YYYY-MM-DD
+        (contracts/v2/awards/last_updated.md; the live API answers MM/DD/YYYY)."""
+        path = "/api/v2/awards/last_updated/"
+        data = self.request_json("GET", path)
+        _require(path, data, {"last_updated": str})
+        return _iso_date(path, data["last_updated"])
+
+    def download_count(self, filters: dict[str, Any]) -> int:
+        """Rows a transaction download would hold (contracts/v2/download/count.md)."""
+        path = "/api/v2/download/count/"
+        data = self.request_json("POST", path, {"filters": filters,
+                                                "spending_level": "transactions"})
+        _require(path, data, {"calculated_transaction_count": int})
+        return int(data["calculated_transaction_count"])
+
+    def download_transactions(self, filters: dict[str, Any], dest: Any, *,
+                              timeout: float = 3600.0) -> dict[str, Any]:
+        """Start a transaction download, poll it, save the ZIP to `dest`; return the status.
+
+        Contracts: v2/download/transactions.md (start: file_name, status_url, file_url),
+        v2/download/status.md (poll until status is finished or failed).
+        """
+        path = "/api/v2/download/transactions/"
+        start = self.request_json("POST", path, {"filters": filters, "file_format": "csv"})
+        _require(path, start, {"file_name": str, "file_url": str})
+        status_path = "/api/v2/download/status/"
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.request_json("GET", status_path,
+                                       params={"file_name": start["file_name"]})
+            _require(status_path, status, {"status": str})
+            state = status["status"]
+            if state == "finished":
+                break
+            if state == "failed":
+                raise ApiError(status_path, f"download {start['file_name']} failed: "
+                               f"{status.get('message') or 'no message'}")
+            if state not in ("ready", "running"):
+                raise ApiError(status_path, f"unknown download status {state!r}")
+            if time.monotonic() > deadline:
+                raise ApiError(status_path, f"download {start['file_name']} not finished "
+                               f"after {timeout:.0f} s")
+            self._sleep(self.poll_interval)
+        url = status.get("file_url") or start["file_url"]
+        self._fetch_file(url, dest)
+        return status
+
+    def _fetch_file(self, url: str, dest: Any) -> None:
+        """Stream a file to `dest` (retrying), refusing anything that is not a ZIP."""
+        from pathlib import Path
+
+        dest = Path(dest)
+        tmp = dest.with_name(dest.name + ".part")
+        attempt = 0
+        while True:
+            self.limiter.wait()
+            self.stats.requests += 1
+            try:
+                with self._http.stream("GET", url) as resp:
+                    if resp.status_code == 429 or resp.status_code >= 500:
+                        raise _Transient(f"HTTP {resp.status_code}", resp.status_code,
+                                         _retry_after(resp))
+                    if resp.status_code >= 400:
+                        raise ApiError(url, f"file download refused (HTTP {resp.status_code})")
+                    expected = resp.headers.get("content-length")
+                    with open(tmp, "wb") as fh:
+                        for chunk in resp.iter_bytes(1 << 20):
+                            fh.write(chunk)
+                size = tmp.stat().st_size
+                if expected is not None and size != int(expected):
+                    raise _Transient(f"file cut short ({size} of {expected} bytes)")
+                with open(tmp, "rb") as fh:
+                    if fh.read(4) != b"PK\x03\x04":
+                        raise ApiError(url, "downloaded file is not a ZIP archive")
+                tmp.replace(dest)
+                return
+            except (httpx.TimeoutException, httpx.NetworkError,
+                    httpx.RemoteProtocolError) as exc:
+                failure = _Transient(type(exc).__name__)
+            except _Transient as exc:
+                failure = exc
+            attempt += 1
+            if attempt > self.max_retries:
+                raise ApiError(url, f"{failure.problem} (gave up after {attempt} tries)")
+            self.stats.retries += 1
+            self._sleep(self._backoff(attempt, failure.retry_after))
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+def agency_filter(name: str) -> list[dict[str, str]]:
+    """The awarding sub-tier agency filter (AgencyObject in the search contracts)."""
+    return [{"type": "awarding", "tier": "subtier", "name": name}]
+
+
+def _require(where: str, data: Any, fields: dict[str, type]) -> None:
+    if not isinstance(data, dict):
+        raise ApiError(where, f"expected a JSON object, got {type(data).__name__}")
+    for name, kind in fields.items():
+        if name not in data:
+            raise ApiError(where, f"response lacks the documented field {name!r}")
+        value = data[name]
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if not ok:
+            raise ApiError(where, f"field {name!r} is {type(value).__name__}, "
+                           f"expected {kind.__name__}")
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    import datetime as dt
+
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _error_detail(resp: httpx.Response) -> str:
+    """The API's error body is {"detail": "..."}; fall back to a snippet of the text."""
+    try:
+        data = resp.json()
+        if isinstance(data, dict) and data.get("detail"):
+            return str(data["detail"])
+    except ValueError:
+        pass
+    return _snippet(resp.text) or "request refused"
+
+
+def _snippet(text: str, n: int = 120) -> str:
+    one_line = " ".join(text.split())
+    return one_line[:n] + ("…" if len(one_line) > n else "")
+
+
+def _iso_date(where: str, value: str) -> str:
+    import datetime as dt
+
+    v = value.strip()
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return dt.datetime.strptime(v[:19], fmt).date().isoformat()
+        except ValueError:
+            continue
+    raise ApiError(where, f"unreadable date {value!r}")
+
+
+__all__ = ["ApiError", "UsaspendingClient", "agency_filter"]

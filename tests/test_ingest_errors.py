@@ -1,0 +1,124 @@
+"""Bad input: a clear error naming file, line and problem; non-zero exit; store unchanged."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from contractwatch.ingest import ingest
+from contractwatch.store import Store
+from tests.conftest import TRANSACTIONS
+
+REAL = TRANSACTIONS / "CBP_ICE_FY2023_Contract_Obligations.csv"
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file of the store and its checksum (the lock file's note aside)."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "store")
+    ingest(s, [TRANSACTIONS / "CBP_ICE_FY2021_Contract_Obligations.csv"], progress=False)
+    return s
+
+
+def real_lines(n: int = 50) -> list[str]:
+    with open(REAL, newline="") as fh:
+        return [next(fh) for _ in range(n)]
+
+
+def case_html(tmp: Path) -> Path:
+    p = tmp / "page.csv"
+    p.write_text("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>"
+                 "<body>Bad gateway</body></html>\n")
+    return p
+
+
+def case_truncated(tmp: Path) -> Path:
+    p = tmp / "cut.csv"
+    lines = real_lines()
+    text = "".join(lines)
+    p.write_text(text[: len(text) - len(lines[-1]) // 2], newline="")
+    return p
+
+
+def case_unknown_header(tmp: Path) -> Path:
+    p = tmp / "other.csv"
+    p.write_text("name,amount,when\nACME,12.00,2024-01-01\n")
+    return p
+
+
+def _with_field(tmp: Path, name: str, index: int, column: str, value: str) -> Path:
+    """Real rows with one field of one row replaced (index 0 = the header line)."""
+    with open(REAL, newline="") as fh:
+        rows = [r for _, r in zip(range(10), csv.reader(fh), strict=False)]
+    rows[index][rows[0].index(column)] = value
+    p = tmp / name
+    with open(p, "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    return p
+
+
+def case_bad_amount(tmp: Path) -> Path:
+    return _with_field(tmp, "amount.csv", 5, "Federal Action Obligation", "twelve")
+
+
+def case_bad_date(tmp: Path) -> Path:
+    return _with_field(tmp, "date.csv", 7, "Action Date", "2023-02-30")
+
+
+def case_zip_slip(tmp: Path) -> Path:
+    p = tmp / "evil.zip"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("../../escape.csv", "".join(real_lines(5)))
+    return p
+
+
+def case_empty(tmp: Path) -> Path:
+    p = tmp / "empty.csv"
+    p.write_bytes(b"")
+    return p
+
+
+CASES = {
+    # name: (builder, expected words in the message, expected line or None)
+    "html page": (case_html, "HTML page", 1),
+    "truncated": (case_truncated, "expected 10 fields", 50),
+    "unknown header": (case_unknown_header, "unknown header", 1),
+    "non-numeric amount": (case_bad_amount, "not an amount: twelve", 6),
+    "invalid date": (case_bad_date, "not a valid date: 2023-02-30", 8),
+    "zip ../ member": (case_zip_slip, "unsafe member path", None),
+    "empty file": (case_empty, "empty file", None),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_refused_clearly(name: str, store: Store, tmp_path: Path) -> None:
+    builder, words, line = CASES[name]
+    bad = builder(tmp_path)
+    before = snapshot(store.root)
+    good = TRANSACTIONS / "CBP_ICE_FY2022_Contract_Obligations.csv"
+    # the good file first: all or nothing means it must not land either
+    proc = subprocess.run(
+        [sys.executable, "-m", "contractwatch", "--store", str(store.root), "ingest",
+         str(good), str(bad)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    message = " ".join(proc.stderr.split())
+    assert str(bad) in message or bad.name in message
+    assert words in message
+    if line is not None:
+        assert f"line {line}" in message
+    assert "Traceback" not in proc.stderr
+    assert snapshot(store.root) == before
+    assert not list((store.root / "loads").glob("*.tmp"))
