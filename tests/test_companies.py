@@ -80,9 +80,14 @@ def test_cli_company_and_explain_json(transactions_store: Store) -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["family_name"].startswith("Capgemini")
-    out = subprocess.run(base + ["resolve", "explain", "NET DIRECT SYSTEMS LLC"],
+    out = subprocess.run(base + ["resolve", "explain", "DELL MARKETING L.P."],
                          capture_output=True, text=True, timeout=180)
-    assert out.returncode == 2 and "no recipient" in out.stderr  # not in the API-export years
+    assert out.returncode == 0, out.stderr
+    explained = json.loads(out.stdout)["organisations"][0]
+    assert explained["family_name"].startswith("Dell") and explained["links"]
+    out = subprocess.run(base + ["resolve", "explain", "NO SUCH COMPANY ZZZ"],
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 2 and "no recipient" in out.stderr
     out = subprocess.run(base + ["top", "--by", "brand", "-f", "csv", "-n", "3"],
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0 and out.stdout.startswith("brand,")

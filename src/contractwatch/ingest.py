@@ -20,7 +20,7 @@ from typing import Any
 from contractwatch.sources import detect_layout
 from contractwatch.sources.archive import extract_members, is_zip
 from contractwatch.sources.base import MONEY_MACROS, Context, Layout, SourceError, sniff_date_order
-from contractwatch.sources.csvfile import FileFacts, inspect_file, read_batches
+from contractwatch.sources.csvfile import FileFacts, inspect_file, read_batches, record_line
 from contractwatch.store import Block, LoadRecord, Store, StoreError, Writer
 
 _NAME_DATE = re.compile(r"(20\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])")
@@ -102,8 +102,10 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(
                 x for x in path.rglob("*")
-                if x.is_file() and x.suffix.lower() in (".csv", ".zip")
+                if x.suffix.lower() in (".csv", ".zip") and (x.is_file() or x.is_symlink())
             )
+            for x in found:
+                _check_link_in_folder(x, path)
             if not found:
                 raise IngestError(f"{path}: folder holds no .csv or .zip file")
             out.extend(found)
@@ -112,6 +114,24 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
         else:
             raise IngestError(f"{path}: no such file or folder")
     return out
+
+
+def _check_link_in_folder(file: Path, folder: Path) -> None:
+    """Inside a folder, follow a symbolic link only if it stays inside that folder.
+
+    A link named on the command line is the user's choice and is followed; one met while
+    walking a folder could pull in files from anywhere, so it must be named explicitly.
+    """
+    if not file.is_symlink():
+        return
+    if not file.exists():
+        raise IngestError(f"{file}: broken symbolic link")
+    target = file.resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise IngestError(f"{file}: symbolic link to {target}, outside the folder {folder}; "
+                          "name the file itself to load it")
+    if not target.is_file():
+        raise IngestError(f"{file}: symbolic link to {target}, which is not a file")
 
 
 def ingest(store: Store, paths: list[str | Path], *, as_of: str | None = None,
@@ -263,7 +283,11 @@ class _Job:
         with pq.ParquetWriter(folder / "transactions.parquet", schema,
                               compression="zstd") as out:
             for batch in self._batches(path, facts, label, layout, ctx):
-                layout.prepare(batch, ctx)
+                try:
+                    layout.prepare(batch, ctx)
+                except SourceError as exc:  # its line is record + 1; say the real line
+                    line = record_line(path, facts, exc.line - 1) if exc.line else None
+                    raise SourceError(label, line, exc.problem) from None
                 select = layout.select_sql(facts.header, ctx)
                 self.con.register("batch", batch)
                 sql = (
@@ -278,7 +302,8 @@ class _Job:
                     bad = result.filter(errors.is_valid())
                     first_row = bad.column("source_row")[0].as_py()
                     if not self.skip_bad_rows:
-                        raise SourceError(label, first_row + 1, bad.column("_error")[0].as_py())
+                        raise SourceError(label, record_line(path, facts, first_row),
+                                          bad.column("_error")[0].as_py())
                     rejects.extend(zip(bad.column("source_row").to_pylist(),
                                        bad.column("_error").to_pylist(), strict=True))
                     result = result.filter(errors.is_null())

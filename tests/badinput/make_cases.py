@@ -415,6 +415,33 @@ def c_mixed_date_orders(d: Path) -> Built:
                  words=["mix day-first and month-first"])
 
 
+def c_bad_amount_after_quoted_newline(d: Path) -> Built:
+    """Line numbers count lines as an editor shows them, not records."""
+    header, rows = rows_copy()
+    with_value(rows, 1, "Transaction Description", "FIRST LINE\r\nSECOND LINE\r\nTHIRD")
+    with_value(rows, 6, "Federal Action Obligation", "1.2.3")
+    return Built([write(d / "newline-then-bad.csv", header, rows)],
+                 words=["not an amount", "1.2.3"], line=10)
+
+
+def c_unknown_agency_after_blank_lines(d: Path) -> Built:
+    header, rows = rows_copy()
+    with_value(rows, 14, "Agency", "XYZZY")
+    p = write(d / "blank-then-agency.csv", header, rows)
+    lines = p.read_bytes().split(b"\r\n")
+    lines.insert(3, b"")
+    p.write_bytes(b"\r\n".join(lines))
+    return Built([p], words=["Agency", "XYZZY"], line=17)
+
+
+def c_ragged_after_quoted_newline(d: Path) -> Built:
+    header, rows = rows_copy()
+    with_value(rows, 0, "Transaction Description", "A\nB")
+    rows[4] = rows[4][:9]
+    return Built([write(d / "newline-then-ragged.csv", header, rows)],
+                 words=["expected 10 fields, found 9"], line=7)
+
+
 def c_unknown_agency(d: Path) -> Built:
     header, rows = rows_copy()
     with_value(rows, 14, "Agency", "XYZZY")
@@ -481,7 +508,23 @@ def c_gzip(d: Path) -> Built:
     csv.writer(buf, lineterminator="\r\n").writerows([header, *rows])
     p = d / "compressed.csv"
     p.write_bytes(gzip.compress(buf.getvalue().encode()))
-    return Built([p], words=["gzip"], line=1)
+    return Built([p], words=["gzip-compressed"], line=1)
+
+
+def c_xls(d: Path) -> Built:
+    """An old binary Excel workbook saved with a .csv name (OLE2 header, NUL bytes)."""
+    p = d / "workbook.csv"
+    p.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\x00" * 24 + b"Agency,Award ID")
+    return Built([p], words=["binary data"], line=1)
+
+
+def c_xlsx(d: Path) -> Built:
+    """An .xlsx workbook is a ZIP archive without a CSV member."""
+    p = d / "workbook.xlsx.csv"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    return Built([p], words=["no .csv member"])
 
 
 def c_zip_slip(d: Path) -> Built:
@@ -532,7 +575,7 @@ def c_zip_damaged(d: Path) -> Built:
     bad = d / "damaged.zip"
     bad.write_bytes(data[: len(data) // 2])
     p.unlink()
-    return Built([bad], words=["ZIP"])
+    return Built([bad], words=["not a readable ZIP archive"])
 
 
 def c_zip_no_csv(d: Path) -> Built:
@@ -560,18 +603,40 @@ def c_symlink_out_of_folder(d: Path) -> Built:
     return Built([folder], words=["symbolic link", "outside"], label="escape.csv")
 
 
+def c_symlink_inside_folder(d: Path) -> Built:
+    """A link that stays inside the folder being walked is followed."""
+    header, rows = rows_copy()
+    folder = d / "folder"
+    (folder / "raw").mkdir(parents=True)
+    target = write(folder / "raw" / "export.txt", header, rows)
+    (folder / "current.csv").symlink_to(target)
+    return Built([folder], expected(rows))
+
+
+def c_broken_symlink_in_folder(d: Path) -> Built:
+    header, rows = rows_copy()
+    folder = d / "folder"
+    folder.mkdir()
+    write(folder / "a.csv", header, rows)
+    (folder / "b.csv").symlink_to(d / "moved-away.csv")
+    return Built([folder], words=["broken symbolic link"], label="b.csv")
+
+
 CASES: list[Case] = [Case(fn.__name__[2:].replace("_", "-"), fn) for fn in [
     c_clean, c_cp1252, c_latin1, c_bom, c_bom_cp1252_mix, c_semicolon, c_tab, c_pipe, c_lf,
     c_no_final_newline, c_quoted_newline, c_quotes_everywhere, c_huge_field, c_dollar_commas,
     c_accounting_negative, c_padded_values, c_us_dates, c_day_first_dates,
     c_ambiguous_dates_with_option, c_datetime, c_nine_columns, c_header_only, c_blank_lines,
-    c_zip_ok, c_zip_named_csv, c_symlink_argument,
+    c_zip_ok, c_zip_named_csv, c_symlink_argument, c_symlink_inside_folder,
     c_utf16, c_ragged_short, c_ragged_long, c_cut_short, c_unclosed_quote, c_scientific,
     c_fraction_of_cent, c_words_amount, c_nan_amount, c_overflow_amount, c_empty_amount,
-    c_bad_date, c_text_date, c_ambiguous_dates, c_mixed_date_orders, c_unknown_agency,
+    c_bad_amount_after_quoted_newline, c_unknown_agency_after_blank_lines,
+    c_ragged_after_quoted_newline, c_bad_date, c_text_date, c_ambiguous_dates,
+    c_mixed_date_orders, c_unknown_agency,
     c_empty_award_id, c_missing_column, c_duplicate_header, c_empty_header_name, c_html,
-    c_json, c_empty, c_whitespace, c_gzip, c_zip_slip, c_zip_absolute, c_zip_symlink,
+    c_json, c_empty, c_whitespace, c_gzip, c_xls, c_xlsx, c_zip_slip, c_zip_absolute, c_zip_symlink,
     c_zip_bomb, c_zip_damaged, c_zip_no_csv, c_broken_symlink, c_symlink_out_of_folder,
+    c_broken_symlink_in_folder,
 ]]
 
 

@@ -177,6 +177,7 @@ def score_pairs(records: list[MatchRecord], min_probability: float = 0.05) -> pa
     db_api = DuckDBAPI()
     sdf = db_api.register(_records_table(records))
     linker = Linker(sdf, model_settings())
+    logging.getLogger("splink").setLevel(logging.ERROR)  # Linker() resets it to INFO
     preds = linker.inference.predict(threshold_match_probability=min_probability)
     return preds.as_duckdbpyrelation().to_arrow_table()
 

@@ -57,6 +57,10 @@ def inspect_file(path: Path, label: str) -> FileFacts:
                 utf8 = False
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
         raise SourceError(label, 1, "file is UTF-16; save it as UTF-8 CSV")
+    if head.startswith(b"\x1f\x8b"):
+        raise SourceError(label, 1, "this is a gzip-compressed file, not CSV; unpack it first")
+    if b"\x00" in head:
+        raise SourceError(label, 1, "binary data (NUL bytes), not CSV text (a spreadsheet?)")
     encoding = ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8") if utf8 \
         else "cp1252"
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
@@ -171,6 +175,28 @@ def locate_problem(path: Path, facts: FileFacts, label: str) -> tuple[int | None
             return start, (f"malformed CSV ({exc}{span}): an unmatched quote, "
                            "or the file is cut short")
     return None, "could not parse the file"
+
+
+def record_line(path: Path, facts: FileFacts, record: int) -> int:
+    """The line on which data record `record` (1-based) starts, as an editor counts lines.
+
+    Record and line numbers part ways after a quoted line break or a blank line.
+    """
+    csv.field_size_limit(MAX_FIELD * 4)
+    with open(path, encoding=facts.encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=facts.delimiter)
+        try:
+            next(reader)
+            start, seen = reader.line_num + 1, 0
+            for row in reader:
+                if row and row != [""]:
+                    seen += 1
+                    if seen == record:
+                        return start
+                start = reader.line_num + 1
+        except csv.Error:
+            pass
+    return record + 1
 
 
 def text_preview(data: bytes, limit: int = 80) -> str:

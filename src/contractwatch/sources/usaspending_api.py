@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -176,7 +177,8 @@ class UsaspendingClient:
             raise ApiError(path, f"not JSON (content-type {ctype or 'missing'}): "
                            f"{_snippet(text)}", status)
         try:
-            return json.loads(text)
+            # Exact money: amounts become Decimals, never binary floats.
+            return json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             raise _Transient(f"truncated or invalid JSON ({exc.msg} at byte {exc.pos} of "
                              f"{len(text)})", status) from None
@@ -371,8 +373,8 @@ class UsaspendingClient:
                 if expected is not None and size != int(expected):
                     raise _Transient(f"file cut short ({size} of {expected} bytes)")
                 with open(tmp, "rb") as fh:
-                    if fh.read(4) != b"PK\x03\x04":
-                        raise ApiError(url, "downloaded file is not a ZIP archive")
+                    if fh.read(4) != b"PK\x03\x04":  # an error page or an empty reply
+                        raise _Transient("downloaded file is not a ZIP archive")
                 tmp.replace(dest)
                 return
             except (httpx.TimeoutException, httpx.NetworkError,

@@ -1,0 +1,128 @@
+"""Award-level facts from awards/<generated award id>: ceiling, parent, recipient parent, UEI.
+
+Search results carry no ceiling, no parent company and no pricing type; the award profile
+(contracts/v2/awards/award_id.md, ContractResponse) does. One row per award and fetch,
+stored as <store>/details/<name>.parquet; Catalog.award_details() keeps the newest per award.
+`base_and_all_options` is the award's own ceiling — for an order, not its vehicle's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+
+from contractwatch.schema import MONEY
+
+DETAIL_SCHEMA = pa.schema([
+    ("contract_award_unique_key", pa.string()),
+    ("award_id_piid", pa.string()),
+    ("fetched_at", pa.string()),  # ISO timestamp (UTC) of the request
+    ("award_type", pa.string()),
+    ("description", pa.string()),
+    ("date_signed", pa.date32()),
+    ("total_obligation", MONEY),
+    ("base_exercised_options", MONEY),
+    ("base_and_all_options", MONEY),  # the award's own ceiling
+    ("parent_award_key", pa.string()),  # CONT_IDV_… of the vehicle, if any
+    ("parent_award_id_piid", pa.string()),
+    ("parent_award_agency_id", pa.string()),
+    ("recipient_name", pa.string()),
+    ("recipient_uei", pa.string()),
+    ("recipient_parent_name", pa.string()),
+    ("recipient_parent_uei", pa.string()),
+    ("type_of_contract_pricing", pa.string()),  # code, e.g. J
+    ("type_of_contract_pricing_description", pa.string()),  # FIRM FIXED PRICE
+    ("extent_competed", pa.string()),
+    ("extent_competed_description", pa.string()),
+    ("number_of_offers_received", pa.int64()),
+    ("period_of_performance_start_date", pa.date32()),
+    ("period_of_performance_current_end_date", pa.date32()),
+    ("period_of_performance_potential_end_date", pa.date32()),
+    ("last_modified_date", pa.string()),
+    ("awarding_sub_agency_code", pa.string()),
+    ("awarding_sub_agency_name", pa.string()),
+])
+
+
+class DetailShapeError(ValueError):
+    """An award profile that lacks what the contract promises."""
+
+
+def detail_row(data: dict[str, Any], fetched_at: str) -> dict[str, Any]:
+    """One DETAIL_SCHEMA row from an awards/<id> response (ContractResponse)."""
+    if data.get("category") not in (None, "contract", "idv") and not str(
+            data.get("generated_unique_award_id", "")).startswith("CONT_"):
+        raise DetailShapeError(f"{data.get('generated_unique_award_id')}: not a contract award")
+    parent = data.get("parent_award") or {}
+    latest = data.get("latest_transaction_contract_data") or {}
+    recipient = data.get("recipient") or {}
+    period = data.get("period_of_performance") or {}
+    awarding = data.get("awarding_agency") or {}
+    sub = awarding.get("subtier_agency") or {}
+    return {
+        "contract_award_unique_key": data["generated_unique_award_id"],
+        "award_id_piid": data.get("piid"),
+        "fetched_at": fetched_at,
+        "award_type": data.get("type_description"),
+        "description": data.get("description"),
+        "date_signed": _date(data.get("date_signed")),
+        "total_obligation": _money(data.get("total_obligation")),
+        "base_exercised_options": _money(data.get("base_exercised_options")),
+        "base_and_all_options": _money(data.get("base_and_all_options")),
+        "parent_award_key": parent.get("generated_unique_award_id"),
+        "parent_award_id_piid": parent.get("piid"),
+        "parent_award_agency_id": _str(parent.get("sub_agency_id")),
+        "recipient_name": recipient.get("recipient_name"),
+        "recipient_uei": recipient.get("recipient_uei"),
+        "recipient_parent_name": recipient.get("parent_recipient_name"),
+        "recipient_parent_uei": recipient.get("parent_recipient_uei"),
+        "type_of_contract_pricing": latest.get("type_of_contract_pricing"),
+        "type_of_contract_pricing_description": latest.get(
+            "type_of_contract_pricing_description"),
+        "extent_competed": latest.get("extent_competed"),
+        "extent_competed_description": latest.get("extent_competed_description"),
+        "number_of_offers_received": _int(latest.get("number_of_offers_received")),
+        "period_of_performance_start_date": _date(period.get("start_date")),
+        "period_of_performance_current_end_date": _date(period.get("end_date")),
+        "period_of_performance_potential_end_date": _date(period.get("potential_end_date")),
+        "last_modified_date": _str(period.get("last_modified_date")),
+        "awarding_sub_agency_code": _str(sub.get("code")),
+        "awarding_sub_agency_name": sub.get("name"),
+    }
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise DetailShapeError(f"not an amount: {value!r}") from None
+
+
+def _date(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise DetailShapeError(f"not a date: {value!r}") from None
+
+
+def _int(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None  # the API sometimes writes codes here; never invent a count
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+__all__ = ["DETAIL_SCHEMA", "DetailShapeError", "detail_row"]
