@@ -141,7 +141,13 @@ def test_paging_noise_is_grouped_not_alarmed(replay) -> None:
     f = findings[4][0]
     gone = {e["federal_action_obligation"] for e in f.disappeared if e["likely"] == "removed"}
     assert Decimal("1233708.36") in gone
-    assert all(a > 0 for a in gone)  # shown as the amount the row carried, never negative
+    # each is listed with the amount the row carried (not negated into a "change")
+    carried = snapshot(FY2026[4])
+    for e in f.disappeared:
+        assert e["federal_action_obligation"] == Decimal(
+            carried[key_of(e)]["Federal Action Obligation"])
+    deloitte = [e for e in f.disappeared if e["award_id_piid"] == "70CMSW24FR0000024"]
+    assert [(e["modification_number"], e["likely"]) for e in deloitte] == [("P00008", "removed")]
     md = watch.to_markdown(f)
     assert "likely paging noise ($0.00 row not served by this fetch): 89 rows" in md
     assert "-$1,233,708.36" not in md and "$1,233,708.36" in md

@@ -15,6 +15,7 @@ from typing import Any
 
 _LOCK = threading.Lock()
 _SESSION: Any = None
+_REMOTE: str | None = None
 
 
 class EngineError(Exception):
@@ -40,7 +41,7 @@ def spark_session(master: str | None = None, remote: str | None = None,
     ``spark://host:7077``, ``yarn`` …). Without arguments both come from settings
     (CONTRACTWATCH_SPARK_REMOTE / CONTRACTWATCH_SPARK_MASTER).
     """
-    global _SESSION
+    global _SESSION, _REMOTE
     with _LOCK:
         if _SESSION is not None:
             return _SESSION
@@ -53,6 +54,7 @@ def spark_session(master: str | None = None, remote: str | None = None,
         builder = SparkSession.builder.appName("contractwatch")
         if remote:
             builder = builder.remote(remote)
+            _REMOTE = remote
         else:
             master = master or "local[2]"
             if master.startswith("local") and shutil.which("java") is None \
@@ -127,7 +129,7 @@ def splink_db_api(engine: str = "duckdb") -> Any:
 
 def _is_classic(session: Any) -> bool:
     """A session with a local JVM (not a Spark Connect client)."""
-    return hasattr(session, "sparkContext") and type(session).__module__.find("connect") < 0
+    return ".connect." not in type(session).__module__
 
 
 def stop_spark() -> None:
@@ -140,10 +142,25 @@ def stop_spark() -> None:
 
 
 def spark_backend(session: Any = None) -> Any:
-    """An Ibis PySpark backend over `session` (default: the shared one from settings)."""
+    """An Ibis PySpark backend for one catalog (default session: the shared one from settings).
+
+    Each backend gets its own Spark session over the shared JVM context, because a catalog
+    names its views (cw_rows, cw_loads …) and temporary views are per session: two catalogs
+    of different load sets (a watch compares the previous state with the current one) must
+    not overwrite each other's, as they cannot on DuckDB where each has its own connection.
+    """
     import ibis
 
-    return ibis.pyspark.connect(session if session is not None else spark_session())
+    base = session if session is not None else spark_session()
+    if _is_classic(base):
+        isolated = base.newSession()
+    elif _REMOTE:  # Spark Connect: a new server-side session under the same URL
+        from pyspark.sql import SparkSession
+
+        isolated = SparkSession.builder.remote(_REMOTE).create()
+    else:
+        isolated = base
+    return ibis.pyspark.connect(isolated)
 
 
 def register_arrow_spark(con: Any, name: str, table: Any) -> None:

@@ -271,7 +271,7 @@ class _Job:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from contractwatch.schema import CONTENT_COLUMNS, arrow_schema
+        from contractwatch.schema import arrow_schema
 
         schema = arrow_schema()
         ctx = Context(file=label, date_order=self.date_order)
@@ -279,7 +279,8 @@ class _Job:
             if self.progress else None
         read = kept = rejected = 0
         rejects: list[tuple[int, str]] = []
-        hash_cols = ", ".join(f'"{c}"' for c in CONTENT_COLUMNS)
+        hash_cols = ", ".join(f'"{c}"' for c in layout.hash_columns(facts.header, ctx))
+        keep = layout.source_columns(facts.header, ctx)
         with pq.ParquetWriter(folder / "transactions.parquet", schema,
                               compression="zstd") as out:
             for batch in self._batches(path, facts, label, layout, ctx):
@@ -404,6 +405,17 @@ class _Job:
         record.new = int(row["new"] or 0)
         record.changed = int(row["changed"] or 0)
         record.unchanged = int(row["unchanged"] or 0)
+
+
+def _trimmed(batch: Any, keep: list[str]) -> Any:
+    """Only the columns the layout reads, with surrounding white space removed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = [*keep, "source_row"]
+    columns = [batch.column(batch.schema.get_field_index(n)) for n in names]
+    columns = [pc.utf8_trim_whitespace(c) if c.type == pa.string() else c for c in columns]
+    return pa.RecordBatch.from_arrays(columns, names=names)
 
 
 def _make_progress() -> Any:

@@ -76,7 +76,7 @@ SYNC_COLUMNS = [
 ]
 
 
-class SyncError(Exception):
+class SyncError(ValueError):
     """A sync that cannot run as asked (bad range, conflicting saved query, busy)."""
 
 
@@ -237,8 +237,9 @@ class Sync:
 
     def __init__(self, store: Store, query: Query, client: UsaspendingClient, *,
                  full: bool = False, overlap_days: int = 14, progress: bool = False,
-                 wait: bool = False):
+                 wait: bool = False, page_limit: int = PAGE_LIMIT):
         self.store = store
+        self.page_limit = page_limit
         self.query = query
         self.client = client
         self.full = full
@@ -398,10 +399,10 @@ class Sync:
         if force_download:
             rows = self._download(filters, report)
         else:
-            page = self.client.spending_by_transaction(filters, page=1, limit=PAGE_LIMIT)
+            page = self.client.spending_by_transaction(filters, page=1, limit=self.page_limit)
             if page["page_metadata"]["hasNext"]:
                 count = self.client.spending_by_transaction_count(filters)
-                children = w.split(math.ceil(count / (PAGE_LIMIT * FILL)))
+                children = w.split(math.ceil(count / (self.page_limit * FILL)))
                 if children:
                     _atomic_json(cp, {"kind": "split", "children": [_window_json(c)
                                                                      for c in children]})
@@ -539,14 +540,14 @@ class Sync:
 
 def sync(store: Store, query: Query, *, api_url: str, rate: float = 4.0,
          timeout: float = 60.0, full: bool = False, overlap_days: int = 14,
-         progress: bool = False, wait: bool = False,
+         progress: bool = False, wait: bool = False, page_limit: int = PAGE_LIMIT,
          client: UsaspendingClient | None = None) -> SyncReport:
     """Run one saved query (fetch what is new, ingest it). See the module docstring."""
     own = client is None
     client = client or UsaspendingClient(api_url, rate_per_second=rate, timeout=timeout)
     try:
         return Sync(store, query, client, full=full, overlap_days=overlap_days,
-                    progress=progress, wait=wait).run()
+                    progress=progress, wait=wait, page_limit=page_limit).run()
     finally:
         if own:
             client.close()

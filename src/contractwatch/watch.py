@@ -253,8 +253,15 @@ def award_uid(txn_key: str) -> str:
 
 
 def _award_uid_expr(t: Any) -> Any:
-    """award_uid() in the engine."""
-    return t.txn_key.re_replace(r"^([^|]*\|[^|]*)\|[^|]*\|([^|]*)\|.*$", r"\1|\2")
+    """award_uid() in the engine.
+
+    Written with re_extract, not re_replace: the replacement's group syntax differs between
+    engines (DuckDB \\1, Spark $1) and Ibis passes it through unchanged.
+    """
+    pattern = r"^([^|]*\|[^|]*)\|[^|]*\|([^|]*)\|"
+    key = t.txn_key
+    return key.re_search(pattern).ifelse(
+        key.re_extract(pattern, 1) + "|" + key.re_extract(pattern, 2), key)
 
 
 def _scope(catalog: Catalog, w: Watch, policy: str) -> Any:

@@ -15,8 +15,8 @@ and truncated JSON.
 What the shared rows lack is derived, and only here: the award type comes from the PIID's
 instrument letter; award-level ceilings served by awards/<id> are a fixed function of the
 award's obligations (so tests can check enrich stores exactly what was served); each
-row's last_modified_date is the `as_of` date of the snapshot in which it last appeared or
-changed.
+row's last_modified_date is the `as_of` date of the snapshot in which it appeared or last
+changed (for the first snapshot loaded: two days after its action date).
 
 Run standalone: python -m tests.apiserver FILE... [--port 8765]
 """
@@ -33,6 +33,7 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -127,9 +128,16 @@ class Dataset:
                              row["Transaction Description"], gen)
                 fresh.setdefault(rec.key, rec)  # exact duplicate rows are paging artefacts
         stats = {"added": 0, "changed": 0, "unchanged": 0, "removed": 0}
+        first = not self.by_key
         for key, rec in fresh.items():
             old = self.by_key.get(key)
-            if old is None:
+            if old is None and first:
+                # History before the first snapshot: a record is last modified soon after
+                # its action (two days here), never after the snapshot.
+                lag = (date.fromisoformat(rec.action_date) + timedelta(days=2)).isoformat()
+                rec.tid, rec.last_modified = self._tid(), min(lag, as_of)
+                stats["added"] += 1
+            elif old is None:
                 rec.tid, rec.last_modified = self._tid(), as_of
                 stats["added"] += 1
             elif old.content() != rec.content():

@@ -50,12 +50,17 @@ def ingest(
                  date_order=date_order, skip_bad_rows=skip_bad_rows, wait=wait,
                  progress=fmt == Format.table)
     rows = report.rows()
-    notes = [f"{r.source_file}: {w}" for r in report.results if r.load and r.status == "loaded"
-             for w in r.load.warnings]
+    if fmt == Format.table:  # the full paths are in --format json/csv and `status --loads`
+        for row in rows:
+            row["source_file"] = Path(row["source_file"]).name
+    notes = [f"{Path(r.source_file).name}: {w}" for r in report.results
+             if r.load and r.status == "loaded" for w in r.load.warnings]
     notes += [f"{r['source_file']}: {r['message']}" for r in rows if r["message"]]
-    render(Result("Ingest", ["source_file", "status", "source_format", "vintage", "rows_read",
-                             "rows_kept", "rows_rejected", "duplicate_copies", "new",
-                             "changed", "unchanged"], rows, caveats=notes), fmt.value)
+    cols = ["source_file", "status", "vintage", "rows_read", "rows_kept", "rows_rejected",
+            "duplicate_copies", "new", "changed", "unchanged"]
+    if fmt != Format.table:
+        cols += ["source_format", "vintage_source", "load_id"]
+    render(Result("Ingest", cols, rows, caveats=notes), fmt.value)
 
 
 @app.command()

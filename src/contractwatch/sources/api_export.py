@@ -20,12 +20,13 @@ COLUMNS = [
     "Transaction Description",
 ]
 GENERATED_ID = "Generated Award ID"
-_GEN = "NULLIF(TRIM(\"Generated Award ID\"), '')"
+_GEN = "NULLIF(\"Generated Award ID\", '')"
 
 
 class ApiExportLayout(Layout):
     name = "usaspending-api-export"
     required_columns = tuple(COLUMNS)
+    extra_source_columns = ("Agency", GENERATED_ID)
 
     def matches(self, header: list[str]) -> bool:
         extra = set(header) - set(COLUMNS) - {GENERATED_ID}
@@ -58,7 +59,7 @@ class ApiExportLayout(Layout):
             whens = " ".join(
                 f"WHEN {sql_str(k)} THEN {sql_str(v[index])}" for k, v in ctx.agency_map.items()
             )
-            return f"CASE TRIM({q('Agency')}) {whens} END" if whens else "NULL"
+            return f"CASE {q('Agency')} {whens} END" if whens else "NULL"
 
         has_gen = GENERATED_ID in header
         gen = _GEN if has_gen else "NULL"

@@ -1,0 +1,124 @@
+"""Commands that talk to the USAspending API: sync (keep a store current) and enrich."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from contractwatch.cli.app import (
+    AgencyOpt,
+    Format,
+    FormatOpt,
+    FyOpt,
+    app,
+    fiscal_year_option,
+    state,
+)
+
+ApiUrlOpt = Annotated[str | None, typer.Option(
+    "--api-url", help="API server [env CONTRACTWATCH_API_URL; default "
+    "https://api.usaspending.gov]", show_default=False)]
+RateOpt = Annotated[float | None, typer.Option(
+    "--rate", help="Requests per second at most [env CONTRACTWATCH_API_RATE; default 4]",
+    show_default=False)]
+
+
+@app.command()
+def sync(
+    agency: AgencyOpt = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="First action date (YYYY-MM-DD) [default 2007-10-01, the API's "
+        "earliest]")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last action date")] = None,
+    keyword: Annotated[str | None, typer.Option(
+        "--keyword", "-k", help="API keyword filter (prefix match on names, codes, "
+        "descriptions)")] = None,
+    recipient: Annotated[str | None, typer.Option(
+        "--recipient", "-r", help="Recipient name, UEI or DUNS contains")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Name of the saved query [default: from the options]")] = None,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Refetch everything in range instead of what changed")] = False,
+    via: Annotated[str, typer.Option(
+        "--via", help="search (exact one-page windows) or download (download/transactions "
+        "per fiscal year; for large pulls)")] = "search",
+    overlap_days: Annotated[int, typer.Option(
+        "--overlap-days", help="Incremental runs refetch records modified this many days "
+        "before the last run's data date")] = 14,
+    list_queries: Annotated[bool, typer.Option("--list", help="List saved queries and exit")]
+    = False,
+    api_url: ApiUrlOpt = None,
+    rate: RateOpt = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for another writer to finish")]
+    = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Pull an agency's contract transactions from USAspending.gov; rerun to get what changed.
+
+    Example: contractwatch sync --agency ICE --since 2025-10-01
+    """
+    from contractwatch.analyze import Result
+    from contractwatch.output import render
+    from contractwatch.sync import make_query, saved_queries
+    from contractwatch.sync import sync as run
+
+    store = state.store()
+    if list_queries:
+        rows = saved_queries(store)
+        render(Result("Saved sync queries", ["name", "agency_code", "since", "until", "keyword",
+                                             "recipient", "via", "last_run",
+                                             "data_last_updated", "loads", "run_pending"],
+                      rows), fmt.value)
+        return
+    if not agency:
+        raise ValueError("--agency is required (e.g. --agency ICE), or use --list")
+    settings = state.settings()
+    query = make_query(agency, since, until, keyword, recipient, name, via)
+    report = run(store, query, api_url=api_url or settings.api_url,
+                 rate=rate if rate is not None else settings.api_rate_per_second,
+                 timeout=settings.api_timeout_seconds, full=full, overlap_days=overlap_days,
+                 progress=fmt == Format.table, wait=wait)
+    notes = list(report.warnings)
+    if report.mode == "up-to-date":
+        notes.append("the API's data has not been updated since the last run; nothing fetched")
+    elif not report.complete:
+        notes.append("partial load: adds and revises rows by transaction key; rows withdrawn "
+                     "upstream are only removed by a --full sync of whole fiscal years")
+    render(Result(f"Sync {report.name}", list(report.row()), [report.row()], caveats=notes),
+           fmt.value)
+
+
+@app.command()
+def enrich(
+    agency: AgencyOpt = None,
+    fy: FyOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many awards "
+                                       "(0 = all)")] = 0,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Refetch awards that already "
+                                          "have detail")] = False,
+    api_url: ApiUrlOpt = None,
+    rate: RateOpt = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for another writer to finish")]
+    = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Fetch ceilings, parent vehicles, parent companies, UEIs and pricing for stored awards.
+
+    Example: contractwatch enrich --agency ICE --fy 2026
+    """
+    from contractwatch.analyze import Result
+    from contractwatch.enrich import enrich as run
+    from contractwatch.output import render
+    from contractwatch.sources.usaspending_api import UsaspendingClient
+
+    settings = state.settings()
+    with UsaspendingClient(api_url or settings.api_url,
+                           rate_per_second=rate if rate is not None
+                           else settings.api_rate_per_second,
+                           timeout=settings.api_timeout_seconds) as client:
+        report = run(state.store(), client, agency=agency, fy=fiscal_year_option(fy),
+                     limit=limit or None, refresh=refresh, progress=fmt == Format.table,
+                     wait=wait)
+    render(Result("Enrich", list(report.row()), [report.row()], caveats=report.warnings[:20]),
+           fmt.value)

@@ -1,0 +1,177 @@
+"""Publishing commands: watch (add/list/remove/check), report, export."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from contractwatch.cli.app import (
+    AgencyOpt,
+    Format,
+    FormatOpt,
+    app,
+    state,
+)
+
+if TYPE_CHECKING:
+    from contractwatch.watch import Finding
+
+watch_app = typer.Typer(help="Saved searches that say what is new since last time.",
+                        no_args_is_help=True)
+app.add_typer(watch_app, name="watch")
+
+
+class CheckFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+@watch_app.command("add")
+def watch_add(
+    name: Annotated[str, typer.Argument(help="A short name, e.g. ice-skip-tracing")],
+    agency: AgencyOpt = None,
+    keyword: Annotated[str | None, typer.Option(
+        "--keyword", "-k", help="Awards with an action whose description, recipient, PSC or "
+        "NAICS title contains this text")] = None,
+    company: Annotated[str | None, typer.Option(
+        "--company", help="Awards whose recipient name contains this text")] = None,
+    psc: Annotated[str | None, typer.Option("--psc", help="PSC code or title text")] = None,
+    min_amount: Annotated[float | None, typer.Option(
+        "--min-amount", help="Only awards whose obligations (or ceiling) reach this")] = None,
+    from_start: Annotated[bool, typer.Option(
+        "--from-start", help="Let the first check report everything already stored")] = False,
+) -> None:
+    """Save a watch; `watch check` then reports what arrived since.
+
+    Example: contractwatch watch add ice-skip --agency ICE --keyword "skip tracing"
+    """
+    from decimal import Decimal
+
+    from rich.console import Console
+
+    from contractwatch.watch import add_watch
+
+    w = add_watch(state.store(), name, agency=agency, keyword=keyword, company=company,
+                  psc=psc, min_amount=Decimal(str(min_amount)) if min_amount is not None
+                  else None, from_start=from_start)
+    Console(stderr=True).print(f"watch {w.name!r} saved: {w.describe()}; baseline "
+                               f"{len(w.seen_loads)} loads (vintage {w.seen_vintage or 'none'})")
+
+
+@watch_app.command("list")
+def watch_list(fmt: FormatOpt = Format.table) -> None:
+    """The saved watches and when each was last checked.
+
+    Example: contractwatch watch list
+    """
+    from contractwatch.analyze import Result
+    from contractwatch.output import render
+    from contractwatch.watch import list_watches
+
+    rows = [{"name": w.name, "scope": w.describe(), "agency": w.agency, "keyword": w.keyword,
+             "company": w.company, "psc": w.psc, "min_amount": w.min_amount,
+             "created_at": w.created_at, "last_checked_at": w.last_checked_at,
+             "seen_vintage": w.seen_vintage, "seen_loads": len(w.seen_loads)}
+            for w in list_watches(state.store())]
+    cols = ["name", "scope", "last_checked_at", "seen_vintage", "seen_loads"]
+    render(Result("Watches", cols if fmt == Format.table else list(rows[0]) if rows else cols,
+                  rows), fmt.value)
+
+
+@watch_app.command("remove")
+def watch_remove(name: Annotated[str, typer.Argument()]) -> None:
+    """Delete a watch and its history.
+
+    Example: contractwatch watch remove ice-skip
+    """
+    from contractwatch.watch import remove_watch
+
+    remove_watch(state.store(), name)
+
+
+@watch_app.command("check")
+def watch_check(
+    name: Annotated[str | None, typer.Argument(help="Watch to check (default: all)")] = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.table,
+    atom: Annotated[Path | None, typer.Option(
+        "--atom", help="Also write an Atom feed of the recent checks to this file")] = None,
+    no_update: Annotated[bool, typer.Option(
+        "--no-update", help="Look without moving the watch forward")] = False,
+) -> None:
+    """What is new since the watch last looked: new awards and modifications, revisions,
+    obligation and ceiling changes, recipients new to the agency, rows gone from the source.
+
+    Example: contractwatch watch check ice-skip --format markdown --atom ice.xml
+    """
+    from contractwatch.output import dumps
+    from contractwatch.watch import check, get_watch, list_watches, to_markdown, write_feed
+
+    store = state.store()
+    watches = [get_watch(store, name)] if name else list_watches(store)
+    if not watches:
+        raise LookupError("no watches yet: create one with `contractwatch watch add`")
+    findings = [check(store, w.name, update=not no_update, engine=state.settings().engine)
+                for w in watches]
+    if fmt == CheckFormat.json:
+        typer.echo(dumps([f.to_json() for f in findings]))
+    elif fmt == CheckFormat.markdown:
+        typer.echo("\n".join(to_markdown(f) for f in findings))
+    else:
+        for f in findings:
+            _print_finding(f)
+    if atom:
+        write_feed(store, [get_watch(store, w.name) for w in watches], atom)
+
+
+def _print_finding(f: Finding) -> None:
+    from rich.console import Console
+
+    from contractwatch.analyze import Result
+    from contractwatch.output import render
+    from contractwatch.watch import noise_summary
+
+    err = Console(stderr=True)
+    err.print(f"[bold]{f.headline()}[/bold]  (vintage {f.since_vintage} → {f.now_vintage})")
+    sections = [
+        ("New awards", f.new_awards, ["kind", "award_id_piid", "recipient_name",
+                                      "first_action_date", "federal_action_obligation",
+                                      "transaction_description"]),
+        ("New modifications", f.new_modifications, ["award_id_piid", "modification_number",
+                                                    "action_date", "federal_action_obligation",
+                                                    "recipient_name"]),
+        ("Obligation changes", f.obligation_changes, ["award_id_piid", "recipient_name",
+                                                      "obligated_before", "obligated_now",
+                                                      "from_new_actions", "from_revisions"]),
+        ("Ceiling changes", f.ceiling_changes, ["award_id_piid", "recipient_name",
+                                                "ceiling_before", "ceiling_now", "change"]),
+        ("Recipients new to the agency", f.new_recipients, ["agency", "recipient_name",
+                                                            "first_award",
+                                                            "federal_action_obligation"]),
+        ("Rows no longer listed (not de-obligations)",
+         [e for e in f.disappeared if e["likely"] == "removed"],
+         ["award_id_piid", "modification_number", "action_date", "federal_action_obligation",
+          "recipient_name"]),
+    ]
+    for title, rows, cols in sections:
+        if rows:
+            render(Result(f"{title} ({len(rows)})", cols, rows[:50]), "table")
+    if f.changed:
+        rows = [{**e, "what_changed": "; ".join(f"{x['column']}: {x['before']} → {x['after']}"
+                                                 for x in e["changes"])}
+                for e in f.changed]
+        render(Result(f"Revised actions ({len(rows)})",
+                      ["award_id_piid", "modification_number", "what_changed"], rows[:50]),
+               "table")
+    for line in noise_summary(f):
+        err.print(f"[dim]{line}[/dim]")
+    if f.reappeared:
+        err.print(f"[dim]{len(f.reappeared)} rows missing from an earlier fetch came back "
+                  "(paging noise, not new)[/dim]")
+    for note in f.notes:
+        err.print(f"[yellow]note:[/yellow] {note}")
+
+

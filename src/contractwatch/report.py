@@ -1,0 +1,401 @@
+"""A publishable report on one agency and fiscal year, as one self-contained HTML or Markdown
+file: charts inlined as SVG, no external request, and a footnote behind every figure giving the
+query that produced it, the loads and vintages it used and links to the source records on
+USAspending. Caveats are printed, not hidden.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from contractwatch.analyze import Filters, Result, apply_filters, award_key, awards, caveats
+from contractwatch.store import Catalog
+
+
+@dataclass
+class Figure:
+    """One figure: rows (exact decimals), the query behind them and their provenance."""
+
+    id: str
+    title: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    sql: str | None = None
+    loads: list[dict[str, Any]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    chart_svg: str | None = None
+    notes: list[str] = field(default_factory=list)
+    unavailable: str | None = None
+
+
+@dataclass
+class Report:
+    title: str
+    agency: str
+    fiscal_year: int
+    generated_at: str
+    store: str
+    policy: str
+    summary: dict[str, Any]
+    figures: list[Figure]
+    caveats: list[str]
+
+
+LABELS = {
+    "fiscal_year": "fiscal year", "federal_action_obligation": "obligations",
+    "transactions": "actions", "awards": "awards", "recipients": "recipients",
+    "recipient_name": "prime recipient (as recorded)", "family_name": "corporate family",
+    "brand": "brand named in descriptions", "award_id_piid": "award",
+    "first_action_date": "first action", "last_action_date": "last action",
+    "potential_total_value_of_award": "ceiling (this award's own)",
+    "share_of_ceiling": "obligated / ceiling", "description": "description",
+    "members": "members", "prime_recipients": "prime recipients",
+    "change_from_previous_year": "change from previous year",
+    "parent_award_id_piid": "ordered under vehicle",
+}
+
+
+def _loads_used(catalog: Catalog, scope: Any) -> list[dict[str, Any]]:
+    """The loads (file, vintage) whose rows a figure's scope holds."""
+    used = set(catalog.con.to_pyarrow(scope.select("load_id").distinct())
+               .column("load_id").to_pylist())
+    return [{"load_id": ld.load_id, "source_file": ld.source_file, "vintage": ld.vintage,
+             "source_format": ld.source_format}
+            for ld in sorted(catalog.loads, key=lambda r: catalog.ranks[r.load_id])
+            if ld.load_id in used]
+
+
+def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
+    return catalog.con.to_pyarrow(expr).to_pylist()
+
+
+def _chart(fn: Any, *args: Any, **kwargs: Any) -> str | None:
+    if not args[0]:
+        return None
+    return fn(*args, **kwargs)
+
+
+def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
+                 limit: int = 10, charts: bool = True) -> Report:
+    """Every figure of the report, computed; rendering is separate (to_html, to_markdown)."""
+    from contractwatch import charts as ch
+    from contractwatch.agencies import resolve_agency
+    from contractwatch.analyze import top, trend
+
+    if not catalog.loads:
+        raise LookupError("the store is empty: run `contractwatch ingest` first")
+    a = resolve_agency(agency)
+    f_all = Filters(agency=a.code)
+    f = Filters(agency=a.code, fy=fy)
+    cur = catalog.transactions(policy)
+    scope_all = apply_filters(cur, f_all)
+    scope = apply_filters(cur, f)
+    n = int(catalog.con.execute(scope.count()))
+    if n == 0:
+        raise LookupError(f"no {a.abbreviation or a.name} transactions in FY{fy} in the store")
+    figures: list[Figure] = []
+    loads_all = _loads_used(catalog, scope_all)
+    loads_fy = _loads_used(catalog, scope)
+
+    # F1 totals by year
+    tr = trend(catalog, f_all, policy)
+    figures.append(Figure(
+        "F1", f"Obligations by fiscal year — {a.name}",
+        ["fiscal_year", "federal_action_obligation", "change_from_previous_year",
+         "transactions", "awards", "recipients"], tr.rows, tr.sql, loads_all,
+        chart_svg=_chart(ch.bar_by_year, tr.rows) if charts else None,
+        notes=["sum of federal_action_obligation over every current transaction (negative "
+               "amounts are de-obligations and are included)"]))
+    fy_row = next((r for r in tr.rows if r["fiscal_year"] == fy), None)
+
+    # F2 top recipients
+    tp = top(catalog, "recipient", f, limit, policy)
+    per_award = awards(catalog, policy, scope)
+    biggest = per_award.order_by([per_award.federal_action_obligation.desc(),
+                                  per_award.award_key])
+    names = [r["recipient_name"] for r in tp.rows]
+    link_rows = _rows(catalog, biggest.filter(biggest.recipient_name.isin(names)).select(
+        "recipient_name", "award_id_piid", "federal_action_obligation",
+        "usaspending_permalink"))
+    links: list[tuple[str, str]] = []
+    done: set[str] = set()
+    for r in link_rows:
+        if r["recipient_name"] in done or not r["usaspending_permalink"]:
+            continue
+        done.add(r["recipient_name"])
+        links.append((f"{r['recipient_name']}: largest award {r['award_id_piid']}",
+                      r["usaspending_permalink"]))
+    figures.append(Figure(
+        "F2", f"Top {limit} prime recipients, FY{fy}",
+        ["recipient_name", "federal_action_obligation", "transactions", "awards"], tp.rows,
+        tp.sql, loads_fy, links, _chart(ch.bar_ranked, tp.rows, "recipient_name")
+        if charts else None,
+        notes=["prime recipient as recorded on each action; the same firm can appear under "
+               "several spellings or registrations (see the corporate-family view)"]))
+
+    # F3, F4 families and brands (the resolution layer)
+    for fid, by, label_col, title in (("F3", "family", "family_name", "corporate families"),
+                                      ("F4", "brand", "brand", "brands named in descriptions")):
+        figures.append(_family_or_brand(catalog, fid, by, label_col, title, f, fy, limit,
+                                        policy, loads_fy, charts))
+
+    # F5 largest new awards: base action (modification 0) dated in the fiscal year
+    base = scope.filter(scope.modification_number == "0")
+    base_keys = base.select(base_key=award_key(base)).distinct()
+    whole = awards(catalog, policy, scope_all)
+    new = whole.join(base_keys, whole.award_key == base_keys.base_key).drop("base_key")
+    new = new.order_by([new.federal_action_obligation.desc(), new.award_key]).limit(limit)
+    new = new.select("award_id_piid", "recipient_name", "first_action_date", "actions",
+                     "federal_action_obligation", "potential_total_value_of_award",
+                     "parent_award_id_piid", "description", "usaspending_permalink")
+    rows = _rows(catalog, new)
+    figures.append(Figure(
+        "F5", f"Largest new awards, FY{fy}",
+        ["award_id_piid", "recipient_name", "first_action_date", "federal_action_obligation",
+         "potential_total_value_of_award", "parent_award_id_piid", "description"], rows,
+        catalog.to_sql(new), loads_all,
+        [(r["award_id_piid"], r["usaspending_permalink"]) for r in rows
+         if r["usaspending_permalink"]],
+        notes=["new = the award's base action (modification 0) is dated in the fiscal year; "
+               "obligations are the award's total over all actions in the store"]))
+
+    # F6 obligated versus ceiling, awards active in the year
+    active = scope.select(active_key=award_key(scope)).distinct()
+    act = whole.join(active, whole.award_key == active.active_key).drop("active_key")
+    counts = _rows(catalog, act.aggregate(
+        awards=act.count(), known=act.potential_total_value_of_award.notnull().sum()))[0]
+    known = act.filter(act.potential_total_value_of_award.notnull())
+    known = known.order_by([known.potential_total_value_of_award.desc(), known.award_key])
+    known = known.limit(limit).select(
+        "award_id_piid", "recipient_name", "federal_action_obligation",
+        "potential_total_value_of_award", "parent_award_id_piid", "usaspending_permalink")
+    rows = _rows(catalog, known)
+    for r in rows:
+        c = r["potential_total_value_of_award"]
+        r["share_of_ceiling"] = (f"{r['federal_action_obligation'] / c:.1%}" if c else None)
+    unknown = int(counts["awards"]) - int(counts["known"] or 0)
+    notes = [f"{int(counts['known'] or 0):,} of {int(counts['awards']):,} awards active in "
+             f"FY{fy} have a known ceiling; ceiling unknown for {unknown:,} (the source rows "
+             "carry none: null, not zero)",
+             "ceiling = potential_total_value_of_award of the award's latest action "
+             "(cumulative, never summed); a task order's ceiling is not its vehicle's"]
+    figures.append(Figure(
+        "F6", f"Obligated versus ceiling, largest ceilings among awards active in FY{fy}",
+        ["award_id_piid", "recipient_name", "federal_action_obligation",
+         "potential_total_value_of_award", "share_of_ceiling", "parent_award_id_piid"], rows,
+        catalog.to_sql(known), loads_all,
+        [(r["award_id_piid"], r["usaspending_permalink"]) for r in rows
+         if r["usaspending_permalink"]],
+        chart_svg=_chart(ch.obligated_vs_ceiling, rows) if charts else None, notes=notes,
+        unavailable=None if rows else "ceiling unknown for every award in scope"))
+
+    summary = {
+        "obligations": fy_row["federal_action_obligation"] if fy_row else Decimal(0),
+        "transactions": fy_row["transactions"] if fy_row else 0,
+        "awards": fy_row["awards"] if fy_row else 0,
+        "recipients": fy_row["recipients"] if fy_row else 0,
+        "first_action_date": _rows(catalog, scope.aggregate(d=scope.action_date.min()))[0]["d"],
+        "last_action_date": _rows(catalog, scope.aggregate(d=scope.action_date.max()))[0]["d"],
+    }
+    notes = caveats(catalog, f, policy, scope) + caveats(catalog, f_all, policy)
+    if policy == "keep":
+        notes.append("duplicate policy 'keep': every row of an export counts toward totals")
+    if fy_row and summary["last_action_date"] and summary["last_action_date"] < date(fy, 9, 30):
+        notes.append(f"FY{fy} is covered only through {summary['last_action_date']} in the "
+                     "store: a partial year")
+    for fig in figures:
+        if fig.unavailable:
+            notes.append(f"{fig.id} {fig.title}: {fig.unavailable}")
+    return Report(
+        title=f"{a.name} ({a.abbreviation or a.code}) — contracts, FY{fy}",
+        agency=a.code, fiscal_year=fy,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        store=str(catalog.store.root), policy=policy, summary=summary, figures=figures,
+        caveats=list(dict.fromkeys(notes)))
+
+
+def _family_or_brand(catalog: Catalog, fid: str, by: str, label_col: str, title: str,
+                     f: Filters, fy: int, limit: int, policy: str,
+                     loads: list[dict[str, Any]], charts: bool) -> Figure:
+    """Families and brands come from the resolution layer; without it, say so."""
+    from contractwatch import charts as ch
+    from contractwatch.analyze import top
+
+    result: Result | None = None
+    problem = None
+    try:
+        result = top(catalog, by, f, limit, policy)
+    except (ImportError, AttributeError):
+        try:
+            from contractwatch.companies import top_by_family_or_brand
+
+            result = top_by_family_or_brand(catalog, by, f, limit, policy)
+        except Exception as exc:  # the resolution layer is optional for a report
+            problem = f"{by} view unavailable ({type(exc).__name__}: {exc})"
+    except Exception as exc:
+        problem = f"{by} view unavailable ({type(exc).__name__}: {exc})"
+    if result is None:
+        return Figure(fid, f"Top {title}, FY{fy}", [], [], unavailable=problem)
+    cols = [c for c in result.columns if not c.endswith("_id")]
+    notes = [c for c in result.caveats if "view" in c]
+    return Figure(fid, f"Top {limit} {title}, FY{fy}", cols, result.rows, result.sql, loads,
+                  chart_svg=_chart(ch.bar_ranked, result.rows, label_col) if charts else None,
+                  notes=notes)
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+def _cell(value: Any, column: str) -> str:
+    from contractwatch.values.money import format_dollars
+
+    if value is None:
+        return "ceiling unknown" if column == "potential_total_value_of_award" else ""
+    if isinstance(value, Decimal):
+        return format_dollars(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool) and column != "fiscal_year":
+        return f"{value:,}"
+    text = str(value)
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+_HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>{{ r.title }}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}
+th,td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.caveats{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em 1em}
+.unavailable{color:#a33}
+pre{white-space:pre-wrap;font-size:.8em;background:#f6f6f6;padding:.5em}
+sup a{text-decoration:none} .fn{font-size:.9em}
+</style></head><body>
+<h1>{{ r.title }}</h1>
+<p>Generated {{ r.generated_at }} from the store <code>{{ r.store }}</code>
+(duplicate policy <code>{{ r.policy }}</code>). FY{{ r.fiscal_year }}:
+<strong>{{ money(r.summary.obligations) }}</strong> obligated in
+{{ "{:,}".format(r.summary.transactions) }} actions on {{ "{:,}".format(r.summary.awards) }}
+awards to {{ "{:,}".format(r.summary.recipients) }} recipients, actions dated
+{{ r.summary.first_action_date }} … {{ r.summary.last_action_date }}.
+<sup><a href="#fn-F1">F1</a></sup></p>
+<div class="caveats"><strong>Caveats</strong><ul>
+{% for c in r.caveats %}<li>{{ c }}</li>{% endfor %}
+</ul></div>
+{% for fig in r.figures %}
+<h2 id="{{ fig.id }}">{{ fig.title }}<sup><a href="#fn-{{ fig.id }}">{{ fig.id }}</a></sup></h2>
+{% if fig.unavailable and not fig.rows %}
+<p class="unavailable">{{ fig.unavailable }}</p>{% endif %}
+{% if fig.chart_svg %}<figure>{{ fig.chart_svg | safe }}</figure>{% endif %}
+{% if fig.rows %}<table><thead><tr>
+{%- for c in fig.columns %}<th>{{ label(c) }}</th>{% endfor %}</tr></thead><tbody>
+{% for row in fig.rows %}<tr>{% for c in fig.columns -%}
+<td{% if numeric(row[c]) %} class="n"{% endif %}>{{ cell(row[c], c) }}</td>
+{%- endfor %}</tr>
+{% endfor %}</tbody></table>{% endif %}
+{% for n in fig.notes %}<p class="fn">{{ n }}</p>{% endfor %}
+{% endfor %}
+<h2>Footnotes: how each figure was made</h2>
+{% for fig in r.figures %}
+<div id="fn-{{ fig.id }}"><h3>{{ fig.id }}. {{ fig.title }}</h3>
+{% if fig.sql %}<p>Query (DuckDB SQL over the store's Parquet files):</p>
+<pre>{{ fig.sql }}</pre>{% endif %}
+{% if fig.loads %}<p>Loads used (newest vintage wins for each transaction):</p><ul>
+{% for ld in fig.loads %}<li><code>{{ ld.source_file }}</code>,
+ vintage {{ ld.vintage or "none" }}, load <code>{{ ld.load_id }}</code>
+ ({{ ld.source_format }})</li>{% endfor %}
+</ul>{% endif %}
+{% if fig.links %}<p>Source records on USAspending:</p><ul>
+{% for text, url in fig.links %}<li><a href="{{ url }}">{{ text }}</a></li>{% endfor %}
+</ul>{% endif %}
+{% if fig.unavailable %}<p class="unavailable">{{ fig.unavailable }}</p>{% endif %}
+</div>
+{% endfor %}
+</body></html>
+"""
+
+
+def to_html(report: Report) -> str:
+    """One self-contained HTML file: inline CSS and SVG, no scripts, no external request."""
+    from jinja2 import Environment
+
+    from contractwatch.values.money import format_dollars
+
+    env = Environment(autoescape=True)
+    return env.from_string(_HTML).render(
+        r=report, money=format_dollars, cell=_cell, label=lambda c: LABELS.get(c, c),
+        numeric=lambda v: isinstance(v, (int, Decimal)) and not isinstance(v, bool))
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: Report) -> str:
+    """The same report as Markdown; charts are embedded as SVG data URIs."""
+    from contractwatch.values.money import format_dollars
+
+    r = report
+    s = r.summary
+    out = [f"# {r.title}", "",
+           f"Generated {r.generated_at} from the store `{r.store}` (duplicate policy "
+           f"`{r.policy}`). FY{r.fiscal_year}: **{format_dollars(s['obligations'])}** "
+           f"obligated in {s['transactions']:,} actions on {s['awards']:,} awards to "
+           f"{s['recipients']:,} recipients, actions dated {s['first_action_date']} … "
+           f"{s['last_action_date']}.[^F1]", "", "## Caveats", ""]
+    out += [f"- {c}" for c in r.caveats] + [""]
+    for fig in r.figures:
+        out += [f"## {fig.title}[^{fig.id}]", ""]
+        if fig.unavailable and not fig.rows:
+            out += [f"*{fig.unavailable}*", ""]
+        if fig.chart_svg:
+            data = base64.b64encode(fig.chart_svg.encode("utf-8")).decode("ascii")
+            out += [f"![{fig.title}](data:image/svg+xml;base64,{data})", ""]
+        if fig.rows:
+            out.append("| " + " | ".join(LABELS.get(c, c) for c in fig.columns) + " |")
+            out.append("|" + "---|" * len(fig.columns))
+            for row in fig.rows:
+                out.append("| " + " | ".join(_md(_cell(row[c], c)) for c in fig.columns)
+                           + " |")
+            out.append("")
+        out += [f"*{n}*" for n in fig.notes] + [""]
+    for fig in r.figures:
+        parts = []
+        if fig.sql:
+            parts.append("query: `" + " ".join(fig.sql.split()).replace("`", "'") + "`")
+        if fig.loads:
+            parts.append("loads: " + "; ".join(
+                f"{ld['source_file']} (vintage {ld['vintage'] or 'none'}, load {ld['load_id']})"
+                for ld in fig.loads))
+        if fig.links:
+            parts.append("source records: " + ", ".join(f"[{t}]({u})" for t, u in fig.links))
+        if fig.unavailable:
+            parts.append(fig.unavailable)
+        out.append(f"[^{fig.id}]: " + ". ".join(parts))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def write_report(report: Report, path: str | Path) -> Path:
+    """Write as HTML or Markdown by the file's extension (.html/.htm, .md)."""
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix in (".html", ".htm"):
+        text = to_html(report)
+    elif suffix in (".md", ".markdown"):
+        text = to_markdown(report)
+    else:
+        raise ValueError(f"{out.name}: the report is written as .html or .md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out

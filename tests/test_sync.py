@@ -1,0 +1,205 @@
+"""`sync` and `enrich` end to end against the local API server over the real rows.
+
+Expected rows are the distinct rows of the shared snapshot files, read with the csv module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from contractwatch.sources.usaspending_api import UsaspendingClient
+from contractwatch.store import Store
+from contractwatch.sync import SyncError, make_query, sync
+from tests.apiserver import ApiServer, Dataset, Faults
+from tests.conftest import ROOT, SNAPSHOTS, TRANSACTIONS
+from tests.plain import read_rows
+
+AUG19 = SNAPSHOTS / "FY2026_through_2026-08-19.csv"
+AUG20 = SNAPSHOTS / "FY2026_through_2026-08-20.csv"
+CODES = {"ICE": "7012", "CBP": "7014"}
+
+
+def expected_rows(paths: list[Path], agency: str, since: str = "",
+                  until: str = "9999") -> Counter:
+    """Distinct (piid, mod, amount, date, recipient) of the files, newest file winning."""
+    by_key: dict[tuple[str, str], tuple] = {}
+    for path in paths:
+        for r in read_rows(path):
+            if r["Agency"] != agency or not since <= r["Action Date"] <= until:
+                continue
+            by_key[(r["Award ID"], r["Modification"])] = (
+                r["Award ID"], r["Modification"], Decimal(r["Federal Action Obligation"]),
+                r["Action Date"], r["Recipient Name"])
+    return Counter(by_key.values())
+
+
+def stored_rows(store: Store, agency: str) -> Counter:
+    catalog = store.connect()
+    t = catalog.transactions("keep")
+    t = t.filter(t.awarding_sub_agency_code == CODES[agency])
+    table = catalog.con.to_pyarrow(t.select("award_id_piid", "modification_number",
+                                            "federal_action_obligation", "action_date",
+                                            "recipient_name"))
+    return Counter((a, m, amt, d.isoformat(), rec) for a, m, amt, d, rec in
+                   zip(*(table.column(i).to_pylist() for i in range(5)), strict=True))
+
+
+def client_for(srv: ApiServer, **kw) -> UsaspendingClient:
+    kw.setdefault("rate_per_second", 0)
+    kw.setdefault("backoff_base", 0.01)
+    kw.setdefault("poll_interval", 0.01)
+    return UsaspendingClient(srv.url, **kw)
+
+
+@pytest.fixture()
+def server():
+    ds = Dataset()
+    ds.load([AUG19], "2026-08-19")
+    with ApiServer(ds) as srv:
+        yield srv
+
+
+def test_sync_through_faults_stores_every_row_exactly_once(server, tmp_path):
+    # A fifth of all requests fail in one of six ways; ties are reordered on every request.
+    server.faults = Faults(rate=0.2, slow_seconds=0.6, retry_after="0")
+    store = Store(tmp_path / "store")
+    with client_for(server, timeout=0.3, max_retries=12) as c:
+        report = sync(store, make_query("ICE", "2025-10-01"), api_url=server.url, client=c)
+    expected = expected_rows([AUG19], "ICE")
+    got = stored_rows(store, "ICE")
+    assert got == expected  # no gap, no duplicate, no changed value
+    assert max(got.values()) == 1
+    assert report.retries > 10 and report.mode == "full" and report.complete
+    assert report.rows_fetched == report.expected_rows == sum(expected.values())
+    (load,) = store.loads()
+    assert load.complete and load.origin == "sync:ice-2025-10-01"
+    assert load.duplicate_copies == 0
+
+
+def test_rerun_fetches_only_what_changed_and_full_refetch_withdraws(server, tmp_path):
+    store = Store(tmp_path / "store")
+    query = make_query("ICE", "2025-10-01")
+    with client_for(server) as c:
+        first = sync(store, query, api_url=server.url, client=c)
+
+        # nothing changed upstream: one request (awards/last_updated)
+        again = sync(store, query, api_url=server.url, client=c)
+        assert again.mode == "up-to-date" and again.requests == 1
+
+        # the server gains the next day's rows (new actions, revisions)
+        server.dataset.add([AUG20], "2026-08-20")
+        second = sync(store, query, api_url=server.url, client=c)
+        before = expected_rows([AUG19], "ICE")
+        union = expected_rows([AUG19, AUG20], "ICE")
+        assert stored_rows(store, "ICE") == union
+        new_keys = {k[:2] for k in union} - {k[:2] for k in before}
+        assert second.mode == "incremental" and not second.complete
+        assert second.new == len(new_keys) > 0
+        assert second.requests < first.requests / 2
+
+        # the server now withdraws what the 08-20 file lacks; only a full refetch sees it
+        server.dataset.load([AUG20], "2026-08-21")
+        full = sync(store, query, api_url=server.url, client=c, full=True)
+    assert full.mode == "full" and full.complete
+    assert stored_rows(store, "ICE") == expected_rows([AUG20], "ICE")
+
+
+def test_a_day_too_big_for_one_page_goes_through_the_download(tmp_path):
+    # CBP placed 71 delivery orders on 2024-09-30: with pages of 50, no date or award-type
+    # window holds them on one page, so that window is fetched as a download.
+    fy2024 = TRANSACTIONS / "CBP_ICE_FY2024_Contract_Obligations.csv"
+    ds = Dataset()
+    ds.load([fy2024], "2026-02-17")
+    store = Store(tmp_path / "store")
+    with ApiServer(ds) as srv, client_for(srv) as c:
+        report = sync(store, make_query("CBP", "2024-09-16", "2024-09-30"), api_url=srv.url,
+                      client=c, page_limit=50)
+    assert report.downloads >= 1 and not report.complete
+    assert stored_rows(store, "CBP") == expected_rows([fy2024], "CBP", "2024-09-16",
+                                                      "2024-09-30")
+
+
+def test_via_download_fetches_whole_fiscal_years(server, tmp_path):
+    store = Store(tmp_path / "store")
+    with client_for(server) as c:
+        report = sync(store, make_query("CBP", "2025-10-01", via="download"),
+                      api_url=server.url, client=c)
+    assert report.downloads == 1 and report.complete
+    assert stored_rows(store, "CBP") == expected_rows([AUG19], "CBP")
+
+
+def test_saved_query_options_cannot_change_under_the_same_name(server, tmp_path):
+    store = Store(tmp_path / "store")
+    with client_for(server) as c:
+        sync(store, make_query("ICE", "2026-08-01", name="mine"), api_url=server.url, client=c)
+        with pytest.raises(SyncError, match="made with other options"):
+            sync(store, make_query("ICE", "2026-07-01", name="mine"), api_url=server.url,
+                 client=c)
+    with pytest.raises(SyncError, match="starts at 2007-10-01"):
+        make_query("ICE", "2001-01-01")
+
+
+def test_killed_sync_resumes_without_duplicates_or_gaps(server, tmp_path):
+    """Kill the CLI mid-run (SIGKILL), rerun it: the windows already done are not refetched
+    and the store holds each row once."""
+    server.faults = Faults(plan=[], rate=0.0)
+    store_dir = tmp_path / "store"
+    cmd = [sys.executable, "-m", "contractwatch", "--store", str(store_dir), "sync",
+           "--agency", "CBP", "--since", "2025-10-01", "--api-url", server.url,
+           "--rate", "15", "--format", "json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    leaves = store_dir / "sync" / "cbp-2025-10-01" / "run" / "w"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if leaves.exists() and len(list(leaves.glob("*.json"))) >= 15:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (store_dir / "manifest.json").exists()  # killed before any commit
+    done_before = len(list(leaves.glob("*.json")))
+    assert done_before >= 15
+    hits_before = server.total_hits()
+
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    (report,) = json.loads(out.stdout)["rows"]
+    assert report["windows_resumed"] >= 10
+    store = Store(store_dir)
+    assert stored_rows(store, "CBP") == expected_rows([AUG19], "CBP")
+    assert len(store.loads()) == 1
+    assert not (store_dir / "sync" / "cbp-2025-10-01" / "run").exists()
+    # the second run did not fetch again what the first had finished
+    assert server.total_hits() - hits_before < report["windows"] + 20
+
+
+def test_enrich_stores_the_award_detail_the_api_served(server, tmp_path):
+    from contractwatch.analyze import award
+    from contractwatch.enrich import awards_lacking_detail, enrich
+
+    store = Store(tmp_path / "store")
+    with client_for(server) as c:
+        sync(store, make_query("ICE", "2026-08-01"), api_url=server.url, client=c)
+        lacking = awards_lacking_detail(store)
+        report = enrich(store, c, limit=5)
+        assert report.fetched == 5 and report.batches == 1
+        assert awards_lacking_detail(store) == lacking[5:]  # a rerun skips them
+    key = lacking[0]
+    rows = [r for r in read_rows(AUG19) if r["Generated Award ID"] == key]
+    obligated = sum((Decimal(r["Federal Action Obligation"]) for r in rows), Decimal(0))
+    catalog = store.connect()
+    result = award(catalog, key, "collapse")
+    # the local server's ceiling is 1.5 × the award's obligations (see tests/apiserver)
+    assert result.meta["ceiling"] == (obligated * Decimal("1.5")).quantize(Decimal("0.01"))
+    assert result.meta["detail"]["total_obligation"] == obligated
