@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared/data
 
-.PHONY: setup setup-dev system-deps demo test test-fast lint bench clean
+.PHONY: setup setup-dev system-deps demo test test-fast test-spark lint bench bench-scale clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,11 +39,21 @@ test: system-deps setup-dev
 test-fast: setup-dev
 	$(BIN)/pytest -q -m "not spark and not browser and not slow"
 
+# The analyses on DuckDB and Spark (local mode), asserting identical results; needs Java 17.
+test-spark: system-deps setup-dev
+	$(BIN)/pytest -q -m spark
+
 lint:
 	$(BIN)/ruff check src tests bench
 
 bench: setup-dev
 	$(BIN)/python bench/bench_ingest.py
+
+# Ingest and the agency report at ROWS rows next to DuckDB SQL and Polars (docs/engines.md).
+ROWS ?= 1000000
+bench-scale: setup-dev
+	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
+	$(BIN)/python bench/bench_scale.py --rows $(ROWS) --spark
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -38,7 +38,7 @@ def plain_totals(names: list[str]) -> dict[str, str]:
             for row in csv.DictReader(fh):
                 key = f"{CODES[row['Agency']]}|{fiscal_year(row['Action Date'])}"
                 totals[key] += Decimal(row["Federal Action Obligation"])
-    return {k: str(v) for k, v in totals.items()}
+    return {k: str(v.quantize(Decimal("0.01"))) for k, v in totals.items()}
 
 
 def observe(root: str) -> dict:
@@ -77,6 +77,14 @@ def cli(root: Path, *args: str, wait: bool = True) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "COLUMNS": "1000"},
     )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_for_staging(root: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -135,24 +143,53 @@ def test_readers_see_consistent_states_while_ingests_commit(store_root: Path,
 
     cli_thread = threading.Thread(target=cli_reader)
     cli_thread.start()
+    port = free_port()
+    server = cli(root, "serve", "--port", str(port))
+    web_log: list[dict] = []
+
+    def web_reader() -> None:
+        import httpx
+
+        url = f"http://127.0.0.1:{port}/agency/ICE.json"
+        while not stop.exists():
+            try:
+                r = httpx.get(url, timeout=60)
+            except httpx.TransportError:  # not listening yet
+                time.sleep(0.2)
+                continue
+            if r.status_code != 200:
+                web_log.append({"error": f"HTTP {r.status_code}: {r.text[:300]}"})
+                continue
+            page = json.loads(r.text, parse_float=Decimal)
+            web_log.append({
+                "loads": sorted(Path(x["source_file"]).name for x in page["loads"].values()),
+                "by_year": {str(x["fiscal_year"]): x["federal_action_obligation"]
+                            for x in page["tables"]["by_year"]["rows"]},
+            })
+
+    web_thread = threading.Thread(target=web_reader)
+    web_thread.start()
     try:
-        time.sleep(2)
+        time.sleep(1)
         for year in (2022, 2023, 2024):  # three commits, one file each, from the CLI
             p = cli(root, "ingest", "--format", "json", str(FILES[year]))
             out, err = p.communicate(timeout=300)
             assert p.returncode == 0, err
-            time.sleep(1.5)
+            time.sleep(0.5)
         # and one commit of two files at once
         p = cli(root, "ingest", "--format", "json", str(FILES[2025]), str(FILES[2026]))
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
-        time.sleep(1.5)
+        time.sleep(0.5)
     finally:
         stop.touch()
         for r in readers:
             r.wait(timeout=120)
         thread.join(timeout=120)
         cli_thread.join(timeout=300)
+        web_thread.join(timeout=300)
+        server.terminate()
+        server.communicate(timeout=60)
 
     order = [f"CBP_ICE_FY{y}_Contract_Obligations.csv" for y in range(2021, 2027)]
     valid = {tuple(sorted(order[:n])): plain_totals(order[:n]) for n in (1, 2, 3, 4, 6)}
@@ -173,10 +210,22 @@ def test_readers_see_consistent_states_while_ingests_commit(store_root: Path,
     assert len(records) >= 20
     assert len(states_seen) >= 3, states_seen  # the readers really ran across commits
     assert cli_outputs and all(code == 0 for code, _, _ in cli_outputs), cli_outputs
+    # the web app (its own process, a real HTTP server) sees the same consistent states
+    assert [r["error"] for r in web_log if "error" in r] == []
+    web_states = set()
+    for r in web_log:
+        key = tuple(r["loads"])
+        assert key in valid, key
+        ice = {k.split("|")[1]: Decimal(v) for k, v in valid[key].items()
+               if k.startswith("7012|")}
+        assert {k: Decimal(v) for k, v in r["by_year"].items()} == ice
+        web_states.add(key)
+    assert len(web_log) >= 5 and len(web_states) >= 2, (len(web_log), web_states)
     fy_totals = [{str(x["fiscal_year"]) for x in json.loads(out)} for _, out, _ in cli_outputs]
     assert all(fys <= {str(y) for y in range(2021, 2027)} for fys in fy_totals)
     print(f"\n{len(records)} library observations over {len(states_seen)} states, "
-          f"{len(cli_outputs)} CLI queries, 0 errors")
+          f"{len(cli_outputs)} CLI queries, {len(web_log)} web pages over "
+          f"{len(web_states)} states, 0 errors")
 
 
 def test_second_ingest_is_refused_with_the_writers_pid(store_root: Path) -> None:

@@ -12,7 +12,9 @@ new manifest written to its temporary name, the DuckDB catalog being rewritten).
 - rerunning the same ingest gives totals identical to a clean load, each file loaded once,
   no staged leftovers, and a DuckDB catalog file that agrees with the manifest.
 
-CONTRACTWATCH_CRASH_TRIALS sets the number of trials per scenario (default 12; two scenarios).
+CONTRACTWATCH_CRASH_TRIALS sets the number of ingest trials per scenario (default 12; two
+scenarios); the sync trials (default 8) kill `contractwatch sync` against the local API
+server (tests/apiserver) the same way, and a rerun must resume to the clean result.
 """
 
 from __future__ import annotations
@@ -119,35 +121,9 @@ def _event_seen(root: Path, event: str, old_ids: set[str]) -> bool:
 def run_and_kill(root: Path, files: list[Path], trigger: str | float,
                  timeout: float = 120) -> str:
     """Start the CLI ingest; SIGKILL it at the trigger. Returns what happened."""
-    old_ids = {e.name for e in os.scandir(root / "loads")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "contractwatch", "--store", str(root), "ingest",
-         "--format", "json", *map(str, files)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    start = time.monotonic()
-    try:
-        while proc.poll() is None:
-            elapsed = time.monotonic() - start
-            if elapsed > timeout:
-                raise AssertionError("ingest did not finish")
-            if isinstance(trigger, float) and elapsed >= trigger:
-                break
-            if isinstance(trigger, str) and _event_seen(root, trigger, old_ids):
-                break
-            time.sleep(0.0005)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            return "killed"
-        assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
-        return "finished"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+    cmd = [sys.executable, "-m", "contractwatch", "--store", str(root), "ingest",
+           "--format", "json", *map(str, files)]
+    return run_cmd_and_kill(cmd, root, trigger, timeout)
 
 
 def trials() -> list[tuple[str, int]]:
@@ -185,7 +161,7 @@ def test_sigkill_leaves_old_or_new_state(scenario: str, trial: int, bases: dict[
     rng = random.Random(f"{scenario}-{trial}")
     # half the trials wait for a step of the commit; the rest use a random delay
     trigger: str | float = EVENTS[trial // 2 % len(EVENTS)] if trial % 2 == 0 else \
-        rng.uniform(0.25, 1.05) * clean_seconds[scenario]
+        rng.uniform(0.15, 0.95) * clean_seconds[scenario]
     root = tmp_path / "store"
     shutil.copytree(bases[scenario], root)
     before = committed(root)
@@ -230,11 +206,130 @@ def catalog_file_totals(root: Path) -> dict[tuple[str, int], Decimal]:
     return {(a, int(fy)): Decimal(s) for a, fy, s in rows}
 
 
+# ---- sync: the same guarantees when the process killed is `contractwatch sync` ------------
+
+SYNC_FILE = SNAPSHOTS / "FY2026_through_2026-08-19.csv"
+SYNC_TRIALS = max(4, TRIALS * 2 // 3)
+SYNC_EVENTS = ("staged", "renamed", "manifest-tmp", "catalog-tmp")
+
+
+def plain_sync_state() -> dict[tuple[str, int], tuple[int, Decimal]]:
+    """ICE FY2026 as a sync stores it: each transaction once (the windows never page)."""
+    by_key: dict[tuple[str, str], Decimal] = {}
+    with open(SYNC_FILE, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["Agency"] == "ICE":
+                by_key[(row["Award ID"], row["Modification"])] = \
+                    Decimal(row["Federal Action Obligation"])
+    return {("7012", 2026): (len(by_key), sum(by_key.values(), Decimal(0)))}
+
+
+@pytest.fixture(scope="module")
+def api_server():
+    from tests.apiserver import ApiServer, Dataset, Faults
+
+    ds = Dataset()
+    ds.load([SYNC_FILE], "2026-08-19")
+    with ApiServer(ds) as srv:
+        srv.faults = Faults(plan=[], rate=0.0)
+        yield srv
+
+
+def sync_cmd(root: Path, url: str) -> list[str]:
+    return [sys.executable, "-m", "contractwatch", "--store", str(root), "sync", "--agency",
+            "ICE", "--since", "2025-10-01", "--api-url", url, "--rate", "0", "--format", "json"]
+
+
+def run_cmd_and_kill(cmd: list[str], root: Path, trigger: str | float,
+                     timeout: float = 180) -> str:
+    """Start the command; SIGKILL it after `trigger` seconds or when the store shows it."""
+    old_ids = {e.name for e in os.scandir(root / "loads")}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    start = time.monotonic()
+    try:
+        while proc.poll() is None:
+            elapsed = time.monotonic() - start
+            assert elapsed < timeout, "did not finish"
+            if isinstance(trigger, float) and elapsed >= trigger:
+                break
+            if isinstance(trigger, str) and _event_seen(root, trigger, old_ids):
+                break
+            time.sleep(0.0005)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return "killed"
+        assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
+        return "finished"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def sync_clean_seconds(bases: dict[str, Path], api_server,
+                       tmp_path_factory: pytest.TempPathFactory) -> float:
+    root = tmp_path_factory.mktemp("sync-clean") / "store"
+    shutil.copytree(bases["append"], root)
+    t = time.monotonic()
+    assert run_cmd_and_kill(sync_cmd(root, api_server.url), root, 1e9) == "finished"
+    seconds = time.monotonic() - t
+    old, _ = SCENARIOS["append"]
+    assert store_state(root) == {**plain_state(old), **plain_sync_state()}
+    return seconds
+
+
+@pytest.mark.parametrize("trial", range(SYNC_TRIALS))
+def test_sigkill_during_sync_leaves_old_or_new_state(trial: int, bases: dict[str, Path],
+                                                     api_server, sync_clean_seconds: float,
+                                                     tmp_path: Path) -> None:
+    from contractwatch.store import Store
+
+    rng = random.Random(f"sync-{trial}")
+    trigger: str | float = SYNC_EVENTS[trial // 2 % len(SYNC_EVENTS)] if trial % 2 == 0 \
+        else rng.uniform(0.15, 0.95) * sync_clean_seconds
+    root = tmp_path / "store"
+    shutil.copytree(bases["append"], root)
+    old, _ = SCENARIOS["append"]
+    old_state = plain_state(old)
+    new_state = {**old_state, **plain_sync_state()}
+    before = [r.load_id for r in Store(root).loads()]
+    cmd = sync_cmd(root, api_server.url)
+
+    outcome = run_cmd_and_kill(cmd, root, trigger)
+    RESULTS[f"sync {outcome}"] += 1
+    loads = Store(root).loads()
+    state = store_state(root)
+    if [r.load_id for r in loads] == before:
+        assert state == old_state
+        seen = "old state"
+    else:
+        assert [r.load_id for r in loads[:-1]] == before and len(loads) == len(before) + 1
+        assert loads[-1].origin.startswith("sync")
+        assert state == new_state
+        seen = "new state"
+    RESULTS[seen] += 1
+    RESULTS[f"sync {trigger if isinstance(trigger, str) else 'random delay'}: "
+            f"{outcome}, {seen}"] += 1
+
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    loads = Store(root).loads()
+    assert len(loads) == len(before) + 1  # the rerun never adds a second copy
+    assert store_state(root) == new_state
+    assert not [p for p in (root / "loads").iterdir() if p.name.endswith(".tmp")]
+    assert catalog_file_totals(root) == {k: v[1] for k, v in new_state.items()}
+
+
 def test_trials_covered_both_outcomes() -> None:
     """Runs last in this module: the kills must have landed on both sides of the commit."""
     if sum(RESULTS.values()) == 0:
         pytest.skip("run together with the trials")
     assert RESULTS["old state"] > 0 and RESULTS["new state"] > 0, dict(RESULTS)
-    assert RESULTS["killed"] >= TRIALS, dict(RESULTS)
+    runs = RESULTS["old state"] + RESULTS["new state"]
+    assert RESULTS["killed"] + RESULTS["sync killed"] >= runs // 2, dict(RESULTS)
     for key in sorted(RESULTS):
         print(f"{key}: {RESULTS[key]}")

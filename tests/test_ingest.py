@@ -197,7 +197,8 @@ def _modern_layout(tmp_path: Path) -> Path:
             for col in ("action_date",):
                 d, m, y = new[col].split("/")
                 new[col] = f"{y}-{m}-{d}"
-            for col in ("period_of_performance_start_date", "period_of_performance_current_end_date",
+            for col in ("period_of_performance_start_date",
+                        "period_of_performance_current_end_date",
                         "period_of_performance_potential_end_date", "last_modified_date",
                         "ordering_period_end_date"):
                 new[col] = ""

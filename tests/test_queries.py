@@ -75,7 +75,8 @@ def test_trend_for_ice_equals_plain_sums(transactions_store: Store) -> None:
         for r in read_rows(path):
             if r["Agency"] == "ICE":
                 fy = fiscal_year(r["Action Date"])
-                expected[fy] = expected.get(fy, Decimal(0)) + Decimal(r["Federal Action Obligation"])
+                amount = Decimal(r["Federal Action Obligation"])
+                expected[fy] = expected.get(fy, Decimal(0)) + amount
     result = trend(transactions_store.connect(), Filters(agency="7012"))
     assert {r["fiscal_year"]: r["federal_action_obligation"] for r in result.rows} == expected
     assert result.rows[1]["change_from_previous_year"] == expected[2022] - expected[2021]

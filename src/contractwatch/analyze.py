@@ -298,7 +298,7 @@ def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: i
         raise ValueError(f"sort must be one of {', '.join(SEARCH_SORTS)}")
     expr = expr.order_by(order[sort])
     total_awards = int(catalog.con.execute(expr.count()))
-    page = expr.limit(limit, offset=offset) if limit else expr
+    page = _page(expr, order[sort], limit, offset)
     rows = _rows(catalog, page)
     return Result(
         title=f"Awards whose descriptions contain {text!r} — {f.describe()}",
@@ -306,6 +306,20 @@ def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: i
         caveats=caveats(catalog, f, policy, scope.drop("award_key")),
         meta={"total_awards": total_awards, "offset": offset, "limit": limit, "sort": sort},
     )
+
+
+def _page(expr: Any, order: list[Any], limit: int, offset: int) -> Any:
+    """Rows offset … offset+limit in `order`, numbered explicitly: Ibis compiles an OFFSET
+    for Spark as an unordered row number that also leaks into the result's columns."""
+    import ibis
+
+    if not offset:
+        return expr.limit(limit) if limit else expr
+    ranked = expr.mutate(_rn=ibis.row_number().over(order_by=order))
+    ranked = ranked.filter(ranked._rn >= offset)
+    if limit:
+        ranked = ranked.filter(ranked._rn < offset + limit)
+    return ranked.order_by("_rn").drop("_rn")
 
 
 def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
@@ -323,8 +337,9 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
     rows_expr = of_award(catalog.transactions(policy))
     rows_expr = rows_expr.order_by(["action_date", "modification_number",
                                     "transaction_number", "source_row"])
-    cols = ["award_id_piid", "action_date", "fiscal_year", "modification_number", "federal_action_obligation",
-            "potential_total_value_of_award", "transaction_description", "recipient_name",
+    cols = ["award_id_piid", "action_date", "fiscal_year", "modification_number",
+            "federal_action_obligation", "potential_total_value_of_award",
+            "transaction_description", "recipient_name",
             "awarding_sub_agency_name", "contract_award_unique_key", "parent_award_id_piid",
             "parent_award_agency_id", "usaspending_permalink", "source_file", "source_row",
             "load_id", "vintage"]

@@ -10,6 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 WIDTH = 640
+# d3's SI prefix says G for billions; readers expect B
+_AXIS_LABEL = "replace(format(datum.value, '$,.3~s'), 'G', 'B')"
+
+
+def _axis() -> object:
+    import altair as alt
+
+    return alt.Axis(labelExpr=_AXIS_LABEL)
 
 
 def _float(v: Any) -> float:
@@ -24,7 +32,7 @@ def bar_by_year(rows: list[dict[str, Any]], year: str = "fiscal_year",
     data = [{"year": f"FY{r[year]}", "amount": _float(r[amount])} for r in rows]
     chart = alt.Chart(alt.Data(values=data)).mark_bar(color="#3a6ea5").encode(
         x=alt.X("year:N", title="fiscal year", sort=None),
-        y=alt.Y("amount:Q", title="obligations (USD)", axis=alt.Axis(format="$,.3~s")),
+        y=alt.Y("amount:Q", title="obligations (USD)", axis=_axis()),
         tooltip=[alt.Tooltip("year:N"), alt.Tooltip("amount:Q", format="$,.2f")],
     ).properties(width=WIDTH, height=240, title=title)
     return to_svg(chart)
@@ -39,7 +47,7 @@ def bar_ranked(rows: list[dict[str, Any]], label: str,
             for r in rows]
     chart = alt.Chart(alt.Data(values=data)).mark_bar(color="#3a6ea5").encode(
         y=alt.Y("label:N", title=None, sort=None),
-        x=alt.X("amount:Q", title="obligations (USD)", axis=alt.Axis(format="$,.3~s")),
+        x=alt.X("amount:Q", title="obligations (USD)", axis=_axis()),
         tooltip=[alt.Tooltip("label:N"), alt.Tooltip("amount:Q", format="$,.2f")],
     ).properties(width=WIDTH - 200, height=max(60, 22 * len(data)), title=title)
     return to_svg(chart)
@@ -60,7 +68,7 @@ def obligated_vs_ceiling(rows: list[dict[str, Any]], label: str = "award_id_piid
     chart = alt.Chart(alt.Data(values=data)).mark_bar().encode(
         y=alt.Y("award:N", title=None, sort=None),
         yOffset="measure:N",
-        x=alt.X("amount:Q", title="USD", axis=alt.Axis(format="$,.3~s")),
+        x=alt.X("amount:Q", title="USD", axis=_axis()),
         color=alt.Color("measure:N", scale=alt.Scale(range=["#c8d6e5", "#3a6ea5"])),
     ).properties(width=WIDTH - 200, height=max(60, 30 * len(data) // 2))
     return to_svg(chart)

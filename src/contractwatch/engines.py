@@ -18,8 +18,11 @@ _SESSION: Any = None
 _REMOTE: str | None = None
 
 
-class EngineError(Exception):
-    """The requested engine cannot run here (PySpark or Java missing, cluster unreachable)."""
+class EngineError(ValueError):
+    """The requested engine cannot run here (PySpark or Java missing, cluster unreachable).
+
+    A ValueError, like a bad setting: the CLI reports it in one line with exit code 2.
+    """
 
 
 def _import_pyspark() -> Any:
@@ -80,7 +83,12 @@ def spark_session(master: str | None = None, remote: str | None = None,
                 builder = builder.config("spark.jars", jar)
         for key, value in (conf or {}).items():
             builder = builder.config(key, value)
-        session = builder.getOrCreate()
+        try:
+            session = builder.getOrCreate()
+        except Exception as exc:  # JVM failed to start, cluster unreachable, bad master URL
+            where = remote or master
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EngineError(f"cannot start Spark ({where}): {first[:300]}") from exc
         if not remote:
             session.sparkContext.setLogLevel("ERROR")
         _SESSION = session

@@ -283,7 +283,8 @@ class _Job:
         keep = layout.source_columns(facts.header, ctx)
         with pq.ParquetWriter(folder / "transactions.parquet", schema,
                               compression="zstd") as out:
-            for batch in self._batches(path, facts, label, layout, ctx):
+            for raw_batch in self._batches(path, facts, label, layout, ctx):
+                batch = _trimmed(raw_batch, keep)
                 try:
                     layout.prepare(batch, ctx)
                 except SourceError as exc:  # its line is record + 1; say the real line

@@ -230,14 +230,7 @@ def _family_or_brand(catalog: Catalog, fid: str, by: str, label_col: str, title:
     problem = None
     try:
         result = top(catalog, by, f, limit, policy)
-    except (ImportError, AttributeError):
-        try:
-            from contractwatch.companies import top_by_family_or_brand
-
-            result = top_by_family_or_brand(catalog, by, f, limit, policy)
-        except Exception as exc:  # the resolution layer is optional for a report
-            problem = f"{by} view unavailable ({type(exc).__name__}: {exc})"
-    except Exception as exc:
+    except Exception as exc:  # the resolution layer is optional for a report: say so
         problem = f"{by} view unavailable ({type(exc).__name__}: {exc})"
     if result is None:
         return Figure(fid, f"Top {title}, FY{fy}", [], [], unavailable=problem)

@@ -313,7 +313,8 @@ class ApiServer:
     """Start with `ApiServer(dataset).start()`; `url` is http://127.0.0.1:<port>."""
 
     def __init__(self, dataset: Dataset | None = None, faults: Faults | None = None,
-                 download_polls: int = 2):
+                 download_polls: int = 2, port: int = 0):
+        self.port = port
         self.dataset = dataset or Dataset()
         self.faults = faults or Faults()
         self.download_polls = download_polls
@@ -331,7 +332,7 @@ class ApiServer:
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", self.port))
         port = sock.getsockname()[1]
         config = uvicorn.Config(self.app(), log_level="warning", access_log=False,
                                 lifespan="off")

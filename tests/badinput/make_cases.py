@@ -71,7 +71,7 @@ def expected(rows: list[list[str]]) -> list[Expected]:
     out = []
     for r in rows:
         def s(name: str, r: list[str] = r) -> str | None:
-            v = r[col(name)].strip(" ")
+            v = r[col(name)].strip()
             return v or None
         out.append((r[col("Award ID")], r[col("Modification")],
                     Decimal(r[col("Federal Action Obligation")]).quantize(Decimal("0.01")),

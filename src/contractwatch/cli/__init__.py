@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from contractwatch.cli import commands  # noqa: F401  (registers the commands)
-from contractwatch.cli import sync  # noqa: F401  (sync, enrich)
-from contractwatch.cli import watch  # noqa: F401  (watch, report, export)
-from contractwatch.cli import resolve  # noqa: F401
+from contractwatch.cli import (
+    commands,  # noqa: F401  (registers the commands)
+    resolve,  # noqa: F401
+    serve,  # noqa: F401  (the web app)
+    sync,  # noqa: F401  (sync, enrich)
+    watch,  # noqa: F401  (watch, report, export)
+)
 from contractwatch.cli.app import app, state
 
 

@@ -90,7 +90,8 @@ def review(
     """
     from rich.console import Console
 
-    from contractwatch.companies import import_decisions, review as run
+    from contractwatch.companies import import_decisions
+    from contractwatch.companies import review as run
 
     err = Console(stderr=True)
     if decisions is not None:

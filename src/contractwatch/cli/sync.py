@@ -69,7 +69,9 @@ def sync(
         render(Result("Saved sync queries", ["name", "agency_code", "since", "until", "keyword",
                                              "recipient", "via", "last_run",
                                              "data_last_updated", "loads", "run_pending"],
-                      rows), fmt.value)
+                      rows), fmt.value, columns=None if fmt != Format.table else [
+                          "name", "agency_code", "since", "until", "last_run",
+                          "data_last_updated", "loads", "run_pending"])
         return
     if not agency:
         raise ValueError("--agency is required (e.g. --agency ICE), or use --list")
@@ -86,7 +88,9 @@ def sync(
         notes.append("partial load: adds and revises rows by transaction key; rows withdrawn "
                      "upstream are only removed by a --full sync of whole fiscal years")
     render(Result(f"Sync {report.name}", list(report.row()), [report.row()], caveats=notes),
-           fmt.value)
+           fmt.value, columns=None if fmt != Format.table else [
+               "mode", "complete", "windows", "windows_resumed", "downloads", "rows_fetched",
+               "requests", "retries", "seconds", "new", "changed", "unchanged"])
 
 
 @app.command()

@@ -12,7 +12,9 @@ from contractwatch.cli.app import (
     AgencyOpt,
     Format,
     FormatOpt,
+    FyOpt,
     app,
+    fiscal_year_option,
     state,
 )
 
@@ -175,3 +177,88 @@ def _print_finding(f: Finding) -> None:
         err.print(f"[yellow]note:[/yellow] {note}")
 
 
+
+
+@app.command()
+def report(
+    agency: Annotated[str, typer.Option("--agency", "-a", help="Awarding agency: ICE, 7012 …")],
+    fy: Annotated[str, typer.Option("--fy", help="Fiscal year, e.g. 2026")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="report.html or report.md")],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Rows per ranking")] = 10,
+) -> None:
+    """A self-contained report (HTML or Markdown) with a footnote behind every figure.
+
+    Example: contractwatch report --agency ICE --fy 2026 -o report.html
+    """
+    from rich.console import Console
+
+    from contractwatch.report import build_report, write_report
+
+    year = fiscal_year_option(fy)
+    assert year is not None
+    if output.suffix.lower() not in (".html", ".htm", ".md", ".markdown"):
+        raise ValueError(f"{output.name}: the report is written as .html or .md")
+    r = build_report(state.catalog(), agency, year, state.policy, limit)
+    path = write_report(r, output)
+    Console(stderr=True).print(f"wrote {path} ({len(r.figures)} figures, "
+                               f"{len(r.caveats)} caveats)")
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    ftm = "ftm"
+
+
+@app.command()
+def export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")],
+    output: Annotated[str, typer.Option(
+        "--output", "-o", help="Folder for csv/parquet; file for ftm ('-' = stdout)")] = "-",
+    table: Annotated[list[str] | None, typer.Option(
+        "--table", help="transactions | awards | families (repeatable; default all three)")]
+    = None,
+    agency: AgencyOpt = None,
+    fy: FyOpt = None,
+    keyword: Annotated[str | None, typer.Option("--keyword", "-k")] = None,
+    recipient: Annotated[str | None, typer.Option("--recipient", "-r")] = None,
+    psc: Annotated[str | None, typer.Option("--psc")] = None,
+    naics: Annotated[str | None, typer.Option("--naics")] = None,
+    min_amount: Annotated[float | None, typer.Option("--min-amount")] = None,
+    max_amount: Annotated[float | None, typer.Option("--max-amount")] = None,
+) -> None:
+    """Transactions, awards and families as CSV or Parquet; FollowTheMoney entities for Aleph.
+
+    Example: contractwatch export --format ftm --agency ICE --fy 2026 -o ice.ftm.json
+    """
+    import sys
+    from decimal import Decimal
+
+    from rich.console import Console
+
+    from contractwatch.analyze import Filters
+    from contractwatch.export import TABLES, export_ftm, export_tables
+
+    f = Filters(agency=agency, fy=fiscal_year_option(fy), keyword=keyword, recipient=recipient,
+                psc=psc, naics=naics,
+                min_amount=Decimal(str(min_amount)) if min_amount is not None else None,
+                max_amount=Decimal(str(max_amount)) if max_amount is not None else None)
+    catalog = state.catalog()
+    err = Console(stderr=True)
+    if fmt == ExportFormat.ftm:
+        if output == "-":
+            rep = export_ftm(catalog, sys.stdout, f, state.policy)
+        else:
+            path = Path(output)
+            tmp = path.with_name(path.name + ".tmp")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                rep = export_ftm(catalog, fh, f, state.policy)
+            tmp.replace(path)
+    else:
+        if output == "-":
+            raise ValueError("--output: give a folder for csv/parquet exports")
+        rep = export_tables(catalog, fmt.value, output, f, tuple(table or TABLES),
+                            state.policy)
+    err.print(", ".join(f"{k}: {v:,}" for k, v in rep.counts.items()) or "nothing written")
+    for note in rep.notes:
+        err.print(f"[yellow]note:[/yellow] {note}")

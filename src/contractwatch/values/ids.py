@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 
 NONE = "-NONE-"
-_AWARD_KEY = re.compile(r"^CONT_AWD_(?P<piid>[^_]+)_(?P<agency>[^_]+)_(?P<parent>[^_]+)_(?P<pagency>[^_]+)$")
+_AWARD_KEY = re.compile(
+    r"^CONT_AWD_(?P<piid>[^_]+)_(?P<agency>[^_]+)_(?P<parent>[^_]+)_(?P<pagency>[^_]+)$"
+)
 _IDV_KEY = re.compile(r"^CONT_IDV_(?P<piid>[^_]+)_(?P<agency>[^_]+)$")
 PERMALINK = "https://www.usaspending.gov/award/{key}/"
 

@@ -24,9 +24,17 @@ def clean_amount_text(text: str) -> str:
     return "-" + s.lstrip("-") if negative else s
 
 
+_PLAIN = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+
+
 def parse_money(text: str) -> Decimal:
-    """Parse one amount exactly; raise ValueError naming the bad text."""
+    """Parse one amount exactly; raise ValueError naming the bad text.
+
+    Scientific notation (1E26) is refused: a spreadsheet wrote it, and the cents are gone.
+    """
     cleaned = clean_amount_text(text)
+    if not _PLAIN.match(cleaned):
+        raise ValueError(f"not an amount: {text!r}")
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:

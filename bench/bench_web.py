@@ -1,0 +1,176 @@
+"""Page latency of `contractwatch serve` under concurrent clients, on the shared data.
+
+    .venv/bin/python bench/bench_web.py [--clients 20] [--requests 600] [--seconds 120]
+                                        [--store DIR]
+
+Starts `contractwatch serve` in its own process on 127.0.0.1 (over --store, or a fresh store
+ingested from ../shared/data/usaspending/transactions), then runs --clients concurrent
+clients (httpx, asyncio) that pick pages from a fixed mix until --requests responses or
+--seconds have passed, whichever comes first. Reports median and p95 latency overall, for
+first requests of a URL (the page is computed) and for repeats (served from the app's
+per-manifest page cache), and per page kind. Results go to bench/out/web.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "usaspending" / "transactions"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty list, in milliseconds."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return round(ordered[k] * 1000, 1)
+
+
+def summary(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"n": 0}
+    return {"n": len(values), "median_ms": round(statistics.median(values) * 1000, 1),
+            "p95_ms": pct(values, 95), "max_ms": round(max(values) * 1000, 1)}
+
+
+def url_mix(awards: list[str]) -> list[tuple[str, str]]:
+    """(kind, path): the pages a person clicking around would open."""
+    mix = [("home", "/"), ("agency", "/agency/ICE"), ("agency", "/agency/CBP"),
+           ("search", "/search")]
+    for fy in (2024, 2025, 2026):
+        mix += [("agency", f"/agency/ICE?fy={fy}"), ("agency", f"/agency/CBP?fy={fy}")]
+    for q in ("skip tracing", "detention", "guard", "software", "aviation", "medical"):
+        mix += [("search", f"/search?q={q.replace(' ', '+')}"),
+                ("search", f"/search?q={q.replace(' ', '+')}&agency=ICE&sort=date"),
+                ("search_json", f"/search.json?q={q.replace(' ', '+')}&page=2")]
+    mix += [("award", f"/award/{a}") for a in awards]
+    mix += [("award_json", f"/award/{a}.json") for a in awards[:10]]
+    for fy in (2025, 2026):
+        mix += [("rows", f"/rows?agency=ICE&fy={fy}"),
+                ("rows", f"/rows?agency=CBP&fy={fy}&offset=100")]
+    mix += [("company", "/company?name=CAPGEMINI+GOVERNMENT+SOLUTIONS+LLC"),
+            ("company", "/company?name=THE+GEO+GROUP%2C+INC.")]
+    return mix
+
+
+async def run_load(base: str, mix: list[tuple[str, str]], clients: int, max_requests: int,
+                   seconds: float, seed: int = 7) -> list[dict]:
+    import httpx
+
+    results: list[dict] = []
+    seen: set[str] = set()
+    lock = asyncio.Lock()
+    rng = random.Random(seed)
+    deadline = time.monotonic() + seconds
+    issued = 0
+
+    async def client(i: int) -> None:
+        nonlocal issued
+        async with httpx.AsyncClient(base_url=base, timeout=seconds) as c:
+            while time.monotonic() < deadline:
+                async with lock:
+                    if issued >= max_requests:
+                        return
+                    issued += 1
+                    kind, path = rng.choice(mix)
+                    first = path not in seen
+                    seen.add(path)
+                t0 = time.monotonic()
+                try:
+                    r = await c.get(path)
+                    status = r.status_code
+                except httpx.HTTPError as exc:
+                    status = f"error {type(exc).__name__}"
+                results.append({"kind": kind, "path": path, "first": first,
+                                "status": status, "seconds": time.monotonic() - t0})
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--requests", type=int, default=600)
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--store", type=Path)
+    args = ap.parse_args()
+
+    tmp = None
+    store = args.store
+    if store is None:
+        tmp = tempfile.TemporaryDirectory(prefix="cw-bench-web-")
+        store = Path(tmp.name) / "store"
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, "-m", "contractwatch", "--store", str(store), "ingest",
+                        str(SHARED), "--format", "json"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"ingested the shared files in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "CONTRACTWATCH_STORE": str(store)}
+    server = subprocess.Popen([sys.executable, "-m", "contractwatch", "serve", "--port",
+                               str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        import httpx
+
+        for _ in range(300):
+            try:
+                httpx.get(base + "/static/style.css", timeout=5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        found = httpx.get(base + "/search.json", params={"q": "services", "agency": "ICE"},
+                          timeout=300).json()
+        awards = [r["award_key"] for r in found["tables"]["results"]["rows"]][:25]
+        mix = url_mix(awards)
+        t0 = time.monotonic()
+        results = asyncio.run(run_load(base, mix, args.clients, args.requests, args.seconds))
+        wall = time.monotonic() - t0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if tmp:
+            tmp.cleanup()
+
+    ok = [r for r in results if r["status"] == 200]
+    out = {
+        "clients": args.clients, "requests": len(results), "ok": len(ok),
+        "failed": len(results) - len(ok), "wall_seconds": round(wall, 1),
+        "requests_per_second": round(len(results) / wall, 1) if wall else None,
+        "distinct_urls": len(mix), "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "all": summary([r["seconds"] for r in ok]),
+        "first_request_of_url": summary([r["seconds"] for r in ok if r["first"]]),
+        "repeat_requests": summary([r["seconds"] for r in ok if not r["first"]]),
+        "by_kind": {k: summary([r["seconds"] for r in ok if r["kind"] == k])
+                    for k in sorted({r["kind"] for r in results})},
+        "statuses": sorted({str(r["status"]) for r in results}),
+    }
+    (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
+    (ROOT / "bench" / "out" / "web.json").write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""The web app in a real browser (Debian's Chromium driven by Playwright).
+
+Loads the overview, searches "skip tracing" with the keyboard, opens an award, checks the
+figures shown against plain sums over the shared files, checks that markup injected into
+descriptions and names stays inert, and saves a screenshot of each page under
+test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.conftest import ROOT, TRANSACTIONS
+from tests.plain import api_export_totals, read_rows
+from tests.webtools import AWARD, NAME_PAYLOAD, injected_store, running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = ROOT / "test-artifacts" / "web"
+FILES = sorted(TRANSACTIONS.glob("*.csv"))
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium (apt-get install "
+                       "chromium; .ci/run installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def base(transactions_store):
+    with running_server(transactions_store.root) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser):
+    """A page that records console errors (a CSP violation shows up there) and dialogs."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(120_000)
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    context.close()
+
+
+def _cells(pg, table: str, col: str) -> list[str]:
+    return pg.locator(f'table[data-table="{table}"] td[data-col="{col}"]').evaluate_all(
+        "els => els.map(e => e.dataset.value ?? e.textContent.trim())")
+
+
+def _fact(pg, name: str) -> Decimal:
+    return Decimal(pg.locator(f'[data-fact="{name}"]').first.get_attribute("data-value"))
+
+
+def _accessible_basics(pg, sections: bool = True) -> None:
+    assert pg.locator("html").get_attribute("lang") == "en"
+    assert pg.locator("h1").count() == 1
+    assert pg.locator("main#main").count() == 1
+    assert pg.locator("h2").count() >= int(sections)
+    unlabelled = pg.locator("input, select").evaluate_all(
+        "els => els.filter(e => e.type !== 'hidden' && e.labels.length === 0)"
+        ".map(e => e.name)")
+    assert unlabelled == []
+    assert pg.locator("thead th:not([scope=col])").count() == 0
+
+
+def test_overview_figures_match_plain_sums(page, base):
+    page.goto(f"{base}/agency/ICE")
+    assert "Immigration and Customs Enforcement" in page.locator("h1").inner_text()
+    _accessible_basics(page)
+    years = [int(y) for y in _cells(page, "by_year", "fiscal_year")]
+    amounts = [Decimal(v) for v in _cells(page, "by_year", "federal_action_obligation")]
+    expected = {fy: v for (agency, fy), v in api_export_totals(FILES).items() if agency == "ICE"}
+    assert dict(zip(years, amounts, strict=True)) == expected
+    assert page.locator("figure.chart svg").count() >= 2  # year chart, recipients chart
+    assert page.locator("text=Data coverage by fiscal year").count() >= 1
+    page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+
+    # the figure's source rows: the rows page sums them to the same number
+    row = page.locator('table[data-table="by_year"] tbody tr').nth(years.index(2025))
+    row.get_by_role("link", name="source rows").click()
+    page.wait_for_url("**/rows?**")
+    assert _fact(page, "federal_action_obligation") == expected[2025]
+    assert page.locator('table[data-table="rows"] td[data-col="source_file"]').count() == 100
+    page.screenshot(path=str(SHOTS / "source-rows.png"))
+    assert page.errors == []
+
+
+def test_search_by_keyboard_then_open_award(page, base):
+    rows = [r for p in FILES for r in read_rows(p)]
+    matching = {r["Generated Award ID"] or r["Award ID"] for r in rows
+                if "SKIP TRACING" in r["Transaction Description"].upper()}
+    page.goto(f"{base}/search")
+    _accessible_basics(page, sections=False)
+    # keyboard only: the skip link comes first, then the form is reachable by Tab
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("skip tracing")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "agency"
+    page.keyboard.type("ICE")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=skip+tracing**")
+    assert "agency=ICE" in page.url  # a shareable URL carries the filters
+    count = page.locator("#result-count").inner_text()
+    assert count.startswith(f"{len(matching)} awards match")
+    shown = _cells(page, "results", "award_id_piid")
+    assert len(shown) == len(matching)
+    page.screenshot(path=str(SHOTS / "search.png"), full_page=True)
+
+    page.locator('table[data-table="results"]').get_by_role("link", name=AWARD).click()
+    page.wait_for_url(f"**/award/**{AWARD}**")
+    _accessible_basics(page)
+    mine = {tuple(r.values()) for r in rows if r["Award ID"] == AWARD}
+    assert _fact(page, "federal_action_obligation") == sum(Decimal(r[3]) for r in mine)
+    running = [Decimal(v) for v in _cells(page, "actions", "running_total")]
+    assert running[-1] == _fact(page, "federal_action_obligation") and len(running) == 2
+    assert page.locator("figure.chart svg").count() == 1
+    link = page.get_by_role("link", name="award page").get_attribute("href")
+    assert link.startswith("https://www.usaspending.gov/award/CONT_AWD_" + AWARD)
+    assert "70CDCR26D00000015" in page.locator("dl.facts").inner_text()
+    page.screenshot(path=str(SHOTS / "award.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_company_and_home_pages(page, base):
+    rows = [r for p in FILES for r in read_rows(p)]
+    page.goto(f"{base}/")
+    _accessible_basics(page)
+    codes = set(_cells(page, "agencies", "awarding_sub_agency_code"))
+    assert codes == {"7012", "7014"}
+    page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
+    page.goto(f"{base}/company?name=GLOBAL+RECOVERY+GROUP%2C+LLC")
+    _accessible_basics(page)
+    members = _cells(page, "members", "recipient_name")
+    assert "GLOBAL RECOVERY GROUP, LLC" in members
+    per_member = defaultdict(Decimal)
+    for r in rows:
+        per_member[r["Recipient Name"]] += Decimal(r["Federal Action Obligation"])
+    shown = dict(zip(members, [Decimal(v) for v in _cells(page, "members",
+                                                           "federal_action_obligation")],
+                     strict=True))
+    assert shown["GLOBAL RECOVERY GROUP, LLC"] == per_member["GLOBAL RECOVERY GROUP, LLC"]
+    page.screenshot(path=str(SHOTS / "company.png"), full_page=True)
+    page.goto(f"{base}/watches")
+    _accessible_basics(page)
+    assert "no watches yet" in page.locator("main").inner_text()
+    assert page.errors == []
+
+
+def test_injected_markup_is_inert(browser, tmp_path):
+    root = injected_store(tmp_path)
+    with running_server(root) as url:
+        # bypass the CSP so that escaping alone is what keeps the markup inert
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(120_000)
+        dialogs: list[str] = []
+        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        for path, shown in (("/search?q=skip+tracing", "<script>alert(1)</script>"),
+                            (f"/award/{AWARD}", "<B>EVIL</B>"),
+                            ("/agency/ICE?fy=2026", None),
+                            ("/rows?agency=ICE&fy=2026", "<img src=x onerror=alert(2)>"),
+                            ("/company?" + urlencode({"name": NAME_PAYLOAD}), "<B>EVIL</B>")):
+            pg.goto(url + path)
+            assert pg.locator("script").count() == 0, path
+            assert pg.locator("main img, main b, main svg script").count() == 0, path
+            text = pg.locator("main").inner_text()
+            if shown:
+                assert shown in text, path
+        pg.goto(f"{url}/search?q=skip+tracing")
+        pg.screenshot(path=str(SHOTS / "injected-search.png"), full_page=True)
+        pg.goto(f"{url}/award/{AWARD}")
+        assert '"CORP"' in pg.locator("main p").first.inner_text()
+        pg.screenshot(path=str(SHOTS / "injected-award.png"), full_page=True)
+        assert dialogs == []
+        context.close()
