@@ -151,7 +151,9 @@ def test_readers_see_consistent_states_while_ingests_commit(store_root: Path,
         import httpx
 
         url = f"http://127.0.0.1:{port}/agency/ICE.json"
-        while not stop.exists():
+        deadline = time.monotonic() + 600
+        # until the writers are done, and at least 5 pages in all (a slow machine serves few)
+        while (not stop.exists() or len(web_log) < 5) and time.monotonic() < deadline:
             try:
                 r = httpx.get(url, timeout=60)
             except httpx.TransportError:  # not listening yet
@@ -170,7 +172,9 @@ def test_readers_see_consistent_states_while_ingests_commit(store_root: Path,
     web_thread = threading.Thread(target=web_reader)
     web_thread.start()
     try:
-        time.sleep(1)
+        started = time.monotonic()  # the web app must have served the first state
+        while not web_log and time.monotonic() - started < 180:
+            time.sleep(0.2)
         for year in (2022, 2023, 2024):  # three commits, one file each, from the CLI
             p = cli(root, "ingest", "--format", "json", str(FILES[year]))
             out, err = p.communicate(timeout=300)

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -258,3 +259,58 @@ def test_search_pages_are_slices_of_the_full_order(transactions_store: Store,
         assert len(full) > 10
         assert page == full[3:10]
         assert "_rn" not in page[0]
+
+
+@pytest.fixture()
+def spark_connect_url(tmp_path: Path):
+    """A real Spark Connect server on a free loopback port (Spark ships it)."""
+    pytest.importorskip("grpc", reason="Spark Connect clients need pyspark[connect]")
+    import socket
+
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    jars = sorted((home / "jars").glob("spark-connect_*.jar"))
+    if not jars:
+        pytest.skip("this PySpark has no Spark Connect server jar")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "connect.log"
+    with open(log, "w") as fh:
+        server = subprocess.Popen(
+            [str(home / "bin" / "spark-submit"), "--class",
+             "org.apache.spark.sql.connect.service.SparkConnectServer", "--master", "local[1]",
+             "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+             "--conf", f"spark.connect.grpc.binding.port={port}",
+             "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.memory=1g",
+             "--conf", "spark.driver.bindAddress=127.0.0.1",
+             "--conf", "spark.driver.host=127.0.0.1", str(jars[-1])],
+            stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+    try:
+        deadline = time.monotonic() + 180
+        while "Spark Connect server started" not in log.read_text():
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Spark Connect server did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_cli_on_spark_connect(transactions_store: Store, spark_connect_url: str) -> None:
+    """CONTRACTWATCH_SPARK_REMOTE points the same commands at a Spark Connect server."""
+    env = {**os.environ, "CONTRACTWATCH_ENGINE": "spark",
+           "CONTRACTWATCH_SPARK_REMOTE": spark_connect_url}
+    base = [sys.executable, "-m", "contractwatch", "--store", str(transactions_store.root)]
+    args = ["search", "skip tracing", "--agency", "ICE", "--limit", "5", "--offset", "2",
+            "--format", "json"]
+    out = subprocess.run([*base, *args], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    duck = subprocess.run([*base, "--engine", "duckdb", *args], capture_output=True, text=True,
+                          timeout=120)
+    remote = json.loads(out.stdout, parse_float=Decimal)
+    assert len(remote) == 5
+    assert remote == json.loads(duck.stdout, parse_float=Decimal)

@@ -138,3 +138,9 @@ def test_show_sql_prints_the_query(transactions_store: Store) -> None:
     assert out.returncode == 0
     assert "SELECT" in out.stderr and "federal_action_obligation" in out.stderr
     assert json.loads(out.stdout)  # stdout stays pure data
+
+
+def test_bad_option_value_is_a_usage_error(transactions_store: Store) -> None:
+    out = cli(transactions_store, "top", "--limit", "many")
+    assert out.returncode == 2
+    assert "Invalid value" in out.stderr and "Traceback" not in out.stderr

@@ -88,20 +88,11 @@ def test_footnotes_and_caveats(ice_report) -> None:
 
 def test_families_and_brands_degrade_with_a_caveat(transactions_store: Store,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import contractwatch.analyze as analyze
     import contractwatch.companies as companies
-
-    real_top = analyze.top
-
-    def top(catalog, by="recipient", *args, **kwargs):
-        if by in ("family", "brand"):
-            raise ImportError("no resolution layer")
-        return real_top(catalog, by, *args, **kwargs)
 
     def broken(*args, **kwargs):
         raise RuntimeError("resolver offline")
 
-    monkeypatch.setattr(analyze, "top", top)
     monkeypatch.setattr(companies, "top_by_family_or_brand", broken)
     r = build_report(transactions_store.connect(), "ICE", 2026, charts=False)
     assert not fig(r, "F3").rows and "resolver offline" in fig(r, "F3").unavailable

@@ -38,7 +38,8 @@ def _import_pyspark() -> Any:
 
 def spark_session(master: str | None = None, remote: str | None = None,
                   driver_memory: str = "4g", conf: dict[str, str] | None = None) -> Any:
-    """The process's Spark session, created once (a JVM start costs ~10 s).
+    """The process's Spark session, created once (a JVM start costs ~10 s); later calls
+    return it whatever their arguments.
 
     `remote` (a Spark Connect URL, ``sc://host:15002``) wins over `master` (``local[2]``,
     ``spark://host:7077``, ``yarn`` …). Without arguments both come from settings

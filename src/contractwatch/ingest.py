@@ -183,7 +183,9 @@ class _Job:
         self.vintage_updates: dict[str, LoadRecord] = {}
         self.existing = store.loads()
         self.seq = writer.next_seq()
-        self.con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB",
+        from contractwatch.store import duckdb_config
+
+        self.con = duckdb.connect(config={**duckdb_config("512MB"),
                                           "preserve_insertion_order": True})
         self.con.execute(MONEY_MACROS)
         self.progress = _make_progress() if progress else None
@@ -317,6 +319,7 @@ class _Job:
                     self.progress.advance(task, batch.nbytes)
         if self.progress is not None and task is not None:
             self.progress.update(task, completed=facts.size)
+        self._release_memory()
         if rejects:
             import pyarrow.csv as pacsv
 
@@ -326,15 +329,38 @@ class _Job:
             )
         return {"read": read, "kept": kept, "rejected": rejected}
 
+    def _release_memory(self) -> None:
+        """Hand freed memory back to the system between phases, so peaks do not stack."""
+        import duckdb
+        import pyarrow as pa
+
+        from contractwatch.store import duckdb_config
+
+        self.con.close()
+        pa.default_memory_pool().release_unused()
+        self.con = duckdb.connect(config={**duckdb_config("512MB"),
+                                          "preserve_insertion_order": True})
+        self.con.execute(MONEY_MACROS)
+
     def _summarise(self, record: LoadRecord, folder: Path) -> None:
         """Blocks (agency × fiscal year), extra copies and key conflicts inside the load."""
         data = str(folder / "transactions.parquet")
+        # Keys that repeat inside the file are few: find them with an aggregate (which spills
+        # to disk when large) and number the copies of those keys only.
+        dup_keys = self.con.execute(
+            "SELECT txn_key, count(DISTINCT row_hash) AS hashes FROM read_parquet(?) "
+            "GROUP BY txn_key HAVING count(*) > 1", [data]
+        ).to_arrow_table()
+        self.con.register("cw_dup_keys", dup_keys)
         copies = self.con.execute(
             "SELECT load_id, source_row, copy_number FROM ("
             "  SELECT load_id, source_row, row_number() OVER "
             "  (PARTITION BY txn_key ORDER BY source_row) AS copy_number "
-            "  FROM read_parquet(?)) WHERE copy_number > 1", [data]
+            "  FROM read_parquet(?) SEMI JOIN cw_dup_keys USING (txn_key)) "
+            "WHERE copy_number > 1", [data]
         ).to_arrow_table()
+        conflicts = sum(1 for h in dup_keys.column("hashes").to_pylist() if h > 1)
+        self.con.unregister("cw_dup_keys")
         if copies.num_rows:
             import pyarrow.parquet as pq
 
@@ -353,10 +379,6 @@ class _Job:
         record.blocks = [Block(a, int(fy), n, s, neg, zero, dup)
                          for a, fy, n, s, neg, zero, dup in blocks]
         record.duplicate_copies = copies.num_rows
-        conflicts = self.con.execute(
-            "SELECT count(*) FROM (SELECT txn_key FROM read_parquet(?) GROUP BY txn_key "
-            "HAVING count(DISTINCT row_hash) > 1)", [data]
-        ).fetchall()[0][0]
         record.key_conflicts = int(conflicts)
         if conflicts:
             record.warnings.append(
@@ -391,7 +413,7 @@ class _Job:
 
     def _compare_with_store(self, record: LoadRecord, folder: Path) -> None:
         """Count rows new to the store, revised, or repeated unchanged (in the engine)."""
-        catalog = self.store.connect(pending=self.pending)
+        catalog = self.store.connect(pending=self.pending, memory_limit="512MB")
         cur = catalog.transactions("collapse").select(
             cur_key="txn_key", cur_hash="row_hash").distinct()
         new = catalog.con.read_parquet(str(folder / "transactions.parquet"))

@@ -44,6 +44,9 @@ class Settings:
     api_url: str = "https://api.usaspending.gov"
     api_rate_per_second: float = 4.0
     api_timeout_seconds: float = 60.0
+    # DuckDB: worker threads and the memory it may use before spilling to disk
+    threads: int = 2
+    memory_limit: str = "1GB"
 
     def __post_init__(self) -> None:
         if self.duplicate_policy not in DUPLICATE_POLICIES:
@@ -66,6 +69,8 @@ def load(store_dir: str | Path | None = None, **overrides: object) -> Settings:
         "api_url": _env("API_URL", "https://api.usaspending.gov"),
         "api_rate_per_second": float(_env("API_RATE", "4") or 4),
         "api_timeout_seconds": float(_env("API_TIMEOUT", "60") or 60),
+        "threads": int(_env("THREADS", "2") or 2),
+        "memory_limit": _env("MEMORY_LIMIT", "1GB"),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)  # type: ignore[arg-type]

@@ -108,6 +108,19 @@ def vintage_order(loads: list[LoadRecord]) -> dict[str, int]:
     return {r.load_id: i + 1 for i, r in enumerate(ordered)}
 
 
+def duckdb_config(memory_limit: str | None = None) -> dict[str, Any]:
+    """Bounded memory, spilling to the system's temp folder (never the caller's cwd)."""
+    import tempfile
+
+    from contractwatch import settings
+
+    s = settings.load()
+    spill = Path(tempfile.gettempdir()) / f"contractwatch-spill-{os.getuid()}"
+    spill.mkdir(exist_ok=True)
+    return {"threads": s.threads, "memory_limit": memory_limit or s.memory_limit,
+            "temp_directory": str(spill)}
+
+
 def loads_are_disjoint(loads: list[LoadRecord]) -> bool:
     """True when every stored row is current: no agency × fiscal-year block is in two loads
     (so no complete snapshot withdraws another load's rows) and ingest found no load's keys
@@ -152,11 +165,12 @@ class Store:
         return self.root / relative
 
     def connect(self, engine: str = "duckdb", pending: list[LoadRecord] | None = None,
-                spark_session: Any = None) -> Catalog:
+                spark_session: Any = None, memory_limit: str | None = None) -> Catalog:
         """An Ibis catalog over the committed loads (plus `pending` ones during an ingest)."""
         manifest = self.manifest()
         loads = [LoadRecord.from_json(x) for x in manifest["loads"]] + list(pending or [])
-        return Catalog(self, loads, list(manifest["details"]), engine, spark_session)
+        return Catalog(self, loads, list(manifest["details"]), engine, spark_session,
+                       memory_limit)
 
     # ---- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -307,7 +321,8 @@ class Catalog:
     """
 
     def __init__(self, store: Store, loads: list[LoadRecord], details: list[dict[str, Any]],
-                 engine: str = "duckdb", spark_session: Any = None):
+                 engine: str = "duckdb", spark_session: Any = None,
+                 memory_limit: str | None = None):
         import ibis
 
         self.store = store
@@ -315,7 +330,7 @@ class Catalog:
         self.details = details
         self.engine = engine
         if engine == "duckdb":
-            self.con = ibis.duckdb.connect(threads=2)
+            self.con = ibis.duckdb.connect(**duckdb_config(memory_limit))
         elif engine == "spark":
             from contractwatch.engines import spark_backend
 

@@ -34,13 +34,20 @@ def run_safely(app: Any) -> int:
         return 130
     except SystemExit as exc:
         return int(exc.code or 0)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # usage errors (Typer carries its own copy of click)
+        exceptions = _click_exceptions()
+        if isinstance(exc, exceptions.ClickException):
             exc.show()
             return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, exceptions.Abort):
             return 1
         raise
     return 0
+
+
+def _click_exceptions() -> Any:
+    try:
+        from typer._click import exceptions  # Typer >= 0.29 vendors click
+    except ImportError:  # pragma: no cover - older Typer uses click itself
+        from click import exceptions
+    return exceptions

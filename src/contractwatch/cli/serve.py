@@ -54,7 +54,7 @@ def serve(
         allowed = ["*"]
     s = state.settings()
     web = create_app(s.store_dir, policy=state.duplicates, engine="duckdb",
-                     allowed_hosts=allowed)
+                     allowed_hosts=allowed, prewarm=True)
     shown = f"[{bind}]" if ":" in bind else bind
     err.print(f"serving {s.store_dir} read-only at http://{shown}:{port}/ (Ctrl+C stops)",
               highlight=False)

@@ -19,7 +19,7 @@ from typing import Any
 from contractwatch.sources.base import SourceError
 
 CHUNK = 1 << 20
-BATCH_BYTES = 32 << 20
+BATCH_BYTES = 4 << 20  # larger blocks raise peak memory (read-ahead), not speed
 MAX_FIELD = 1 << 20  # 1 MiB: a longer field is a broken file, not a description
 
 

@@ -288,8 +288,26 @@ PAGES: list[tuple[str, Callable[..., Any]]] = [
 ]
 
 
+def warm(ctx: Ctx) -> None:
+    """Build the pages most visitors open first (home, each agency's overview for all years
+    and its newest year), so the first visitors do not queue behind company resolution."""
+    try:
+        ctx.source.run(("home", ctx.policy), lambda c: views.home(c, ctx.policy))
+        blocks = ctx.source.run(None, lambda c: sorted(
+            {(b.agency, b.fiscal_year) for ld in c.loads for b in ld.blocks}))
+        newest: dict[str, int] = {}
+        for agency, fy in blocks:
+            newest[agency] = max(newest.get(agency, fy), fy)
+        for agency, fy in sorted(newest.items()):
+            for year in (None, fy):
+                ctx.source.run(("agency", agency.upper(), year, ctx.policy),
+                               lambda c, a=agency, y=year: views.agency(c, a, y, ctx.policy))
+    except Exception:  # warming is an optimisation; a page that fails here fails visibly later
+        return
+
+
 def create_app(store_dir: str | Path, *, policy: str | None = None, engine: str = "duckdb",
-               allowed_hosts: list[str] | None = None) -> FastAPI:
+               allowed_hosts: list[str] | None = None, prewarm: bool = False) -> FastAPI:
     """The web app over one store. The store is only read; a missing store is an error.
 
     `allowed_hosts`: Host header values accepted (default: the loopback names), which stops
@@ -311,6 +329,8 @@ def create_app(store_dir: str | Path, *, policy: str | None = None, engine: str 
 
     app = FastAPI(title="contractwatch", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
+    if prewarm:
+        threading.Thread(target=warm, args=(ctx,), daemon=True, name="prewarm").start()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")
