@@ -30,7 +30,8 @@ CENT = Decimal("0.01")
 
 @pytest.fixture(scope="session")
 def spark():
-    pytest.importorskip("pyspark")
+    import pyspark  # noqa: F401  (a missing Spark fails loudly, never skips)
+
     from contractwatch.engines import spark_session, stop_spark
 
     session = spark_session(master="local[2]")
@@ -193,7 +194,8 @@ def test_watch_diff_same_on_both_engines(tmp_path: Path, spark: Any) -> None:
 
 def test_families_and_brands_same_on_both_engines(transactions_store: Store,
                                                   spark: Any) -> None:
-    companies = pytest.importorskip("contractwatch.companies")
+    from contractwatch import companies
+
     duck, sp = both(transactions_store, spark)
     f = A.Filters(agency="ICE", fy=2026)
     for by in ("family", "brand"):
@@ -204,10 +206,10 @@ def test_families_and_brands_same_on_both_engines(transactions_store: Store,
 
 def test_splink_model_same_predictions_on_spark(spark: Any) -> None:
     """The resolver's Splink model on Splink's Spark backend scores like on DuckDB."""
-    matching = pytest.importorskip("contractwatch.resolve.matching")
     from splink import Linker
 
     from contractwatch.engines import splink_db_api
+    from contractwatch.resolve import matching
 
     names = sorted({r["Recipient Name"] for r in
                     read_rows(TRANSACTIONS / "CBP_ICE_FY2026_Contract_Obligations.csv")})
@@ -264,9 +266,9 @@ def test_search_pages_are_slices_of_the_full_order(transactions_store: Store,
 @pytest.fixture()
 def spark_connect_url(tmp_path: Path):
     """A real Spark Connect server on a free loopback port (Spark ships it)."""
-    pytest.importorskip("grpc", reason="Spark Connect clients need pyspark[connect]")
     import socket
 
+    import grpc  # noqa: F401  (Spark Connect clients need pyspark[connect])
     import pyspark
 
     home = Path(pyspark.__file__).parent

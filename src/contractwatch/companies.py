@@ -47,7 +47,7 @@ def resolution(catalog: Catalog, policy: str = "keep") -> Any:
     t = catalog.transactions(policy)
     distinct = catalog.con.to_pyarrow(t.select(*INPUT_COLUMNS).distinct())
     res = resolve(distinct, families_paths=families_paths(),
-                  judgements_path=judgements_path(catalog))
+                  judgements_path=judgements_path(catalog), engine=catalog.engine)
     catalog._cache[key] = res
     return res
 

@@ -187,6 +187,7 @@ class _Job:
 
         self.con = duckdb.connect(config={**duckdb_config("512MB"),
                                           "preserve_insertion_order": True})
+        self.con.execute("SET enable_progress_bar = false")
         self.con.execute(MONEY_MACROS)
         self.progress = _make_progress() if progress else None
         self._progress_cm = self.progress or nullcontext()
@@ -340,6 +341,7 @@ class _Job:
         pa.default_memory_pool().release_unused()
         self.con = duckdb.connect(config={**duckdb_config("512MB"),
                                           "preserve_insertion_order": True})
+        self.con.execute("SET enable_progress_bar = false")
         self.con.execute(MONEY_MACROS)
 
     def _summarise(self, record: LoadRecord, folder: Path) -> None:

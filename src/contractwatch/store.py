@@ -331,6 +331,8 @@ class Catalog:
         self.engine = engine
         if engine == "duckdb":
             self.con = ibis.duckdb.connect(**duckdb_config(memory_limit))
+            # the engine's own progress bar would write into our output; ours is Rich's
+            self.con.raw_sql("SET enable_progress_bar = false").fetchall()
         elif engine == "spark":
             from contractwatch.engines import spark_backend
 

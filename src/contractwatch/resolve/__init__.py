@@ -129,6 +129,7 @@ def resolve(
     judgements_path: str | Path | None = None,
     threshold: float = MATCH_THRESHOLD,
     use_matcher: bool = True,
+    engine: str = "duckdb",
 ) -> Resolution:
     """Resolve distinct recipients to organisations and families; see module docstring.
 
@@ -220,7 +221,7 @@ def resolve(
             MatchRecord(oid, v["name"] or "", v["duns"], v["uei"], v["parent"])
             for oid, v in match_inputs.items()
         ]
-        scores = score_pairs(records, min_probability=REVIEW_FLOOR)
+        scores = score_pairs(records, min_probability=REVIEW_FLOOR, engine=engine)
         ranked = sorted(
             zip(
                 scores.column("unique_id_l").to_pylist(),

@@ -153,7 +153,8 @@ def model_settings() -> Any:
     )
 
 
-def score_pairs(records: list[MatchRecord], min_probability: float = 0.05) -> pa.Table:
+def score_pairs(records: list[MatchRecord], min_probability: float = 0.05,
+                engine: str = "duckdb") -> pa.Table:
     """Score candidate pairs; returns Splink's prediction table as Arrow.
 
     Columns include unique_id_l/_r, name_display_l/_r, match_probability, match_weight and, per
@@ -171,15 +172,19 @@ def score_pairs(records: list[MatchRecord], min_probability: float = 0.05) -> pa
         )
     import logging
 
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
+
+    from contractwatch.engines import splink_db_api
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    db_api = DuckDBAPI()
+    db_api = splink_db_api(engine)  # the same model on DuckDB or Spark
     sdf = db_api.register(_records_table(records))
     linker = Linker(sdf, model_settings())
     logging.getLogger("splink").setLevel(logging.ERROR)  # Linker() resets it to INFO
     preds = linker.inference.predict(threshold_match_probability=min_probability)
-    return preds.as_duckdbpyrelation().to_arrow_table()
+    if engine == "duckdb":
+        return preds.as_duckdbpyrelation().to_arrow_table()
+    return pa.Table.from_pandas(preds.as_pandas_dataframe(), preserve_index=False)
 
 
 def describe_pair(row: dict[str, Any]) -> list[dict[str, Any]]:
