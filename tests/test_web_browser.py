@@ -25,11 +25,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 SHOTS = ROOT / "test-artifacts" / "web"
 FILES = sorted(TRANSACTIONS.glob("*.csv"))
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium (apt-get install "
-                       "chromium; .ci/run installs it)"),
-]
+pytestmark = [pytest.mark.browser]  # needs Debian chromium: `make system-deps` installs it
 
 
 @pytest.fixture(scope="module")
