@@ -265,7 +265,7 @@ class Writer:
         manifest["details"] = manifest["details"] + list(new_details or [])
         for key, value in (extra or {}).items():
             manifest[key] = value
-        _atomic_write(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+        atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
         self._write_catalog()
 
     def next_seq(self) -> int:
@@ -289,7 +289,9 @@ def _to_json(record: LoadRecord) -> dict[str, Any]:
     return asdict(record)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace a small file all at once: readers see the old bytes or the new, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)

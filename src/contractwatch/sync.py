@@ -51,7 +51,7 @@ from contractwatch.sources.usaspending_api import (
     UsaspendingClient,
     agency_filter,
 )
-from contractwatch.store import Store
+from contractwatch.store import Store, atomic_write_text
 
 SYNC_DIR = "sync"
 FILL = 0.6  # target rows per window as a share of the page, so a split usually fits at once
@@ -566,13 +566,7 @@ def _window_from(d: dict[str, Any]) -> Window:
 
 
 def _atomic_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, separators=(",", ":"), default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, separators=(",", ":"), default=str))
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:

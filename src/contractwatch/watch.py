@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from contractwatch.analyze import Filters, apply_filters
-from contractwatch.store import Catalog, Store
+from contractwatch.store import Catalog, Store, atomic_write_text
 
 WATCHES = "watches"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -163,18 +163,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _save(store: Store, w: Watch) -> None:
-    _atomic_write(_path(store, w.name) / "watch.json",
+    atomic_write_text(_path(store, w.name) / "watch.json",
                   json.dumps(asdict(w), indent=1, sort_keys=True))
 
 
@@ -554,7 +544,7 @@ def check(store: Store, name: str, *, update: bool = True, engine: str = "duckdb
         finding = compare(store, w, engine)
         if update:
             folder = _path(store, name) / "checks"
-            _atomic_write(folder / f"{finding.check_id}.json", dumps_finding(finding))
+            atomic_write_text(folder / f"{finding.check_id}.json", dumps_finding(finding))
             loads = store.loads()
             w.seen_loads = [ld.load_id for ld in loads]
             w.seen_vintage = finding.now_vintage
