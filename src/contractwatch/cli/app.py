@@ -68,14 +68,14 @@ state = State()
 @app.callback()
 def _global(
     store: Annotated[Path | None, typer.Option(
-        "--store", help="Store folder [default: per-user data dir; env CONTRACTWATCH_STORE]",
+        "--store", help="Store folder (default: a per-user data folder; env CONTRACTWATCH_STORE)",
         show_default=False)] = None,
     duplicates: Annotated[Policy | None, typer.Option(
         "--duplicates", help="Identical rows inside one API export: keep (right for totals) "
-        "or collapse [env CONTRACTWATCH_DUPLICATE_POLICY; default keep]",
+        "or collapse (env CONTRACTWATCH_DUPLICATE_POLICY; default keep)",
         show_default=False)] = None,
     engine: Annotated[Engine | None, typer.Option(
-        "--engine", help="Query engine [env CONTRACTWATCH_ENGINE; default duckdb]",
+        "--engine", help="Query engine (env CONTRACTWATCH_ENGINE; default duckdb)",
         show_default=False)] = None,
 ) -> None:
     state.store_dir = store

@@ -17,10 +17,10 @@ from contractwatch.cli.app import (
 )
 
 ApiUrlOpt = Annotated[str | None, typer.Option(
-    "--api-url", help="API server [env CONTRACTWATCH_API_URL; default "
-    "https://api.usaspending.gov]", show_default=False)]
+    "--api-url", help="API server (env CONTRACTWATCH_API_URL; default "
+    "https://api.usaspending.gov)", show_default=False)]
 RateOpt = Annotated[float | None, typer.Option(
-    "--rate", help="Requests per second at most [env CONTRACTWATCH_API_RATE; default 4]",
+    "--rate", help="Requests per second at most (env CONTRACTWATCH_API_RATE; default 4)",
     show_default=False)]
 
 
@@ -28,8 +28,8 @@ RateOpt = Annotated[float | None, typer.Option(
 def sync(
     agency: AgencyOpt = None,
     since: Annotated[str | None, typer.Option(
-        "--since", help="First action date (YYYY-MM-DD) [default 2007-10-01, the API's "
-        "earliest]")] = None,
+        "--since", help="First action date (YYYY-MM-DD) (default 2007-10-01, the API's "
+        "earliest)")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last action date")] = None,
     keyword: Annotated[str | None, typer.Option(
         "--keyword", "-k", help="API keyword filter (prefix match on names, codes, "
@@ -37,7 +37,7 @@ def sync(
     recipient: Annotated[str | None, typer.Option(
         "--recipient", "-r", help="Recipient name, UEI or DUNS contains")] = None,
     name: Annotated[str | None, typer.Option(
-        "--name", help="Name of the saved query [default: from the options]")] = None,
+        "--name", help="Name of the saved query (default: made from the options)")] = None,
     full: Annotated[bool, typer.Option(
         "--full", help="Refetch everything in range instead of what changed")] = False,
     via: Annotated[str, typer.Option(
