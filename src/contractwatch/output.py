@@ -78,10 +78,12 @@ def _iterencode(encoder: json.JSONEncoder, value: Any) -> Any:
         enc.c_make_encoder = old
 
 
-def _cell(value: Any, column: str) -> str:
+def format_cell(value: Any, column: str, width: int = 90, decimals_are_money: bool = False) -> str:
+    """One value as people read it: dollars, ISO dates, thousands separators, cut text."""
     if value is None:
         return ""
-    if isinstance(value, Decimal) and any(h in column for h in MONEY_HINTS):
+    if isinstance(value, Decimal) and (
+            decimals_are_money or any(h in column for h in MONEY_HINTS)):
         return format_dollars(value)
     if isinstance(value, Decimal):
         return format(value, "f")
@@ -90,7 +92,7 @@ def _cell(value: Any, column: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and column != "fiscal_year":
         return f"{value:,}"
     text = str(value)
-    return text if len(text) <= 90 else text[:89] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def render(result: Any, fmt: str = "table", out: IO[str] | None = None,
@@ -140,7 +142,7 @@ def _table(result: Any, cols: list[str]) -> None:
         table.add_column(c.replace("_", " "), justify="right" if numeric else "left",
                          overflow="fold")
     for row in result.rows:
-        table.add_row(*[_cell(row.get(c), c) for c in cols])
+        table.add_row(*[format_cell(row.get(c), c) for c in cols])
     console.print(table)
     for note in result.caveats:
         _stderr().print(f"[yellow]note:[/yellow] {note}")

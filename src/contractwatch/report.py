@@ -244,18 +244,11 @@ def _family_or_brand(catalog: Catalog, fid: str, by: str, label_col: str, title:
 # ---- rendering -----------------------------------------------------------------------------
 
 def _cell(value: Any, column: str) -> str:
-    from contractwatch.values.money import format_dollars
+    from contractwatch.output import format_cell
 
-    if value is None:
-        return "ceiling unknown" if column == "potential_total_value_of_award" else ""
-    if isinstance(value, Decimal):
-        return format_dollars(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, int) and not isinstance(value, bool) and column != "fiscal_year":
-        return f"{value:,}"
-    text = str(value)
-    return text if len(text) <= 160 else text[:159] + "…"
+    if value is None and column == "potential_total_value_of_award":
+        return "ceiling unknown"
+    return format_cell(value, column, width=160, decimals_are_money=True)
 
 
 _HTML = """<!DOCTYPE html>
