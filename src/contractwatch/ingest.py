@@ -11,20 +11,42 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from contractwatch.sources import detect_layout
 from contractwatch.sources.archive import extract_members, is_zip
 from contractwatch.sources.base import MONEY_MACROS, Context, Layout, SourceError, sniff_date_order
-from contractwatch.sources.csvfile import FileFacts, inspect_file, read_batches, record_line
+from contractwatch.sources.csvfile import (
+    FileFacts,
+    NotUtf8,
+    file_sha256,
+    inspect_file,
+    read_batches,
+    record_line,
+)
 from contractwatch.store import Block, LoadRecord, Store, StoreError, Writer
+from contractwatch.streams import RunBehind, run_ahead
 
 _NAME_DATE = re.compile(r"(20\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])")
 SNIFF_ROWS = 5000
+# Raw text per engine query. Larger chunks mean fewer queries (each is planned anew) but
+# more memory in flight: about 3 chunks wait between the reader, the engine and the writer.
+CHUNK_BYTES = 24 << 20
+# Parquet settings measured on 2M rows (bench/bench_ingest.py): a dictionary attempt on a
+# column of nearly unique values and min/max statistics on long text are wasted work, and
+# snappy writes 30 % faster than zstd for files about 20 % larger.
+UNIQUE_COLUMNS = {"txn_key", "row_hash", "contract_transaction_unique_key",
+                  "contract_award_unique_key", "usaspending_permalink", "award_id_piid",
+                  "transaction_description", "source_row"}
+STATISTICS_COLUMNS = ["action_date", "fiscal_year", "awarding_sub_agency_code",
+                      "awarding_agency_code", "federal_action_obligation", "source_row",
+                      "load_id"]
 
 
 class IngestError(Exception):
@@ -186,15 +208,17 @@ class _Job:
         from contractwatch.store import duckdb_config
 
         self.con = duckdb.connect(config={**duckdb_config("512MB"),
-                                          "preserve_insertion_order": True})
+                                          "preserve_insertion_order": False})
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute(MONEY_MACROS)
         self.progress = _make_progress() if progress else None
         self._progress_cm = self.progress or nullcontext()
         self._progress_cm.__enter__()
+        self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
 
     def close(self) -> None:
         self._progress_cm.__exit__(None, None, None)
+        self.hasher.shutdown(wait=True, cancel_futures=True)
         self.con.close()
 
     def discard(self) -> None:
@@ -204,9 +228,16 @@ class _Job:
     # ---------------------------------------------------------------------------------
     def load_file(self, path: Path, label: str, name_for_vintage: str) -> FileResult:
         facts = inspect_file(path, label)
-        same = [r for r in self.existing + self.pending if r.sha256 == facts.sha256]
-        if same:
-            return self._already_loaded(same[0], label)
+        checksum = None
+        earlier = self.existing + self.pending
+        if any(r.size_bytes in (None, facts.size) for r in earlier):
+            # same size as a load: maybe the same bytes, so check before any work
+            facts.sha256 = file_sha256(path)
+            same = [r for r in earlier if r.sha256 == facts.sha256]
+            if same:
+                return self._already_loaded(same[0], label)
+        else:  # no load has this size, so it is new: the checksum runs beside the load
+            checksum = self.hasher.submit(file_sha256, path)
         layout = detect_layout(facts.header, label)
         vintage, vintage_source = self.as_of, "as-of"
         if vintage is None:
@@ -215,20 +246,26 @@ class _Job:
         load_id = self.writer.new_load_id()
         folder = self.writer.staging_dir(load_id)
         self.staged.append(folder)
-        stats = self._write_rows(path, facts, layout, label, folder, load_id)
+        try:
+            written = self._write_rows(path, facts, layout, label, folder, load_id)
+        except NotUtf8:
+            facts.encoding = "cp1252"
+            written = self._write_rows(path, facts, layout, label, folder, load_id)
+        if checksum is not None:
+            facts.sha256 = checksum.result()
         record = LoadRecord(
             load_id=load_id, seq=self.seq, source_file=label, sha256=facts.sha256,
             source_format=layout.name, vintage=vintage, vintage_source=vintage_source,
-            complete=not self.partial, rows_read=stats["read"], rows_kept=stats["kept"],
-            rows_rejected=stats["rejected"], duplicate_copies=0, key_conflicts=0,
+            complete=not self.partial, rows_read=written.read, rows_kept=written.kept,
+            rows_rejected=len(written.rejects), duplicate_copies=0, key_conflicts=0,
             new=0, changed=0, unchanged=0,
             loaded_at=time.strftime("%Y-%m-%dT%H:%M:%S"), encoding=facts.encoding,
-            origin=self.origin,
+            origin=self.origin, size_bytes=facts.size,
         )
         self.seq += 1
-        self._summarise(record, folder)
+        distinct = self._summarise(record, folder, written)
         self._check_overlap(record)
-        self._compare_with_store(record, folder)
+        self._compare_with_store(record, folder, distinct)
         if record.rows_kept == 0:
             record.warnings.append("no data rows (header only)")
         if facts.encoding == "cp1252":
@@ -251,84 +288,105 @@ class _Job:
                           f"same bytes as load {earlier.load_id} ({earlier.source_file}); "
                           "nothing to add")
 
-    def _batches(self, path: Path, facts: FileFacts, label: str, layout: Layout,
-                 ctx: Context) -> Iterator[Any]:
-        batches = read_batches(path, facts, label)
-        first = next(batches, None)
-        if first is None:
-            return
-        if ctx.date_order is None:
-            samples: list[str] = []
-            for column in layout.date_columns(facts.header):
-                values = first.column(first.schema.get_field_index(column))
-                samples.extend(v for v in values.slice(0, SNIFF_ROWS).to_pylist() if v)
-            try:
-                ctx.date_order = sniff_date_order(samples)
-            except ValueError as exc:
-                raise SourceError(label, None, str(exc)) from None
-        yield first
-        yield from batches
+    def _chunks(self, path: Path, facts: FileFacts, label: str, layout: Layout,
+                ctx: Context, keep: list[str]) -> Iterator[tuple[Any, int]]:
+        """Trimmed raw rows in tables of about CHUNK_BYTES, with the text bytes they hold.
+
+        Runs in the read-ahead thread. The date order is sniffed from the first batch, before
+        the first chunk is handed over, so the engine's SQL sees it from the start.
+        """
+        import pyarrow as pa
+
+        pending: list[Any] = []
+        size = 0
+        sniffed = ctx.date_order is not None
+        for batch in read_batches(path, facts, label, keep):
+            if not sniffed:
+                sniffed = True
+                samples: list[str] = []
+                for column in layout.date_columns(facts.header):
+                    if column in batch.schema.names:
+                        values = batch.column(batch.schema.get_field_index(column))
+                        samples.extend(v for v in values.slice(0, SNIFF_ROWS).to_pylist() if v)
+                try:
+                    ctx.date_order = sniff_date_order(samples)
+                except ValueError as exc:
+                    raise SourceError(label, None, str(exc)) from None
+            pending.append(_trimmed(batch, keep))
+            size += batch.nbytes
+            if size >= CHUNK_BYTES:
+                yield pa.Table.from_batches(pending), size
+                pending, size = [], 0
+        if pending:
+            yield pa.Table.from_batches(pending), size
 
     def _write_rows(self, path: Path, facts: FileFacts, layout: Layout, label: str,
-                    folder: Path, load_id: str) -> dict[str, int]:
+                    folder: Path, load_id: str) -> _Written:
+        """Read, normalise and write one file; reading and writing overlap the engine."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         from contractwatch.schema import arrow_schema
 
         schema = arrow_schema()
         ctx = Context(file=label, date_order=self.date_order)
+        keep = layout.source_columns(facts.header, ctx)
         task = self.progress.add_task(Path(label).name[-40:], total=facts.size) \
             if self.progress else None
-        read = kept = rejected = 0
-        rejects: list[tuple[int, str]] = []
-        hash_cols = ", ".join(f'"{c}"' for c in layout.hash_columns(facts.header, ctx))
-        keep = layout.source_columns(facts.header, ctx)
-        with pq.ParquetWriter(folder / "transactions.parquet", schema,
-                              compression="zstd") as out:
-            for raw_batch in self._batches(path, facts, label, layout, ctx):
-                batch = _trimmed(raw_batch, keep)
-                try:
-                    layout.prepare(batch, ctx)
-                except SourceError as exc:  # its line is record + 1; say the real line
-                    line = record_line(path, facts, exc.line - 1) if exc.line else None
-                    raise SourceError(label, line, exc.problem) from None
-                select = layout.select_sql(facts.header, ctx)
-                self.con.register("batch", batch)
-                sql = (
-                    f"SELECT *, CAST(hash({hash_cols}) AS VARCHAR) AS row_hash, "
-                    f"? AS source_format, ? AS source_file, ? AS load_id FROM ({select})"
-                )
-                result = self.con.execute(sql, [layout.name, label, load_id]).to_arrow_table()
-                self.con.unregister("batch")
-                read += batch.num_rows
-                errors = result.column("_error")
-                if errors.null_count != len(errors):
-                    bad = result.filter(errors.is_valid())
-                    first_row = bad.column("source_row")[0].as_py()
-                    if not self.skip_bad_rows:
-                        raise SourceError(label, record_line(path, facts, first_row),
-                                          bad.column("_error")[0].as_py())
-                    rejects.extend(zip(bad.column("source_row").to_pylist(),
-                                       bad.column("_error").to_pylist(), strict=True))
-                    result = result.filter(errors.is_null())
-                table = result.select(schema.names).cast(schema)
-                out.write_table(table)
-                kept += table.num_rows
-                rejected = len(rejects)
-                if self.progress is not None and task is not None:
-                    self.progress.advance(task, batch.nbytes)
+        written = _Written()
+        constants = {"source_format": layout.name, "source_file": label, "load_id": load_id}
+        sink = _ParquetSink(folder / "transactions.parquet", schema, constants)
+        # one engine thread per chunk: the reader and the writer threads use the other core
+        self.con.execute("SET threads = 1")
+        try:
+            with RunBehind(sink.write, name="parquet-writer") as behind:
+                for chunk, nbytes in run_ahead(
+                        self._chunks(path, facts, label, layout, ctx, keep), name="csv-reader"):
+                    try:
+                        layout.prepare(chunk, ctx)
+                    except SourceError as exc:  # its line is record + 1; say the real line
+                        line = record_line(path, facts, exc.line - 1) if exc.line else None
+                        raise SourceError(label, line, exc.problem) from None
+                    self.con.register("batch", chunk)
+                    result = self.con.sql(layout.select_sql(facts.header, ctx)).to_arrow_table()
+                    self.con.unregister("batch")
+                    written.read += chunk.num_rows
+                    result = self._drop_bad_rows(result, written, path, facts, label)
+                    written.add_blocks(self.con, result)
+                    written.kept += result.num_rows
+                    behind.put(result)
+                    if self.progress is not None and task is not None:
+                        self.progress.advance(task, nbytes)
+        finally:
+            sink.finish()
         if self.progress is not None and task is not None:
             self.progress.update(task, completed=facts.size)
         self._release_memory()
-        if rejects:
+        if written.rejects:
             import pyarrow.csv as pacsv
 
+            rejects = sorted(written.rejects)
             pacsv.write_csv(
                 pa.table({"line": [r + 1 for r, _ in rejects], "problem": [p for _, p in rejects]}),
                 folder / "rejects.csv",
             )
-        return {"read": read, "kept": kept, "rejected": rejected}
+        return written
+
+    def _drop_bad_rows(self, result: Any, written: _Written, path: Path, facts: FileFacts,
+                       label: str) -> Any:
+        """Raise on the chunk's first bad row, or (with --skip-bad-rows) set it aside."""
+        import pyarrow.compute as pc
+
+        errors = result.column("_error")
+        if errors.null_count == len(errors):
+            return result.drop_columns(["_error"])
+        bad = result.filter(errors.is_valid()).sort_by("source_row")
+        if not self.skip_bad_rows:
+            first_row = bad.column("source_row")[0].as_py()
+            raise SourceError(label, record_line(path, facts, first_row),
+                              bad.column("_error")[0].as_py())
+        written.rejects.extend(zip(bad.column("source_row").to_pylist(),
+                                   bad.column("_error").to_pylist(), strict=True))
+        return result.filter(pc.is_null(errors)).drop_columns(["_error"])
 
     def _release_memory(self) -> None:
         """Hand freed memory back to the system between phases, so peaks do not stack."""
@@ -340,47 +398,60 @@ class _Job:
         self.con.close()
         pa.default_memory_pool().release_unused()
         self.con = duckdb.connect(config={**duckdb_config("512MB"),
-                                          "preserve_insertion_order": True})
+                                          "preserve_insertion_order": False})
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute(MONEY_MACROS)
 
-    def _summarise(self, record: LoadRecord, folder: Path) -> None:
-        """Blocks (agency × fiscal year), extra copies and key conflicts inside the load."""
+    def _summarise(self, record: LoadRecord, folder: Path, written: _Written) -> int:
+        """Blocks (agency × fiscal year), extra copies and key conflicts inside the load.
+
+        Block sums were taken chunk by chunk while writing; here one pass over the keys finds
+        those that repeat (few: an aggregate that spills to disk when large), and only their
+        copies are numbered. Returns the number of distinct (key, content) pairs.
+        """
         data = str(folder / "transactions.parquet")
-        # Keys that repeat inside the file are few: find them with an aggregate (which spills
-        # to disk when large) and number the copies of those keys only.
         dup_keys = self.con.execute(
-            "SELECT txn_key, count(DISTINCT row_hash) AS hashes FROM read_parquet(?) "
-            "GROUP BY txn_key HAVING count(*) > 1", [data]
+            "SELECT txn_key FROM read_parquet(?) GROUP BY txn_key HAVING count(*) > 1", [data]
         ).to_arrow_table()
-        self.con.register("cw_dup_keys", dup_keys)
-        copies = self.con.execute(
-            "SELECT load_id, source_row, copy_number FROM ("
-            "  SELECT load_id, source_row, row_number() OVER "
-            "  (PARTITION BY txn_key ORDER BY source_row) AS copy_number "
-            "  FROM read_parquet(?) SEMI JOIN cw_dup_keys USING (txn_key)) "
-            "WHERE copy_number > 1", [data]
-        ).to_arrow_table()
-        conflicts = sum(1 for h in dup_keys.column("hashes").to_pylist() if h > 1)
-        self.con.unregister("cw_dup_keys")
-        if copies.num_rows:
+        copies_by_block: dict[tuple[str | None, int | None], int] = {}
+        copies = conflicts = 0
+        distinct = record.rows_kept
+        if dup_keys.num_rows:
             import pyarrow.parquet as pq
 
-            pq.write_table(copies, folder / "copies.parquet")
-        self.con.register("cw_new_copies", copies)
-        blocks = self.con.execute(
-            "SELECT t.awarding_sub_agency_code, t.fiscal_year, count(*), "
-            "  CAST(sum(t.federal_action_obligation) AS VARCHAR), "
-            "  count(*) FILTER (WHERE t.federal_action_obligation < 0), "
-            "  count(*) FILTER (WHERE t.federal_action_obligation = 0), "
-            "  count(c.source_row) "
-            "FROM read_parquet(?) t LEFT JOIN cw_new_copies c USING (source_row) "
-            "GROUP BY ALL ORDER BY 1, 2", [data]
-        ).fetchall()
-        self.con.unregister("cw_new_copies")
-        record.blocks = [Block(a, int(fy), n, s, neg, zero, dup)
-                         for a, fy, n, s, neg, zero, dup in blocks]
-        record.duplicate_copies = copies.num_rows
+            self.con.register("cw_dup_keys", dup_keys)
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE cw_repeats AS "
+                "SELECT txn_key, row_hash, load_id, source_row, awarding_sub_agency_code, "
+                "  fiscal_year, row_number() OVER (PARTITION BY txn_key ORDER BY source_row) "
+                "  AS copy_number "
+                "FROM read_parquet(?) SEMI JOIN cw_dup_keys USING (txn_key)", [data])
+            self.con.unregister("cw_dup_keys")
+            found = self.con.execute(
+                "SELECT load_id, source_row, copy_number, awarding_sub_agency_code, fiscal_year "
+                "FROM cw_repeats WHERE copy_number > 1 ORDER BY source_row"
+            ).to_arrow_table()
+            pq.write_table(found.select(["load_id", "source_row", "copy_number"]),
+                           folder / "copies.parquet")
+            copies = found.num_rows
+            for agency, fy in zip(found.column("awarding_sub_agency_code").to_pylist(),
+                                  found.column("fiscal_year").to_pylist(), strict=True):
+                copies_by_block[(agency, fy)] = copies_by_block.get((agency, fy), 0) + 1
+            rows, pairs, conflicts = self.con.execute(
+                "SELECT sum(n), sum(hashes), count(*) FILTER (WHERE hashes > 1) FROM ("
+                "  SELECT count(*) AS n, count(DISTINCT row_hash) AS hashes "
+                "  FROM cw_repeats GROUP BY txn_key)"
+            ).fetchall()[0]
+            self.con.execute("DROP TABLE cw_repeats")
+            distinct = record.rows_kept - int(rows) + int(pairs)
+        record.blocks = [
+            Block(agency, int(fy), rows, str(total), neg, zero,
+                  copies_by_block.get((agency, fy), 0))
+            for (agency, fy), (rows, total, neg, zero) in sorted(
+                written.blocks.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or "",
+                                                        kv[0][1] or 0))
+        ]
+        record.duplicate_copies = copies
         record.key_conflicts = int(conflicts)
         if conflicts:
             record.warnings.append(
@@ -393,6 +464,7 @@ class _Job:
                     "100-row page) and no negative row: the export may have stopped at a page "
                     "boundary; its sum is an upper bound"
                 )
+        return distinct
 
     def _check_overlap(self, record: LoadRecord) -> None:
         """Refuse to guess the order of two overlapping loads when one has no vintage."""
@@ -413,8 +485,11 @@ class _Job:
                     "vintage)."
                 )
 
-    def _compare_with_store(self, record: LoadRecord, folder: Path) -> None:
+    def _compare_with_store(self, record: LoadRecord, folder: Path, distinct: int) -> None:
         """Count rows new to the store, revised, or repeated unchanged (in the engine)."""
+        if not self.existing and not self.pending:  # a first load: every row is new
+            record.new, record.changed, record.unchanged = distinct, 0, 0
+            return
         catalog = self.store.connect(pending=self.pending, memory_limit="512MB")
         cur = catalog.transactions("collapse").select(
             cur_key="txn_key", cur_hash="row_hash").distinct()
@@ -430,6 +505,77 @@ class _Job:
         record.new = int(row["new"] or 0)
         record.changed = int(row["changed"] or 0)
         record.unchanged = int(row["unchanged"] or 0)
+
+
+@dataclass
+class _Written:
+    """What went into one file's Parquet: counts, set-aside rows, per-block totals."""
+
+    read: int = 0
+    kept: int = 0
+    rejects: list[tuple[int, str]] = field(default_factory=list)
+    # (agency, fiscal year) -> [rows, sum of obligations, negative rows, zero rows]
+    blocks: dict[tuple[Any, Any], list[Any]] = field(default_factory=dict)
+
+    def add_blocks(self, con: Any, result: Any) -> None:
+        con.register("cw_chunk", result)
+        rows = con.execute(
+            "SELECT awarding_sub_agency_code, fiscal_year, count(*), "
+            "  CAST(sum(federal_action_obligation) AS VARCHAR), "
+            "  count(*) FILTER (WHERE federal_action_obligation < 0), "
+            "  count(*) FILTER (WHERE federal_action_obligation = 0) "
+            "FROM cw_chunk GROUP BY ALL"
+        ).fetchall()
+        con.unregister("cw_chunk")
+        for agency, fy, n, total, neg, zero in rows:
+            block = self.blocks.setdefault((agency, fy), [0, Decimal("0.00"), 0, 0])
+            block[0] += n
+            block[1] += Decimal(total or "0")
+            block[2] += neg
+            block[3] += zero
+
+
+class _ParquetSink:
+    """Writes engine results in canonical column order (runs in the writer thread).
+
+    Columns the layout does not fill are written as nulls and the load's constants
+    (format, file, load id) are repeated here, not carried through the engine.
+    """
+
+    def __init__(self, path: Path, schema: Any, constants: dict[str, str]):
+        self.path = path
+        self.schema = schema
+        self.constants = constants
+        self.writer: Any = None
+
+    def _open(self) -> Any:
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(
+                self.path, self.schema, compression="snappy",
+                use_dictionary=[c for c in self.schema.names if c not in UNIQUE_COLUMNS],
+                write_statistics=STATISTICS_COLUMNS)
+        return self.writer
+
+    def write(self, table: Any) -> None:
+        import pyarrow as pa
+
+        n = table.num_rows
+        present = set(table.column_names)
+        columns = []
+        for f in self.schema:
+            if f.name in present:
+                columns.append(table.column(f.name).cast(f.type))
+            elif f.name in self.constants:
+                columns.append(pa.repeat(self.constants[f.name], n).cast(f.type))
+            else:
+                columns.append(pa.nulls(n, f.type))
+        self._open().write_table(pa.Table.from_arrays(columns, schema=self.schema))
+
+    def finish(self) -> None:
+        """Close the file (an empty file still gets its schema)."""
+        self._open().close()
 
 
 def _trimmed(batch: Any, keep: list[str]) -> Any:

@@ -86,6 +86,8 @@ class LoadRecord:
     encoding: str = "utf-8"
     warnings: list[str] = field(default_factory=list)
     origin: str = "file"  # file | sync:<query name>
+    size_bytes: int | None = None  # the file's size: a new size means new bytes
+
 
     @property
     def data_dir(self) -> str:

@@ -20,8 +20,11 @@ CREATE OR REPLACE MACRO cw_money_ok(t) AS
   regexp_full_match(cw_money_text(t), '-?([0-9]+(\.[0-9]{1,2}0*)?|\.[0-9]{1,2}0*)');
 -- through DECIMAL(18,2): the engine's text->DECIMAL(38,2) cast is ~70x slower, and no federal
 -- amount comes near 10^16 dollars (a larger one fails the cast and is reported).
+-- The first branch is the plain form nearly every amount has (one regex instead of three).
 CREATE OR REPLACE MACRO cw_money(t) AS
-  CASE WHEN cw_money_ok(t)
+  CASE WHEN regexp_full_match(t, '-?[0-9]+(\.[0-9]{1,2})?')
+       THEN CAST(TRY_CAST(t AS DECIMAL(18,2)) AS DECIMAL(38,2))
+       WHEN cw_money_ok(t)
        THEN CAST(TRY_CAST(cw_money_text(t) AS DECIMAL(18,2)) AS DECIMAL(38,2)) END;
 CREATE OR REPLACE MACRO cw_in_range(d) AS
   CASE WHEN year(d) BETWEEN 1900 AND 2100 THEN d END;
@@ -181,11 +184,13 @@ class Layout:
         return [c for c in CONTENT_COLUMNS if c in filled]
 
     def select_sql(self, header: list[str], ctx: Context, table: str = "batch") -> str:
-        """SELECT producing canonical columns, source_row and _error from a raw batch.
+        """SELECT producing the canonical columns this layout fills, plus `row_hash`,
+        `fiscal_year`, `source_row` and `_error`, from a raw batch.
 
         Three steps: typed (parse raw text; `sql` fields see the raw columns), base (every
         canonical column, null where the layout lacks it, plus the fiscal year), derived
-        (`derived` fields see the canonical columns, e.g. keys).
+        (`derived` fields see the canonical columns, e.g. keys). Columns the layout lacks are
+        left out of the result: the writer adds them as nulls, which costs nothing there.
         """
         from contractwatch.schema import BY_NAME, COLUMN_NAMES
 
@@ -217,23 +222,29 @@ class Layout:
         error = "CASE " + " ".join(checks) + " END" if checks else "NULL"
         derived = {n: f.sql for n, f in fields.items() if f.kind == "derived"}
         skip = {"source_format", "source_file", "source_row", "load_id", "row_hash", "fiscal_year"}
-        base = []
+        base, absent = [], []
         for name in COLUMN_NAMES:
             if name in skip or name in derived:
                 continue
             sql_type = _SQL_TYPES[BY_NAME[name].kind]
-            value = q(name) if name in exprs else "NULL"
-            base.append(f"CAST({value} AS {sql_type}) AS {q(name)}")
+            if name in exprs:
+                base.append(f"CAST({q(name)} AS {sql_type}) AS {q(name)}")
+            else:
+                base.append(f"CAST(NULL AS {sql_type}) AS {q(name)}")
+                absent.append(q(name))
         final = ", ".join(
             f"CAST({e} AS {_SQL_TYPES[BY_NAME[n].kind]}) AS {q(n)}" for n, e in derived.items()
         )
+        hashed = ", ".join(q(c) for c in self.hash_columns(header, ctx))
+        exclude = f" EXCLUDE ({', '.join(absent)})" if absent else ""
         return (
             f"WITH parsed AS (SELECT {inner}, source_row FROM {table}),\n"
             f"typed AS (SELECT *, {error} AS _error FROM parsed),\n"
             f"base AS (SELECT {', '.join(base)}, "
             f"CAST(year(action_date) + CASE WHEN month(action_date) >= 10 THEN 1 ELSE 0 END "
-            f"AS BIGINT) AS fiscal_year, source_row, _error FROM typed)\n"
-            f"SELECT *{', ' + final if final else ''} FROM base"
+            f"AS BIGINT) AS fiscal_year, source_row, _error FROM typed),\n"
+            f"full_row AS (SELECT *{', ' + final if final else ''} FROM base)\n"
+            f"SELECT *{exclude}, CAST(hash({hashed}) AS VARCHAR) AS row_hash FROM full_row"
         )
 
 

@@ -33,28 +33,22 @@ class FileFacts:
 
 
 def inspect_file(path: Path, label: str) -> FileFacts:
-    """One pass over the bytes: checksum and encoding; then the header line."""
+    """The header and a first guess at the encoding, from the file's first mebibyte.
+
+    The checksum (`file_sha256`) is a separate pass so that it can run beside the load. A
+    file that turns out not to be UTF-8 further on is read again as cp1252 (`NotUtf8`).
+    """
     size = path.stat().st_size
     if size == 0:
         raise SourceError(label, None, "empty file (0 bytes)")
-    digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8 = True
     with open(path, "rb") as fh:
-        head = fh.read(4096)
-        fh.seek(0)
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            if utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
-        if utf8:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                utf8 = False
+        sample = fh.read(CHUNK)
+    head = sample[:4096]
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=len(sample) == size)
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
         raise SourceError(label, 1, "file is UTF-16; save it as UTF-8 CSV")
     if head.startswith(b"\x1f\x8b"):
@@ -85,7 +79,20 @@ def inspect_file(path: Path, label: str) -> FileFacts:
         if h in seen:
             raise SourceError(label, 1, f"header repeats the column {h!r}")
         seen.add(h)
-    return FileFacts(digest.hexdigest(), size, encoding, header, delimiter)
+    return FileFacts("", size, encoding, header, delimiter)
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 (hashlib releases the interpreter lock, so a thread can run it)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class NotUtf8(Exception):
+    """The file stopped being valid UTF-8 after its first mebibyte: read it as cp1252."""
 
 
 def _first_record(path: Path, encoding: str) -> str:
@@ -101,8 +108,12 @@ def _delimiter(line: str) -> str:
     return "," if counts[","] >= 1 and best != "," and counts[best] <= counts[","] else best
 
 
-def read_batches(path: Path, facts: FileFacts, label: str) -> Iterator[Any]:
-    """Stream record batches, every column as text, each with a 1-based `source_row`."""
+def read_batches(path: Path, facts: FileFacts, label: str,
+                 columns: list[str] | None = None) -> Iterator[Any]:
+    """Stream record batches, every column as text, each with a 1-based `source_row`.
+
+    `columns` limits conversion to the columns a layout reads (the 2018 layout has 258).
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -124,6 +135,7 @@ def read_batches(path: Path, facts: FileFacts, label: str) -> Iterator[Any]:
     convert = pacsv.ConvertOptions(
         column_types={h: pa.string() for h in facts.header},
         strings_can_be_null=False, quoted_strings_can_be_null=False,
+        include_columns=columns,
     )
     offset = 0
     try:
@@ -139,6 +151,8 @@ def read_batches(path: Path, facts: FileFacts, label: str) -> Iterator[Any]:
                 list(batch.columns) + [rows], names=list(batch.schema.names) + ["source_row"]
             )
     except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        if "UTF8" in str(exc) and facts.encoding.startswith("utf-8"):
+            raise NotUtf8(str(exc)) from None
         line, problem = locate_problem(path, facts, label)
         if line is None:
             problem = (problems[0] if problems else str(exc).splitlines()[0])
