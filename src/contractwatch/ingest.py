@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -165,6 +166,7 @@ def ingest(store: Store, paths: list[str | Path], *, as_of: str | None = None,
         raise IngestError(f"--date-order must be dmy or mdy, not {date_order!r}")
     files = expand_paths(paths)
     report = IngestReport()
+    threading.Thread(target=_import_ahead, name="import-ahead", daemon=True).start()
     with store.writer(wait=wait) as writer:
         job = _Job(store, writer, as_of, partial, date_order, skip_bad_rows, progress, origin)
         try:
@@ -335,8 +337,12 @@ class _Job:
         written = _Written()
         constants = {"source_format": layout.name, "source_file": label, "load_id": load_id}
         sink = _ParquetSink(folder / "transactions.parquet", schema, constants)
-        # one engine thread per chunk: the reader and the writer threads use the other core
+        # One engine thread per chunk: the reader and the writer threads use the other core,
+        # and rows come back in their order, which `_with_passthrough` relies on (and checks).
         self.con.execute("SET threads = 1")
+        self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE cw_keys (key_hash UBIGINT, source_row BIGINT)")
         try:
             with RunBehind(sink.write, name="parquet-writer") as behind:
                 for chunk, nbytes in run_ahead(
@@ -347,11 +353,15 @@ class _Job:
                         line = record_line(path, facts, exc.line - 1) if exc.line else None
                         raise SourceError(label, line, exc.problem) from None
                     self.con.register("batch", chunk)
-                    result = self.con.sql(layout.select_sql(facts.header, ctx)).to_arrow_table()
+                    result = self.con.sql(
+                        f"SELECT *, hash(txn_key) AS _key_hash FROM "
+                        f"({layout.select_sql(facts.header, ctx)})").to_arrow_table()
                     self.con.unregister("batch")
+                    result = _with_passthrough(result, chunk, layout.passthrough(facts.header,
+                                                                                 ctx))
                     written.read += chunk.num_rows
                     result = self._drop_bad_rows(result, written, path, facts, label)
-                    written.add_blocks(self.con, result)
+                    written.note_chunk(self.con, result)
                     written.kept += result.num_rows
                     behind.put(result)
                     if self.progress is not None and task is not None:
@@ -360,6 +370,13 @@ class _Job:
             sink.finish()
         if self.progress is not None and task is not None:
             self.progress.update(task, completed=facts.size)
+        # Rows whose key hash repeats: the only rows that can be copies. Usually few, so the
+        # exact check on the keys' text (in `_summarise`) reads those rows only.
+        written.maybe_repeated = self.con.execute(
+            "SELECT source_row FROM cw_keys WHERE key_hash IN "
+            "(SELECT key_hash FROM cw_keys GROUP BY key_hash HAVING count(*) > 1)"
+        ).to_arrow_table()
+        self.con.execute("DROP TABLE cw_keys")
         self._release_memory()
         if written.rejects:
             import pyarrow.csv as pacsv
@@ -405,34 +422,34 @@ class _Job:
     def _summarise(self, record: LoadRecord, folder: Path, written: _Written) -> int:
         """Blocks (agency × fiscal year), extra copies and key conflicts inside the load.
 
-        Block sums were taken chunk by chunk while writing; here one pass over the keys finds
-        those that repeat (few: an aggregate that spills to disk when large), and only their
-        copies are numbered. Returns the number of distinct (key, content) pairs.
+        Block sums were taken chunk by chunk while writing, and so were the keys' hashes;
+        only rows whose key hash repeats are read back, and their keys compared as text
+        (a hash collision is never taken for a copy). Returns the number of distinct
+        (key, content) pairs.
         """
         data = str(folder / "transactions.parquet")
-        dup_keys = self.con.execute(
-            "SELECT txn_key FROM read_parquet(?) GROUP BY txn_key HAVING count(*) > 1", [data]
-        ).to_arrow_table()
         copies_by_block: dict[tuple[str | None, int | None], int] = {}
         copies = conflicts = 0
         distinct = record.rows_kept
-        if dup_keys.num_rows:
+        candidates = written.maybe_repeated
+        if candidates is not None and candidates.num_rows:
             import pyarrow.parquet as pq
 
-            self.con.register("cw_dup_keys", dup_keys)
+            self.con.register("cw_candidates", candidates)
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE cw_repeats AS "
                 "SELECT txn_key, row_hash, load_id, source_row, awarding_sub_agency_code, "
                 "  fiscal_year, row_number() OVER (PARTITION BY txn_key ORDER BY source_row) "
                 "  AS copy_number "
-                "FROM read_parquet(?) SEMI JOIN cw_dup_keys USING (txn_key)", [data])
-            self.con.unregister("cw_dup_keys")
+                "FROM read_parquet(?) SEMI JOIN cw_candidates USING (source_row)", [data])
+            self.con.unregister("cw_candidates")
             found = self.con.execute(
                 "SELECT load_id, source_row, copy_number, awarding_sub_agency_code, fiscal_year "
                 "FROM cw_repeats WHERE copy_number > 1 ORDER BY source_row"
             ).to_arrow_table()
-            pq.write_table(found.select(["load_id", "source_row", "copy_number"]),
-                           folder / "copies.parquet")
+            if found.num_rows:
+                pq.write_table(found.select(["load_id", "source_row", "copy_number"]),
+                               folder / "copies.parquet")
             copies = found.num_rows
             for agency, fy in zip(found.column("awarding_sub_agency_code").to_pylist(),
                                   found.column("fiscal_year").to_pylist(), strict=True):
@@ -440,10 +457,11 @@ class _Job:
             rows, pairs, conflicts = self.con.execute(
                 "SELECT sum(n), sum(hashes), count(*) FILTER (WHERE hashes > 1) FROM ("
                 "  SELECT count(*) AS n, count(DISTINCT row_hash) AS hashes "
-                "  FROM cw_repeats GROUP BY txn_key)"
+                "  FROM cw_repeats GROUP BY txn_key HAVING count(*) > 1)"
             ).fetchall()[0]
             self.con.execute("DROP TABLE cw_repeats")
-            distinct = record.rows_kept - int(rows) + int(pairs)
+            distinct = record.rows_kept - int(rows or 0) + int(pairs or 0)
+            conflicts = int(conflicts or 0)
         record.blocks = [
             Block(agency, int(fy), rows, str(total), neg, zero,
                   copies_by_block.get((agency, fy), 0))
@@ -517,8 +535,12 @@ class _Written:
     # (agency, fiscal year) -> [rows, sum of obligations, negative rows, zero rows]
     blocks: dict[tuple[Any, Any], list[Any]] = field(default_factory=dict)
 
-    def add_blocks(self, con: Any, result: Any) -> None:
+    maybe_repeated: Any = None  # source rows whose key hash occurs more than once
+
+    def note_chunk(self, con: Any, result: Any) -> None:
+        """Add a chunk's rows to the block totals and its key hashes to `cw_keys`."""
         con.register("cw_chunk", result)
+        con.execute("INSERT INTO cw_keys SELECT _key_hash, source_row FROM cw_chunk")
         rows = con.execute(
             "SELECT awarding_sub_agency_code, fiscal_year, count(*), "
             "  CAST(sum(federal_action_obligation) AS VARCHAR), "
@@ -576,6 +598,44 @@ class _ParquetSink:
     def finish(self) -> None:
         """Close the file (an empty file still gets its schema)."""
         self._open().close()
+
+
+def _import_ahead() -> None:
+    """Import what the load needs later (the engine's pandas check, the catalog's ibis)
+    while the first chunk is read: on a short load these imports are a third of the time."""
+    import ibis  # noqa: F401
+    import pandas  # noqa: F401
+
+
+def _with_passthrough(result: Any, chunk: Any, columns: dict[str, str]) -> Any:
+    """Add the text columns the engine did not return, straight from the raw chunk."""
+    import pyarrow.compute as pc
+
+    if not columns:
+        return result
+    same_order = result.num_rows == chunk.num_rows and pc.all(
+        pc.equal(result.column("source_row"), chunk.column("source_row"))).as_py() in (True, None)
+    if not same_order:
+        raise RuntimeError("the engine returned the rows of a chunk out of order")
+    for name, source in columns.items():
+        result = result.append_column(name, _empty_as_null(chunk.column(source)))
+    return result
+
+
+def _empty_as_null(column: Any) -> Any:
+    """Empty text becomes null, sharing the text buffers (only a validity bitmap is new)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = []
+    for array in column.chunks:
+        present = pc.not_equal(array, "")
+        if array.offset == 0 and array.null_count == 0 and present.offset == 0:
+            chunks.append(pa.Array.from_buffers(array.type, len(array),
+                                                [present.buffers()[1], *array.buffers()[1:]]))
+        else:
+            chunks.append(pc.if_else(present, array, pa.scalar(None, array.type)))
+    return pa.chunked_array(chunks, type=column.type)
 
 
 def _trimmed(batch: Any, keep: list[str]) -> Any:

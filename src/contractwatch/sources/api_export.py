@@ -54,6 +54,9 @@ class ApiExportLayout(Layout):
                 raise SourceError(ctx.file, line, f"Agency: {exc}") from None
             ctx.agency_map[value] = (a.code, a.name, a.toptier_code, a.toptier_name)
 
+    def raw_extras(self, header: list[str], ctx: Context) -> dict[str, str]:
+        return {"_gen_parts": f"string_split({_GEN}, '_')"} if GENERATED_ID in header else {}
+
     def fields(self, header: list[str], ctx: Context) -> dict[str, Field]:
         def agency_case(index: int) -> str:
             whens = " ".join(
@@ -63,14 +66,9 @@ class ApiExportLayout(Layout):
 
         has_gen = GENERATED_ID in header
         gen = _GEN if has_gen else "NULL"
-        parent_piid = (
-            f"CASE WHEN split_part({gen}, '_', 5) = '-NONE-' THEN NULL "
-            f"ELSE NULLIF(split_part({gen}, '_', 5), '') END"
-        )
-        parent_agency = (
-            f"CASE WHEN split_part({gen}, '_', 6) = '-NONE-' THEN NULL "
-            f"ELSE NULLIF(split_part({gen}, '_', 6), '') END"
-        )
+        # CONT_AWD_<piid>_<agency>_<parent piid>_<parent agency>, split once (raw_extras)
+        parent_piid = "NULLIF(NULLIF(_gen_parts[5], '-NONE-'), '')"
+        parent_agency = "NULLIF(NULLIF(_gen_parts[6], '-NONE-'), '')"
         return {
             "award_id_piid": Field("string", "Award ID", required=True),
             "recipient_name": Field("string", "Recipient Name"),
@@ -84,7 +82,8 @@ class ApiExportLayout(Layout):
             "awarding_sub_agency_name": Field("sql", sql=agency_case(1)),
             "awarding_agency_code": Field("sql", sql=agency_case(2)),
             "awarding_agency_name": Field("sql", sql=agency_case(3)),
-            "contract_award_unique_key": Field("sql", sql=gen if has_gen else "NULL"),
+            "contract_award_unique_key": Field("string", GENERATED_ID) if has_gen
+            else Field("sql", sql="NULL"),
             "parent_award_id_piid": Field("sql", sql=parent_piid if has_gen else "NULL"),
             "parent_award_agency_id": Field("sql", sql=parent_agency if has_gen else "NULL"),
             "award_or_idv_flag": Field("sql", sql="'AWARD'"),

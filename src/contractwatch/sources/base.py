@@ -183,6 +183,19 @@ class Layout:
         filled = set(self.fields(header, ctx)) | {"fiscal_year"}
         return [c for c in CONTENT_COLUMNS if c in filled]
 
+    def raw_extras(self, header: list[str], ctx: Context) -> dict[str, str]:
+        """Expressions over the raw columns that several fields share, computed once."""
+        return {}
+
+    def passthrough(self, header: list[str], ctx: Context) -> dict[str, str]:
+        """Canonical text columns that are one raw column unchanged (empty means null).
+
+        The engine still reads them (for keys and the row hash) but does not return them:
+        the writer takes them from the raw batch, which saves copying the longest texts.
+        """
+        return {n: f.source for n, f in self.fields(header, ctx).items()
+                if f.kind == "string" and f.source and not f.transform}
+
     def select_sql(self, header: list[str], ctx: Context, table: str = "batch") -> str:
         """SELECT producing the canonical columns this layout fills, plus `row_hash`,
         `fiscal_year`, `source_row` and `_error`, from a raw batch.
@@ -236,7 +249,12 @@ class Layout:
             f"CAST({e} AS {_SQL_TYPES[BY_NAME[n].kind]}) AS {q(n)}" for n, e in derived.items()
         )
         hashed = ", ".join(q(c) for c in self.hash_columns(header, ctx))
-        exclude = f" EXCLUDE ({', '.join(absent)})" if absent else ""
+        omitted = absent + [q(n) for n in self.passthrough(header, ctx)]
+        exclude = f" EXCLUDE ({', '.join(omitted)})" if omitted else ""
+        extras = self.raw_extras(header, ctx)
+        if extras:
+            shared = ", ".join(f"{e} AS {q(n)}" for n, e in extras.items())
+            table = f"(SELECT *, {shared} FROM {table})"
         return (
             f"WITH parsed AS (SELECT {inner}, source_row FROM {table}),\n"
             f"typed AS (SELECT *, {error} AS _error FROM parsed),\n"

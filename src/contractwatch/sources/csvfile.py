@@ -114,6 +114,7 @@ def read_batches(path: Path, facts: FileFacts, label: str,
 
     `columns` limits conversion to the columns a layout reads (the 2018 layout has 258).
     """
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -145,7 +146,7 @@ def read_batches(path: Path, facts: FileFacts, label: str,
             n = batch.num_rows
             if n == 0:
                 continue
-            rows = pa.array(range(offset + 1, offset + n + 1), type=pa.int64())
+            rows = pa.array(np.arange(offset + 1, offset + n + 1, dtype=np.int64))
             offset += n
             yield pa.RecordBatch.from_arrays(
                 list(batch.columns) + [rows], names=list(batch.schema.names) + ["source_row"]
