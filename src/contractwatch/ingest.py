@@ -40,8 +40,8 @@ SNIFF_ROWS = 5000
 # more memory in flight: about 3 chunks wait between the reader, the engine and the writer.
 CHUNK_BYTES = 24 << 20
 # Parquet settings measured on 2M rows (bench/bench_ingest.py): a dictionary attempt on a
-# column of nearly unique values and min/max statistics on long text are wasted work, and
-# snappy writes 30 % faster than zstd for files about 20 % larger.
+# column of nearly unique values and min/max statistics on long text are wasted work. The
+# compression is a setting (snappy by default, see settings.py).
 UNIQUE_COLUMNS = {"txn_key", "row_hash", "contract_transaction_unique_key",
                   "contract_award_unique_key", "usaspending_permalink", "award_id_piid",
                   "transaction_description", "source_row"}
@@ -341,8 +341,6 @@ class _Job:
         # and rows come back in their order, which `_with_passthrough` relies on (and checks).
         self.con.execute("SET threads = 1")
         self.con.execute("SET preserve_insertion_order = true")
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE cw_keys (key_hash UBIGINT, source_row BIGINT)")
         try:
             with RunBehind(sink.write, name="parquet-writer") as behind:
                 for chunk, nbytes in run_ahead(
@@ -370,13 +368,15 @@ class _Job:
             sink.finish()
         if self.progress is not None and task is not None:
             self.progress.update(task, completed=facts.size)
+        self._release_memory()
         # Rows whose key hash repeats: the only rows that can be copies. Usually few, so the
-        # exact check on the keys' text (in `_summarise`) reads those rows only.
+        # exact check on the keys' text (in `_summarise`) reads those rows only. The hashes
+        # went to a side file, not memory: an aggregate over it spills when large.
         written.maybe_repeated = self.con.execute(
-            "SELECT source_row FROM cw_keys WHERE key_hash IN "
-            "(SELECT key_hash FROM cw_keys GROUP BY key_hash HAVING count(*) > 1)"
-        ).to_arrow_table()
-        self.con.execute("DROP TABLE cw_keys")
+            "WITH k AS (SELECT * FROM read_parquet(?)) SELECT source_row FROM k "
+            "WHERE key_hash IN (SELECT key_hash FROM k GROUP BY key_hash HAVING count(*) > 1)",
+            [str(sink.keys_path)]).to_arrow_table()
+        sink.keys_path.unlink()
         self._release_memory()
         if written.rejects:
             import pyarrow.csv as pacsv
@@ -538,9 +538,8 @@ class _Written:
     maybe_repeated: Any = None  # source rows whose key hash occurs more than once
 
     def note_chunk(self, con: Any, result: Any) -> None:
-        """Add a chunk's rows to the block totals and its key hashes to `cw_keys`."""
+        """Add a chunk's rows to the block totals."""
         con.register("cw_chunk", result)
-        con.execute("INSERT INTO cw_keys SELECT _key_hash, source_row FROM cw_chunk")
         rows = con.execute(
             "SELECT awarding_sub_agency_code, fiscal_year, count(*), "
             "  CAST(sum(federal_action_obligation) AS VARCHAR), "
@@ -569,13 +568,18 @@ class _ParquetSink:
         self.schema = schema
         self.constants = constants
         self.writer: Any = None
+        # key hash and record number of every row, for the duplicate check after the load
+        self.keys_path = path.with_name("key_hashes.parquet")
+        self.keys_writer: Any = None
 
     def _open(self) -> Any:
         import pyarrow.parquet as pq
 
         if self.writer is None:
+            from contractwatch import settings
+
             self.writer = pq.ParquetWriter(
-                self.path, self.schema, compression="snappy",
+                self.path, self.schema, compression=settings.load().parquet_compression,
                 use_dictionary=[c for c in self.schema.names if c not in UNIQUE_COLUMNS],
                 write_statistics=STATISTICS_COLUMNS)
         return self.writer
@@ -594,10 +598,28 @@ class _ParquetSink:
             else:
                 columns.append(pa.nulls(n, f.type))
         self._open().write_table(pa.Table.from_arrays(columns, schema=self.schema))
+        self._open_keys().write_table(pa.Table.from_arrays(
+            [table.column("_key_hash"), table.column("source_row")],
+            schema=self.keys_schema()))
+
+    @staticmethod
+    def keys_schema() -> Any:
+        import pyarrow as pa
+
+        return pa.schema([("key_hash", pa.uint64()), ("source_row", pa.int64())])
+
+    def _open_keys(self) -> Any:
+        import pyarrow.parquet as pq
+
+        if self.keys_writer is None:
+            self.keys_writer = pq.ParquetWriter(self.keys_path, self.keys_schema(),
+                                                compression="none", use_dictionary=False)
+        return self.keys_writer
 
     def finish(self) -> None:
-        """Close the file (an empty file still gets its schema)."""
+        """Close the files (an empty file still gets its schema)."""
         self._open().close()
+        self._open_keys().close()
 
 
 def _import_ahead() -> None:

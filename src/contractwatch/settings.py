@@ -12,6 +12,7 @@ from pathlib import Path
 
 DUPLICATE_POLICIES = ("keep", "collapse")
 ENGINES = ("duckdb", "spark")
+COMPRESSIONS = ("snappy", "zstd")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -47,6 +48,9 @@ class Settings:
     # DuckDB: worker threads and the memory it may use before spilling to disk
     threads: int = 2
     memory_limit: str = "1GB"
+    # Parquet written by ingest: snappy loads faster, zstd makes a store ~40 % smaller
+    # (2M rows: 205 MB vs 127 MB; ingest about 8 % slower)
+    parquet_compression: str = "snappy"
 
     def __post_init__(self) -> None:
         if self.duplicate_policy not in DUPLICATE_POLICIES:
@@ -56,6 +60,9 @@ class Settings:
             )
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {self.engine!r}")
+        if self.parquet_compression not in COMPRESSIONS:
+            raise ValueError(f"Parquet compression must be one of {COMPRESSIONS}, "
+                             f"not {self.parquet_compression!r}")
 
 
 def load(store_dir: str | Path | None = None, **overrides: object) -> Settings:
@@ -71,6 +78,7 @@ def load(store_dir: str | Path | None = None, **overrides: object) -> Settings:
         "api_timeout_seconds": float(_env("API_TIMEOUT", "60") or 60),
         "threads": int(_env("THREADS", "2") or 2),
         "memory_limit": _env("MEMORY_LIMIT", "1GB"),
+        "parquet_compression": _env("PARQUET_COMPRESSION", "snappy"),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)  # type: ignore[arg-type]
