@@ -624,9 +624,13 @@ class _ParquetSink:
 
 def _import_ahead() -> None:
     """Import what the load needs later (the engine's pandas check, the catalog's ibis)
-    while the first chunk is read: on a short load these imports are a third of the time."""
-    import ibis  # noqa: F401
-    import pandas  # noqa: F401
+    while the first chunk is read: on a short load these imports are a third of the time.
+    Only a head start: if it fails, the import happens again where it is needed."""
+    try:
+        import ibis  # noqa: F401
+        import pandas  # noqa: F401
+    except Exception:  # noqa: BLE001, S110
+        pass
 
 
 def _with_passthrough(result: Any, chunk: Any, columns: dict[str, str]) -> Any:
