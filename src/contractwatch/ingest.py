@@ -11,6 +11,7 @@ import re
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -193,8 +194,6 @@ def ingest(store: Store, paths: list[str | Path], *, as_of: str | None = None,
 class _Job:
     def __init__(self, store: Store, writer: Writer, as_of: str | None, partial: bool,
                  date_order: str | None, skip_bad_rows: bool, progress: bool, origin: str):
-        import duckdb
-
         self.store = store
         self.writer = writer
         self.as_of = as_of
@@ -207,12 +206,7 @@ class _Job:
         self.vintage_updates: dict[str, LoadRecord] = {}
         self.existing = store.loads()
         self.seq = writer.next_seq()
-        from contractwatch.store import duckdb_config
-
-        self.con = duckdb.connect(config={**duckdb_config("512MB"),
-                                          "preserve_insertion_order": False})
-        self.con.execute("SET enable_progress_bar = false")
-        self.con.execute(MONEY_MACROS)
+        self.con = _connect()
         self.progress = _make_progress() if progress else None
         self._progress_cm = self.progress or nullcontext()
         self._progress_cm.__enter__()
@@ -407,17 +401,11 @@ class _Job:
 
     def _release_memory(self) -> None:
         """Hand freed memory back to the system between phases, so peaks do not stack."""
-        import duckdb
         import pyarrow as pa
-
-        from contractwatch.store import duckdb_config
 
         self.con.close()
         pa.default_memory_pool().release_unused()
-        self.con = duckdb.connect(config={**duckdb_config("512MB"),
-                                          "preserve_insertion_order": False})
-        self.con.execute("SET enable_progress_bar = false")
-        self.con.execute(MONEY_MACROS)
+        self.con = _connect()
 
     def _summarise(self, record: LoadRecord, folder: Path, written: _Written) -> int:
         """Blocks (agency × fiscal year), extra copies and key conflicts inside the load.
@@ -428,7 +416,7 @@ class _Job:
         (key, content) pairs.
         """
         data = str(folder / "transactions.parquet")
-        copies_by_block: dict[tuple[str | None, int | None], int] = {}
+        copies_by_block: Counter[tuple[str | None, int | None]] = Counter()
         copies = conflicts = 0
         distinct = record.rows_kept
         candidates = written.maybe_repeated
@@ -451,9 +439,8 @@ class _Job:
                 pq.write_table(found.select(["load_id", "source_row", "copy_number"]),
                                folder / "copies.parquet")
             copies = found.num_rows
-            for agency, fy in zip(found.column("awarding_sub_agency_code").to_pylist(),
-                                  found.column("fiscal_year").to_pylist(), strict=True):
-                copies_by_block[(agency, fy)] = copies_by_block.get((agency, fy), 0) + 1
+            copies_by_block = Counter(zip(found.column("awarding_sub_agency_code").to_pylist(),
+                                          found.column("fiscal_year").to_pylist(), strict=True))
             rows, pairs, conflicts = self.con.execute(
                 "SELECT sum(n), sum(hashes), count(*) FILTER (WHERE hashes > 1) FROM ("
                 "  SELECT count(*) AS n, count(DISTINCT row_hash) AS hashes "
@@ -620,6 +607,18 @@ class _ParquetSink:
         """Close the files (an empty file still gets its schema)."""
         self._open().close()
         self._open_keys().close()
+
+
+def _connect() -> Any:
+    """The load's engine: bounded memory, the money macros, no progress bar of its own."""
+    import duckdb
+
+    from contractwatch.store import duckdb_config
+
+    con = duckdb.connect(config={**duckdb_config("512MB"), "preserve_insertion_order": False})
+    con.execute("SET enable_progress_bar = false")
+    con.execute(MONEY_MACROS)
+    return con
 
 
 def _import_ahead() -> None:

@@ -88,7 +88,6 @@ class LoadRecord:
     origin: str = "file"  # file | sync:<query name>
     size_bytes: int | None = None  # the file's size: a new size means new bytes
 
-
     @property
     def data_dir(self) -> str:
         return f"loads/{self.load_id}"
