@@ -310,6 +310,8 @@ def main() -> None:
     ap.add_argument("--skip-ingest-baselines", action="store_true")
     ap.add_argument("--keep-csv", action="store_true")
     ap.add_argument("--keep-store", action="store_true")
+    ap.add_argument("--reuse-store", action="store_true",
+                    help="report only, on the store a --keep-store run left (no ingest)")
     args = ap.parse_args()
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
@@ -328,11 +330,14 @@ def main() -> None:
     print(f"input: {csv} ({results['csv_gb']} GB)", file=sys.stderr)
 
     store = work / f"store_{args.rows}"
-    shutil.rmtree(store, ignore_errors=True)
+    reuse = args.reuse_store and (store / "manifest.json").exists()
+    if not reuse:
+        shutil.rmtree(store, ignore_errors=True)
     ingest: dict[str, Any] = {}
-    ingest["contractwatch"] = run_job(["ingest-contractwatch", str(csv), str(store)])
-    print("ingest contractwatch", ingest["contractwatch"], file=sys.stderr)
-    if not args.skip_ingest_baselines:
+    if not reuse:
+        ingest["contractwatch"] = run_job(["ingest-contractwatch", str(csv), str(store)])
+        print("ingest contractwatch", ingest["contractwatch"], file=sys.stderr)
+    if not args.skip_ingest_baselines and not reuse:
         for name in ("duckdb", "polars"):
             out = work / f"baseline_{name}.parquet"
             ingest[name] = run_job([f"ingest-{name}", str(csv), str(out)])
@@ -369,7 +374,7 @@ def main() -> None:
     out = work / f"results_{args.rows}.json"
     out.write_text(json.dumps(results, indent=1, default=str))
     print(markdown(results))
-    if not args.keep_store:
+    if not args.keep_store and not args.reuse_store:
         shutil.rmtree(store, ignore_errors=True)
     if not args.keep_csv:
         csv.unlink(missing_ok=True)

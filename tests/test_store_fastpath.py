@@ -63,3 +63,46 @@ def test_fast_path_gives_the_general_answers(transactions_store: Store,
     cbp = {r["fiscal_year"]: r["federal_action_obligation"] for r in fast[1].rows}
     assert cbp == {fy: v for (a, fy), v in plain.items() if a == "CBP"}
     assert sum(cbp.values()) > Decimal(0)
+
+
+def _plain_copies(agency: str | None, fy: int | None, word: str | None = None) -> int:
+    """Rows that repeat an earlier identical row of the same file, counted with csv."""
+    from tests.plain import fiscal_year, read_rows
+
+    n = 0
+    for path in sorted(TRANSACTIONS.glob("*.csv")):
+        seen: set[tuple[str, ...]] = set()
+        for row in read_rows(path):
+            line = tuple(row.values())
+            if line in seen and (agency is None or row["Agency"] == agency) \
+                    and (fy is None or fiscal_year(row["Action Date"]) == fy) \
+                    and (word is None or any(word in v.upper() for v in (
+                        row["Transaction Description"], row["Recipient Name"],
+                        row["Product/Service Description"], row["NAICS Description"]))):
+                n += 1
+            seen.add(line)
+    return n
+
+
+@pytest.mark.parametrize("policy", ["keep", "collapse"])
+def test_copies_caveat_counts_the_scope_on_both_paths(
+        transactions_store: Store, monkeypatch: pytest.MonkeyPatch, policy: str) -> None:
+    """The count of exact copies in scope comes from the loads' blocks on the fast path and
+    from the rows on the general one; both equal a plain count, under either policy (with
+    'collapse' it says how many were dropped)."""
+    scopes = [(A.Filters(agency="ICE", fy=2026), ("ICE", 2026, None)),
+              (A.Filters(agency="CBP"), ("CBP", None, None)),
+              (A.Filters(), (None, None, None)),
+              (A.Filters(agency="ICE", keyword="software"), ("ICE", None, "SOFTWARE"))]
+    expected = [_plain_copies(*args) for _, args in scopes]
+    assert expected[0] == 45 and all(n > 0 for n in expected)  # ICE FY2026: the data README
+    for general in (False, True):
+        if general:
+            monkeypatch.setattr(store_module, "loads_are_disjoint", lambda loads: False)
+        catalog = transactions_store.connect()
+        for (f, _), n in zip(scopes, expected, strict=True):
+            assert A.copies_in_scope(catalog, f) == n
+            notes = " ".join(A.caveats(catalog, f, policy))
+            wording = (f"{n} rows in scope are exact copies" if policy == "keep"
+                       else f"{n} exact copies inside API exports were dropped")
+            assert wording in notes, (general, f, notes)

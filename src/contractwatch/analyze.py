@@ -97,31 +97,47 @@ def award_key(t: Any) -> Any:
 
 
 def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
-    return catalog.con.to_pyarrow(expr).to_pylist()
+    return catalog.execute_arrow(expr).to_pylist()
 
 
 # ---- caveats ------------------------------------------------------------------------------
 
-def caveats(catalog: Catalog, f: Filters, policy: str, scope: Any | None = None) -> list[str]:
+def copies_in_scope(catalog: Catalog, f: Filters) -> int:
+    """Current rows under the filters that are extra copies inside one API export.
+
+    Counted as policy 'keep' sees them (policy 'collapse' drops exactly these). When every
+    stored row is current and the filters are only agency and fiscal year, the per-block
+    counts ingest recorded answer without reading the data.
+    """
+    if not any(ld.duplicate_copies for ld in catalog.loads):
+        return 0
+    if catalog.all_rows_current() and not (f.keyword or f.recipient or f.psc or f.naics):
+        code = f.agency_code()
+        return sum(b.duplicate_copies for ld in catalog.loads for b in ld.blocks
+                   if (not code or b.agency == code) and (not f.fy or b.fiscal_year == int(f.fy)))
+    scope = apply_filters(catalog.transactions("keep"), f)
+    return int(catalog.con.execute(
+        scope.semi_join(catalog.copies_table(), ["load_id", "source_row"]).count()))
+
+
+def caveats(catalog: Catalog, f: Filters, policy: str, count_copies: bool = True) -> list[str]:
     """What a reader must know about the figures in this scope, stated not hidden."""
     out: list[str] = []
     code = f.agency_code()
     if not catalog.loads:
         return ["the store is empty: run `contractwatch ingest` first"]
-    if scope is not None:
-        dup = scope.semi_join(catalog.copies_table(), ["load_id", "source_row"]).count()
-        n = int(catalog.con.execute(dup))
-        if n:
-            if policy == "keep":
-                out.append(
-                    f"{n} rows in scope are exact copies inside one API export; policy 'keep' "
-                    "counts them, because each copy stands for a different transaction of the "
-                    "same amount that paging skipped (use --duplicates collapse for one row per "
-                    "transaction)"
-                )
-            else:
-                out.append(f"{n} exact copies inside API exports were dropped (policy "
-                           "'collapse'); totals may be low by the amounts they stood for")
+    n = copies_in_scope(catalog, f) if count_copies else 0
+    if n:
+        if policy == "keep":
+            out.append(
+                f"{n} rows in scope are exact copies inside one API export; policy 'keep' "
+                "counts them, because each copy stands for a different transaction of the "
+                "same amount that paging skipped (use --duplicates collapse for one row per "
+                "transaction)"
+            )
+        else:
+            out.append(f"{n} exact copies inside API exports were dropped (policy "
+                       "'collapse'); totals may be low by the amounts they stood for")
     for load in catalog.loads:
         for b in load.blocks:
             if code and b.agency != code or f.fy and b.fiscal_year != int(f.fy):
@@ -217,6 +233,8 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
         transactions=scope.count(),
         awards=award_key(scope).nunique(),
     )
+    # the scope's total rides along (a sum over all groups, taken before the limit)
+    expr = expr.mutate(_scope_total=expr.federal_action_obligation.sum().over())
     if by == "fy":
         expr = expr.order_by("fiscal_year")
     else:
@@ -224,13 +242,15 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
     if limit and by != "fy":
         expr = expr.limit(limit)
     rows = _rows(catalog, expr)
-    total = catalog.con.execute(scope.federal_action_obligation.sum())
+    total = rows[0]["_scope_total"] if rows else None
+    for row in rows:
+        del row["_scope_total"]
     label = {"recipient": "prime recipient (as recorded)", "psc": "product/service",
              "naics": "industry (NAICS)", "fy": "fiscal year", "agency": "awarding agency"}[by]
     return Result(
         title=f"Obligations by {label} — {f.describe()}",
         columns=[*keys, "federal_action_obligation", "transactions", "awards"],
-        rows=rows, sql=catalog.to_sql(expr), caveats=caveats(catalog, f, policy, scope),
+        rows=rows, sql=catalog.to_sql(expr), caveats=caveats(catalog, f, policy),
         meta={"total_obligations": total, "by": by, "policy": policy},
     )
 
@@ -255,7 +275,7 @@ def trend(catalog: Catalog, filters: Filters | None = None, policy: str = "keep"
         title=f"Obligations by fiscal year — {f.describe()}",
         columns=["fiscal_year", "federal_action_obligation", "change_from_previous_year",
                  "transactions", "awards", "recipients"],
-        rows=rows, sql=catalog.to_sql(expr), caveats=caveats(catalog, f, policy, scope),
+        rows=rows, sql=catalog.to_sql(expr), caveats=caveats(catalog, f, policy),
         meta={"policy": policy},
     )
 
@@ -303,7 +323,7 @@ def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: i
     return Result(
         title=f"Awards whose descriptions contain {text!r} — {f.describe()}",
         columns=list(expr.columns), rows=rows, sql=catalog.to_sql(page),
-        caveats=caveats(catalog, f, policy, scope.drop("award_key")),
+        caveats=caveats(catalog, f, policy),
         meta={"total_awards": total_awards, "offset": offset, "limit": limit, "sort": sort},
     )
 
@@ -433,14 +453,14 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
                 if "page boundary" not in w]
     stored = int(catalog.con.execute(catalog.transactions_all().count())) if catalog.loads else 0
     current = int(catalog.con.execute(t.count())) if catalog.loads else 0
-    copies = int(catalog.con.execute(catalog.duplicate_rows().count())) if catalog.loads else 0
+    copies = copies_in_scope(catalog, Filters())
     return Result(
         title=f"Store {catalog.store.root}",
         columns=["awarding_sub_agency_code", "awarding_sub_agency_name", "fiscal_year",
                  "transactions", "federal_action_obligation", "first_action_date",
                  "last_action_date", "loads", "newest_vintage"],
         rows=rows, sql=catalog.to_sql(expr) if catalog.loads else None,
-        caveats=caveats(catalog, Filters(), policy, t if catalog.loads else None) + warnings,
+        caveats=caveats(catalog, Filters(), policy) + warnings,
         meta={"loads": loads, "rows_stored": stored, "rows_current": current,
               "duplicate_copies_current": copies, "policy": policy,
               "superseded_or_withdrawn": stored - current},

@@ -134,7 +134,7 @@ def top_by_family_or_brand(catalog: Catalog, by: str, f: Filters, limit: int,
         expr = expr.limit(limit)
     return Result(title=title, columns=cols, rows=_rows(catalog, expr),
                   sql=catalog.to_sql(expr),
-                  caveats=notes + caveats(catalog, f, policy, scope),
+                  caveats=notes + caveats(catalog, f, policy),
                   meta={"by": by, "policy": policy})
 
 

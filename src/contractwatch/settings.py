@@ -30,6 +30,22 @@ def default_store_dir() -> Path:
     return Path(user_data_dir("contractwatch")) / "store"
 
 
+def default_threads() -> int:
+    """Every core: a query should use the machine as a hand-written DuckDB query would."""
+    return os.cpu_count() or 2
+
+
+def default_memory_limit() -> str:
+    """A quarter of the machine's memory, at least 1 GiB. Distinct counts over tens of
+    millions of rows need a few GB; below that DuckDB spills to disk and runs ~25 % slower
+    (50M rows, 1 GB vs 6 GB), while a quarter leaves room for other programs."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        return "1GiB"
+    return f"{max(1024, total // 4 // 2**20)}MiB"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime settings; build with :func:`load`."""
@@ -45,9 +61,10 @@ class Settings:
     api_url: str = "https://api.usaspending.gov"
     api_rate_per_second: float = 4.0
     api_timeout_seconds: float = 60.0
-    # DuckDB: worker threads and the memory it may use before spilling to disk
+    # DuckDB queries: worker threads and the memory they may use before spilling to disk
+    # (ingest keeps its own bounds: one engine thread, 512 MB)
     threads: int = 2
-    memory_limit: str = "1GB"
+    memory_limit: str = "1GiB"
     # Parquet written by ingest: snappy loads faster, zstd makes a store ~40 % smaller
     # (2M rows: 205 MB vs 127 MB; ingest about 8 % slower)
     parquet_compression: str = "snappy"
@@ -76,8 +93,8 @@ def load(store_dir: str | Path | None = None, **overrides: object) -> Settings:
         "api_url": _env("API_URL", "https://api.usaspending.gov"),
         "api_rate_per_second": float(_env("API_RATE", "4") or 4),
         "api_timeout_seconds": float(_env("API_TIMEOUT", "60") or 60),
-        "threads": int(_env("THREADS", "2") or 2),
-        "memory_limit": _env("MEMORY_LIMIT", "1GB"),
+        "threads": int(_env("THREADS") or default_threads()),
+        "memory_limit": _env("MEMORY_LIMIT") or default_memory_limit(),
         "parquet_compression": _env("PARQUET_COMPRESSION", "snappy"),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -344,6 +344,7 @@ class Catalog:
             raise StoreError(f"unknown engine {engine!r}")
         self.ranks = vintage_order(loads)
         self._cache: dict[str, Any] = {}
+        self._sql: dict[Any, str] = {}
 
     # raw tables -------------------------------------------------------------------------
     def _files(self, name: str) -> list[str]:
@@ -440,13 +441,17 @@ class Catalog:
         return self._read("cw_copies", self._files("copies.parquet"), schema)
 
     # current state ----------------------------------------------------------------------
+    def all_rows_current(self) -> bool:
+        """No stored row is superseded or withdrawn (see `loads_are_disjoint`)."""
+        return loads_are_disjoint(self.loads)
+
     def transactions(self, duplicate_policy: str = "keep") -> Any:
         """Current transactions under a duplicate policy (keep every copy, or collapse)."""
         key = f"current:{duplicate_policy}"
         if key in self._cache:
             return self._cache[key]
         t = self.transactions_all()
-        if loads_are_disjoint(self.loads):
+        if self.all_rows_current():
             cur = t  # nothing superseded, nothing withdrawn: skip two joins over every row
         else:
             newest_key = t.group_by("txn_key").aggregate(key_rank=t.vintage_rank.max())
@@ -490,11 +495,23 @@ class Catalog:
 
     # conveniences ------------------------------------------------------------------------
     def to_sql(self, expr: Any) -> str:
+        """The SQL of an expression, compiled once: the text shown is the text that runs."""
         import ibis
 
-        return str(ibis.to_sql(expr, dialect="duckdb" if self.engine == "duckdb" else "pyspark"))
+        key = expr.op()
+        sql = self._sql.get(key)
+        if sql is None:
+            dialect = "duckdb" if self.engine == "duckdb" else "pyspark"
+            sql = str(ibis.to_sql(expr, dialect=dialect))
+            if len(self._sql) >= 256:  # a long-running server builds many expressions
+                self._sql.clear()
+            self._sql[key] = sql
+        return sql
 
     def execute_arrow(self, expr: Any) -> Any:
+        """An expression's rows as an Arrow table (DuckDB runs the cached SQL text)."""
+        if self.engine == "duckdb":
+            return self.con.con.sql(self.to_sql(expr)).to_arrow_table()
         return self.con.to_pyarrow(expr)
 
     def export_views(self, path: Path) -> None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from contractwatch.analyze import Filters, Result, apply_filters
+from contractwatch.analyze import Filters, Result, apply_filters, copies_in_scope
 from contractwatch.store import Catalog, Store
 from contractwatch.web import charts as ch
 
@@ -197,8 +197,7 @@ def agency(catalog: Catalog, name: str, fy: int | None = None, policy: str = "ke
     tables["coverage"] = Table(
         "Data coverage by fiscal year", st.columns, cov_rows, st.sql, loads=loads_all,
         sources=[rows_url(agency=a.code, fy=r["fiscal_year"]) for r in cov_rows])
-    dup = int(catalog.con.execute(scope.semi_join(catalog.copies_table(),
-                                                  ["load_id", "source_row"]).count()))
+    dup = copies_in_scope(catalog, f) if policy == "keep" else 0
     total = rec.meta.get("total_obligations")
     notes = list(rec.caveats)  # the year chart's table carries the all-years caveats
     if fy:
