@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -167,8 +167,9 @@ def ingest(store: Store, paths: list[str | Path], *, as_of: str | None = None,
         raise IngestError(f"--date-order must be dmy or mdy, not {date_order!r}")
     files = expand_paths(paths)
     report = IngestReport()
-    threading.Thread(target=_import_ahead, name="import-ahead", daemon=True).start()
-    with store.writer(wait=wait) as writer:
+    threading.Thread(target=_import_ahead, args=(bool(store.manifest()["loads"]),),
+                     name="import-ahead", daemon=True).start()
+    with _page_reusing_allocator(), store.writer(wait=wait) as writer:
         job = _Job(store, writer, as_of, partial, date_order, skip_bad_rows, progress, origin)
         try:
             for path in files:
@@ -621,13 +622,42 @@ def _connect() -> Any:
     return con
 
 
-def _import_ahead() -> None:
-    """Import what the load needs later (the engine's pandas check, the catalog's ibis)
-    while the first chunk is read: on a short load these imports are a third of the time.
+@contextmanager
+def _page_reusing_allocator() -> Iterator[None]:
+    """Arrow's jemalloc pool during the load, where the default is mimalloc (pip wheels).
+
+    mimalloc hands each chunk's freed pages back to the system and the next chunk faults
+    them in again, zeroed by the kernel: 2M rows, 9.1 → 8.5 CPU-s with jemalloc, same peak
+    memory. A pool the user chose (ARROW_DEFAULT_MEMORY_POOL) is left alone.
+    """
+    import os
+
+    import pyarrow as pa
+
+    previous = pa.default_memory_pool()
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or previous.backend_name != "mimalloc":
+        yield
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        yield
+        return
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
+def _import_ahead(compare: bool) -> None:
+    """Import what the load needs later (pandas, which DuckDB's Arrow exchange imports; Ibis
+    when rows must be compared with a store that has loads) while the first chunk is read.
     Only a head start: if it fails, the import happens again where it is needed."""
     try:
-        import ibis  # noqa: F401
         import pandas  # noqa: F401
+
+        if compare:
+            import ibis  # noqa: F401
     except Exception:  # noqa: BLE001, S110
         pass
 

@@ -138,6 +138,52 @@ def loads_are_disjoint(loads: list[LoadRecord]) -> bool:
     return True
 
 
+def committed_files(root: Path, loads: list[LoadRecord], name: str) -> list[str]:
+    """Each load's file `name` (e.g. transactions.parquet), where the load has one; a load
+    staged by a running ingest is still in its `.tmp` folder."""
+    out = []
+    for load in loads:
+        folder = root / "loads" / load.load_id
+        if not folder.exists():
+            folder = root / "loads" / f"{load.load_id}.tmp"
+        path = folder / name
+        if path.exists():
+            out.append(str(path))
+    return out
+
+
+def loads_arrow(loads: list[LoadRecord]) -> Any:
+    """The loads as a table, with each load's rank by vintage (newest wins)."""
+    import pyarrow as pa
+
+    ranks = vintage_order(loads)
+    schema = pa.schema([
+        ("load_id", pa.string()), ("seq", pa.int64()), ("vintage_rank", pa.int64()),
+        ("vintage", pa.string()), ("source_file", pa.string()),
+        ("source_format", pa.string()), ("complete", pa.bool_()),
+        ("rows_kept", pa.int64()), ("loaded_at", pa.string()),
+    ])
+    return pa.Table.from_pylist([{
+        "load_id": r.load_id, "seq": r.seq, "vintage_rank": ranks[r.load_id],
+        "vintage": r.vintage, "source_file": r.source_file,
+        "source_format": r.source_format, "complete": r.complete,
+        "rows_kept": r.rows_kept, "loaded_at": r.loaded_at,
+    } for r in loads], schema=schema)
+
+
+def coverage_arrow(loads: list[LoadRecord]) -> Any:
+    """Agency × fiscal-year blocks of complete snapshots, with their load's vintage rank."""
+    import pyarrow as pa
+
+    ranks = vintage_order(loads)
+    schema = pa.schema([("cov_agency", pa.string()), ("cov_fiscal_year", pa.int64()),
+                        ("cov_rank", pa.int64())])
+    return pa.Table.from_pylist([
+        {"cov_agency": b.agency, "cov_fiscal_year": b.fiscal_year, "cov_rank": ranks[r.load_id]}
+        for r in loads if r.complete for b in r.blocks
+    ], schema=schema)
+
+
 class Store:
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser().resolve()
@@ -279,8 +325,9 @@ class Writer:
         tmp = root / "catalog.duckdb.tmp"
         tmp.unlink(missing_ok=True)
         try:
-            catalog = self.store.connect()
-            catalog.export_views(tmp)
+            from contractwatch import catalog_file
+
+            catalog_file.write(root, self.store.loads(), tmp)
             os.replace(tmp, root / "catalog.duckdb")
         except Exception:  # the catalog is a convenience; the manifest is the truth
             tmp.unlink(missing_ok=True)
@@ -348,15 +395,7 @@ class Catalog:
 
     # raw tables -------------------------------------------------------------------------
     def _files(self, name: str) -> list[str]:
-        out = []
-        for load in self.loads:
-            folder = self.store.root / "loads" / load.load_id
-            if not folder.exists():
-                folder = self.store.root / "loads" / f"{load.load_id}.tmp"
-            path = folder / name
-            if path.exists():
-                out.append(str(path))
-        return out
+        return committed_files(self.store.root, self.loads, name)
 
     def _read(self, name: str, files: list[str], empty_schema: Any) -> Any:
         import pyarrow as pa
@@ -391,47 +430,24 @@ class Catalog:
         if "all" in self._cache:
             return self._cache["all"]
         rows = self._read("cw_rows", self._files("transactions.parquet"), arrow_schema())
+        # ingest does not write links it can derive (sources.keys.PERMALINK_SQL)
+        rows = rows.mutate(usaspending_permalink=rows.usaspending_permalink.fill_null(
+            "https://www.usaspending.gov/award/" + rows.contract_award_unique_key + "/"))
         ranked = rows.join(self.loads_table().select("load_id", "vintage_rank", "vintage"),
                            "load_id")
         self._cache["all"] = ranked
         return ranked
 
     def loads_table(self) -> Any:
-        import pyarrow as pa
-
-        if "loads" in self._cache:
-            return self._cache["loads"]
-        schema = pa.schema([
-            ("load_id", pa.string()), ("seq", pa.int64()), ("vintage_rank", pa.int64()),
-            ("vintage", pa.string()), ("source_file", pa.string()),
-            ("source_format", pa.string()), ("complete", pa.bool_()),
-            ("rows_kept", pa.int64()), ("loaded_at", pa.string()),
-        ])
-        rows = [{
-            "load_id": r.load_id, "seq": r.seq, "vintage_rank": self.ranks[r.load_id],
-            "vintage": r.vintage, "source_file": r.source_file,
-            "source_format": r.source_format, "complete": r.complete,
-            "rows_kept": r.rows_kept, "loaded_at": r.loaded_at,
-        } for r in self.loads]
-        table = self._register_arrow("cw_loads", pa.Table.from_pylist(rows, schema=schema))
-        self._cache["loads"] = table
-        return table
+        if "loads" not in self._cache:
+            self._cache["loads"] = self._register_arrow("cw_loads", loads_arrow(self.loads))
+        return self._cache["loads"]
 
     def coverage_table(self) -> Any:
-        import pyarrow as pa
-
-        if "coverage" in self._cache:
-            return self._cache["coverage"]
-        schema = pa.schema([("cov_agency", pa.string()), ("cov_fiscal_year", pa.int64()),
-                            ("cov_rank", pa.int64())])
-        rows = [
-            {"cov_agency": b.agency, "cov_fiscal_year": b.fiscal_year,
-             "cov_rank": self.ranks[r.load_id]}
-            for r in self.loads if r.complete for b in r.blocks
-        ]
-        table = self._register_arrow("cw_coverage", pa.Table.from_pylist(rows, schema=schema))
-        self._cache["coverage"] = table
-        return table
+        if "coverage" not in self._cache:
+            self._cache["coverage"] = self._register_arrow("cw_coverage",
+                                                           coverage_arrow(self.loads))
+        return self._cache["coverage"]
 
     def copies_table(self) -> Any:
         import pyarrow as pa
@@ -467,7 +483,7 @@ class Catalog:
                  cur.fiscal_year == newest_cov.cov_fiscal_year],
             )
             cur = cur.filter(cur.cov_rank.isnull() | (cur.cov_rank <= cur.vintage_rank))
-            cur = cur.drop("cov_agency", "cov_fiscal_year", "cov_rank")
+            cur = cur.select(*t.columns)  # not drop(): its column order varies per process
         if duplicate_policy == "collapse":
             copies = self.copies_table()
             cur = cur.anti_join(copies, ["load_id", "source_row"])
@@ -513,40 +529,3 @@ class Catalog:
         if self.engine == "duckdb":
             return self.con.con.sql(self.to_sql(expr)).to_arrow_table()
         return self.con.to_pyarrow(expr)
-
-    def export_views(self, path: Path) -> None:
-        """Write a DuckDB database whose views reproduce this catalog (for the DuckDB CLI)."""
-        import duckdb
-
-        from contractwatch.analyze import awards, recipients
-
-        views = {
-            "transactions": self.transactions(),
-            "transactions_all": self.transactions_all(),
-            "awards": awards(self),
-            "recipients": recipients(self),
-        }
-        loads_arrow = self.con.to_pyarrow(self.loads_table())
-        con = duckdb.connect(str(path))
-        try:
-            con.register("loads_arrow", loads_arrow)
-            con.execute("CREATE TABLE cw_loads AS SELECT * FROM loads_arrow")
-            con.execute("CREATE VIEW loads AS SELECT * FROM cw_loads")
-            cov = self.con.to_pyarrow(self.coverage_table())
-            con.register("cov_arrow", cov)
-            con.execute("CREATE TABLE cw_coverage AS SELECT * FROM cov_arrow")
-            files = self._files("transactions.parquet")
-            copies = self._files("copies.parquet")
-            if files:
-                con.execute(f"CREATE VIEW cw_rows AS SELECT * FROM read_parquet({files!r})")
-            else:
-                con.execute("CREATE VIEW cw_rows AS SELECT * FROM cw_loads WHERE false")
-            if copies:
-                con.execute(f"CREATE VIEW cw_copies AS SELECT * FROM read_parquet({copies!r})")
-            if not files:
-                return
-            for name, expr in views.items():
-                sql = self.to_sql(expr)
-                con.execute(f"CREATE VIEW {name} AS {sql}")
-        finally:
-            con.close()

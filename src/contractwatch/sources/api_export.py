@@ -89,7 +89,7 @@ class ApiExportLayout(Layout):
             "award_or_idv_flag": Field("sql", sql="'AWARD'"),
             "usaspending_permalink": Field(
                 "sql", sql=f"CASE WHEN {gen} IS NOT NULL THEN "
-                f"{PERMALINK_SQL.format(key=gen)} END"
+                f"{PERMALINK_SQL.format(key=gen)} END", stored=False
             ),
             "txn_key": Field("derived", sql=TXN_KEY_SQL),
         }

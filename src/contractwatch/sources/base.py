@@ -71,6 +71,9 @@ class Field:
     sql: str | None = None  # expression for kind == sql (may use other canonical aliases)
     required: bool = False
     transform: str | None = None  # SQL template over {x} applied to the string value
+    # False: part of the row hash but not written; the catalog derives it when reading
+    # (the award's USAspending link, a long text that is a function of the award key)
+    stored: bool = True
 
 
 @dataclass
@@ -249,7 +252,8 @@ class Layout:
             f"CAST({e} AS {_SQL_TYPES[BY_NAME[n].kind]}) AS {q(n)}" for n, e in derived.items()
         )
         hashed = ", ".join(q(c) for c in self.hash_columns(header, ctx))
-        omitted = absent + [q(n) for n in self.passthrough(header, ctx)]
+        omitted = absent + [q(n) for n in self.passthrough(header, ctx)] + [
+            q(n) for n, f in fields.items() if not f.stored]
         exclude = f" EXCLUDE ({', '.join(omitted)})" if omitted else ""
         extras = self.raw_extras(header, ctx)
         if extras:

@@ -85,9 +85,11 @@ def inspect_file(path: Path, label: str) -> FileFacts:
 def file_sha256(path: Path) -> str:
     """The file's SHA-256 (hashlib releases the interpreter lock, so a thread can run it)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
+    buffer = bytearray(CHUNK)  # one buffer, refilled: no fresh pages per read
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buffer):
+            digest.update(view[:n])
     return digest.hexdigest()
 
 

@@ -31,4 +31,5 @@ TRANSACTION_KEY_SQL = (
     "|| coalesce(CAST(transaction_number AS VARCHAR), '-NONE-')"
 )
 
+# the award's page; hashed at ingest but not stored: Catalog.transactions_all derives it
 PERMALINK_SQL = "'https://www.usaspending.gov/award/' || {key} || '/'"

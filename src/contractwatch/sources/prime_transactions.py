@@ -105,5 +105,5 @@ class PrimeTransactionsLayout(Layout):
             key = AWARD_KEY_SQL if "contract_award_unique_key" not in present \
                 else "contract_award_unique_key"
             out["usaspending_permalink"] = Field(
-                "derived", sql=PERMALINK_SQL.format(key=f"({key})"))
+                "derived", sql=PERMALINK_SQL.format(key=f"({key})"), stored=False)
         return out
