@@ -7,6 +7,7 @@ from /usr/bin/time and its process tree's resident set sampled every 50 ms, JVM 
   ingest   contractwatch.ingest (parse, validate, normalise, hash, dedupe, commit)
            DuckDB  COPY (SELECT * FROM read_csv(...)) TO '...parquet'
            Polars  scan_csv(...).sink_parquet(...)
+           (the baselines write snappy Parquet, the codec of contractwatch's default store)
   report   the standard agency report — top 20 recipients and top 20 PSC titles of one agency
            in one fiscal year, and the agency's obligations by fiscal year — through
            contractwatch.analyze (DuckDB; with --spark also Spark local[2]; "general path" =
@@ -118,7 +119,7 @@ def job_ingest_duckdb(csv: str, out: str) -> dict[str, Any]:
     con.execute("SET threads = 2")
     start = time.perf_counter()
     con.execute(f"COPY (SELECT * FROM read_csv('{csv}')) TO '{out}' "
-                "(FORMAT parquet, COMPRESSION zstd)")
+                "(FORMAT parquet, COMPRESSION snappy)")
     seconds = time.perf_counter() - start
     rows = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()[0][0]
     return {"seconds": seconds, "rows": rows}
@@ -128,7 +129,7 @@ def job_ingest_polars(csv: str, out: str) -> dict[str, Any]:
     import polars as pl
 
     start = time.perf_counter()
-    pl.scan_csv(csv, infer_schema_length=10000).sink_parquet(out, compression="zstd")
+    pl.scan_csv(csv, infer_schema_length=10000).sink_parquet(out, compression="snappy")
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "rows": pl.scan_parquet(out).select(pl.len()).collect().item()}
 

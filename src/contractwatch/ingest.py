@@ -556,9 +556,23 @@ class _ParquetSink:
         self.schema = schema
         self.constants = constants
         self.writer: Any = None
+        self.fillers: dict[str, Any] = {}
         # key hash and record number of every row, for the duplicate check after the load
         self.keys_path = path.with_name("key_hashes.parquet")
         self.keys_writer: Any = None
+
+    def _filler(self, f: Any, n: int) -> Any:
+        """The load's constant, or nulls, for n rows: slices of one array made once (a fresh
+        array per chunk costs allocating, zeroing and, for text, hashing every value)."""
+        import pyarrow as pa
+
+        made = self.fillers.get(f.name)
+        if made is None or len(made) < n:
+            size = max(n, 2 * len(made) if made is not None else 0)
+            made = pa.repeat(self.constants[f.name], size).cast(f.type) \
+                if f.name in self.constants else pa.nulls(size, f.type)
+            self.fillers[f.name] = made
+        return made.slice(0, n)
 
     def _open(self) -> Any:
         import pyarrow.parquet as pq
@@ -580,11 +594,10 @@ class _ParquetSink:
         columns = []
         for f in self.schema:
             if f.name in present:
-                columns.append(table.column(f.name).cast(f.type))
-            elif f.name in self.constants:
-                columns.append(pa.repeat(self.constants[f.name], n).cast(f.type))
+                column = table.column(f.name)
+                columns.append(column if column.type == f.type else column.cast(f.type))
             else:
-                columns.append(pa.nulls(n, f.type))
+                columns.append(self._filler(f, n))
         self._open().write_table(pa.Table.from_arrays(columns, schema=self.schema))
         self._open_keys().write_table(pa.Table.from_arrays(
             [table.column("_key_hash"), table.column("source_row")],
