@@ -31,7 +31,10 @@ def default_store_dir() -> Path:
 
 
 def default_threads() -> int:
-    """Every core: a query should use the machine as a hand-written DuckDB query would."""
+    """Every core this process may run on: a query should use the machine as a
+    hand-written DuckDB query would."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
     return os.cpu_count() or 2
 
 
