@@ -106,9 +106,20 @@ def test_rerun_fetches_only_what_changed_and_full_refetch_withdraws(server, tmp_
         assert second.mode == "incremental" and not second.complete
         assert second.new == len(new_keys) > 0
         assert second.requests < first.requests / 2
+        assert second.years_differing == []  # nothing withdrawn: the counts agree
 
-        # the server now withdraws what the 08-20 file lacks; only a full refetch sees it
+        # the server now withdraws what the 08-20 file lacks: an incremental run cannot
+        # fetch a row that is gone, but the per-year counts show it and say what to do
         server.dataset.load([AUG20], "2026-08-21")
+        third = sync(store, query, api_url=server.url, client=c)
+        held, served = len(union), len(expected_rows([AUG20], "ICE"))
+        assert third.mode == "incremental" and held > served
+        assert third.years_differing == [2026]
+        (note,) = [w for w in third.warnings if w.startswith("FY2026")]
+        assert f"holds {held:,} current" in note and f"counts {served:,}: " \
+            f"{held - served:,} were withdrawn" in note and "--full" in note
+        assert stored_rows(store, "ICE") == union  # told, not silently changed
+
         full = sync(store, query, api_url=server.url, client=c, full=True)
     assert full.mode == "full" and full.complete
     assert stored_rows(store, "ICE") == expected_rows([AUG20], "ICE")

@@ -19,9 +19,10 @@ Incremental: after a successful run the query remembers the API's `awards/last_u
 date. A rerun first asks for it (one request): unchanged means nothing to fetch. Otherwise it
 fetches only transactions whose last_modified_date is within `overlap_days` before that
 date, in windows on the modified-date axis, as a partial load (adds and revises by
-transaction key). Rows withdrawn upstream are only seen by a full refetch (`full=True`),
+transaction key). Rows withdrawn upstream are only removed by a full refetch (`full=True`),
 which is a complete load when it covers whole fiscal years without keyword or recipient
-filters, and then supersedes older rows of those agency-years.
+filters, and then supersedes older rows of those agency-years; an incremental run detects
+them by comparing each fiscal year's count at the API with the store's, and warns.
 """
 
 from __future__ import annotations
@@ -226,6 +227,8 @@ class SyncReport:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
+    # fiscal years whose current row count in the store differs from the API's count
+    years_differing: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
@@ -315,6 +318,8 @@ class Sync:
             path = self.run_dir / f"{self.query.name}_{run['as_of'].replace(':', '')}.csv"
             _write_csv(path, rows)
             self._ingest(path, run, report)
+        if run["mode"] == "incremental" and not (self.query.keyword or self.query.recipient):
+            self._compare_year_counts(run, report)
         state.update({"last_updated": run["last_updated"], "last_run": run["as_of"]})
         if report.load_id:
             state.setdefault("load_ids", []).append(report.load_id)
@@ -461,6 +466,48 @@ class Sync:
             "transaction_description": _text(r.get("Transaction Description")),
             "usaspending_permalink": f"https://www.usaspending.gov/award/{gid}/" if gid else "",
         }
+
+    def _compare_year_counts(self, run: dict[str, Any], report: SyncReport) -> None:
+        """Count each fiscal year of the query at the API (one request per year) and in the
+        store's current state: an incremental run fetches what was added or revised, but a
+        transaction withdrawn upstream simply stops appearing, so only a count shows it."""
+        data_day = max(date.fromisoformat(run["last_updated"]), datetime.now(UTC).date())
+        end = date.fromisoformat(self.query.until) if self.query.until else \
+            date(data_day.year + 1 if data_day.month >= 10 else data_day.year, 9, 30)
+        years = fiscal_year_windows(date.fromisoformat(self.query.since), end)
+        held = self._store_year_counts(years[0].start, end)
+        base = self.query.base_filters()
+        for w in years:
+            fy = w.end.year
+            api = self.client.spending_by_transaction_count(w.filters(base))
+            mine = held.get(fy, 0)
+            if api == mine:
+                continue
+            report.years_differing.append(fy)
+            agency = self.query.agency_name
+            if mine > api:
+                report.warnings.append(
+                    f"FY{fy}: the store holds {mine:,} current contract transactions of "
+                    f"{agency}, the API now counts {api:,}: {mine - api:,} were withdrawn "
+                    "upstream (or are held twice under different keys); rerun this sync with "
+                    "--full to refetch whole years, which drops them")
+            else:
+                report.warnings.append(
+                    f"FY{fy}: the API counts {api:,} contract transactions of {agency}, the "
+                    f"store holds {mine:,}: {api - mine:,} are missing (modified before the "
+                    "sync's overlap window?); rerun this sync with --full to refetch whole "
+                    "years")
+
+    def _store_year_counts(self, start: date, end: date) -> dict[int, int]:
+        """Current contract transactions (not IDVs) of the agency per fiscal year."""
+        catalog = self.store.connect()
+        t = catalog.transactions("collapse")
+        t = t.filter((t.awarding_sub_agency_code == self.query.agency_code)
+                     & (t.action_date >= start) & (t.action_date <= end)
+                     & (t.award_or_idv_flag.isnull() | (t.award_or_idv_flag != "IDV")))
+        rows = catalog.con.to_pyarrow(t.group_by("fiscal_year").aggregate(n=t.count()))
+        return dict(zip(rows.column("fiscal_year").to_pylist(), rows.column("n").to_pylist(),
+                        strict=True))
 
     def _within_range(self, rows: list[dict[str, str]],
                       report: SyncReport) -> list[dict[str, str]]:

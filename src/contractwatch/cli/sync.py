@@ -87,6 +87,9 @@ def sync(
     elif not report.complete:
         notes.append("partial load: adds and revises rows by transaction key; rows withdrawn "
                      "upstream are only removed by a --full sync of whole fiscal years")
+        if report.mode == "incremental" and not report.years_differing \
+                and not (keyword or recipient):
+            notes.append("the API's count of each fiscal year matches the store's")
     render(Result(f"Sync {report.name}", list(report.row()), [report.row()], caveats=notes),
            fmt.value, columns=None if fmt != Format.table else [
                "mode", "complete", "windows", "windows_resumed", "downloads", "rows_fetched",
