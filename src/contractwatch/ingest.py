@@ -562,8 +562,8 @@ class _ParquetSink:
         self.keys_writer: Any = None
 
     def _filler(self, f: Any, n: int) -> Any:
-        """The load's constant, or nulls, for n rows: slices of one array made once (a fresh
-        array per chunk costs allocating, zeroing and, for text, hashing every value)."""
+        """The load's constant, or nulls, for n rows: slices of one array made once, not a
+        fresh array allocated and filled for every chunk."""
         import pyarrow as pa
 
         made = self.fillers.get(f.name)
