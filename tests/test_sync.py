@@ -215,3 +215,25 @@ def test_enrich_stores_the_award_detail_the_api_served(server, tmp_path):
     # the local server's ceiling is 1.5 × the award's obligations (see tests/apiserver)
     assert result.meta["ceiling"] == (obligated * Decimal("1.5")).quantize(Decimal("0.01"))
     assert result.meta["detail"]["total_obligation"] == obligated
+
+
+def test_a_failed_count_check_is_a_warning_not_a_failed_sync(tmp_path):
+    """The per-year count check runs after the load is in; if the API stops answering then,
+    the run says so and keeps what it loaded."""
+    from contractwatch.sync import Sync, SyncReport
+
+    ds = Dataset()
+    ds.load([AUG19], "2026-08-19")
+    store = Store(tmp_path / "store")
+    query = make_query("ICE", "2025-10-01")
+    with ApiServer(ds) as srv:
+        with client_for(srv) as c:
+            sync(store, query, api_url=srv.url, client=c)
+        url = srv.url
+    loads = store.loads()
+    report = SyncReport(query.name, "incremental", "2026-08-22T00:00:00")
+    with UsaspendingClient(url, rate_per_second=0, max_retries=1, backoff_base=0.01) as dead:
+        Sync(store, query, dead)._compare_year_counts({"last_updated": "2026-08-21"}, report)
+    assert report.years_differing == []
+    assert [w for w in report.warnings if w.startswith("could not compare the per-year counts")]
+    assert store.loads() == loads
