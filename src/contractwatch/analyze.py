@@ -7,12 +7,13 @@ summed from `federal_action_obligation` per transaction, never from award-level 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from contractwatch.agencies import resolve_agency
-from contractwatch.store import Catalog
+from contractwatch.store import Block, Catalog, LoadRecord
 
 TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "family", "brand")
 
@@ -112,21 +113,31 @@ def copies_in_scope(catalog: Catalog, f: Filters) -> int:
     if not any(ld.duplicate_copies for ld in catalog.loads):
         return 0
     if catalog.all_rows_current() and not (f.keyword or f.recipient or f.psc or f.naics):
-        code = f.agency_code()
-        return sum(b.duplicate_copies for ld in catalog.loads for b in ld.blocks
-                   if (not code or b.agency == code) and (not f.fy or b.fiscal_year == int(f.fy)))
+        return sum(b.duplicate_copies for _, b in _blocks_in_scope(catalog, f))
     scope = apply_filters(catalog.transactions("keep"), f)
     return int(catalog.con.execute(
         scope.semi_join(catalog.copies_table(), ["load_id", "source_row"]).count()))
 
 
-def caveats(catalog: Catalog, f: Filters, policy: str, count_copies: bool = True) -> list[str]:
-    """What a reader must know about the figures in this scope, stated not hidden."""
-    out: list[str] = []
+def _blocks_in_scope(catalog: Catalog, f: Filters) -> Iterator[tuple[LoadRecord, Block]]:
+    """Each load's agency × fiscal-year blocks that the filters' agency and year select."""
     code = f.agency_code()
+    for load in catalog.loads:
+        for b in load.blocks:
+            if (not code or b.agency == code) and (not f.fy or b.fiscal_year == int(f.fy)):
+                yield load, b
+
+
+def caveats(catalog: Catalog, f: Filters, policy: str, copies: int | None = None) -> list[str]:
+    """What a reader must know about the figures in this scope, stated not hidden.
+
+    `copies`: the exact copies in scope when the caller already counted them (0 to leave
+    that caveat out); counted here when None.
+    """
+    out: list[str] = []
     if not catalog.loads:
         return ["the store is empty: run `contractwatch ingest` first"]
-    n = copies_in_scope(catalog, f) if count_copies else 0
+    n = copies_in_scope(catalog, f) if copies is None else copies
     if n:
         if policy == "keep":
             out.append(
@@ -138,16 +149,13 @@ def caveats(catalog: Catalog, f: Filters, policy: str, count_copies: bool = True
         else:
             out.append(f"{n} exact copies inside API exports were dropped (policy "
                        "'collapse'); totals may be low by the amounts they stood for")
-    for load in catalog.loads:
-        for b in load.blocks:
-            if code and b.agency != code or f.fy and b.fiscal_year != int(f.fy):
-                continue
-            if load.source_format == "usaspending-api-export" and b.looks_truncated:
-                out.append(
-                    f"{load.source_file}: agency {b.agency} FY{b.fiscal_year} holds {b.rows} "
-                    "rows (a multiple of the 100-row page) and no de-obligation: the export "
-                    "probably stopped at a page boundary, so its sum is an upper bound"
-                )
+    for load, b in _blocks_in_scope(catalog, f):
+        if load.source_format == "usaspending-api-export" and b.looks_truncated:
+            out.append(
+                f"{load.source_file}: agency {b.agency} FY{b.fiscal_year} holds {b.rows} "
+                "rows (a multiple of the 100-row page) and no de-obligation: the export "
+                "probably stopped at a page boundary, so its sum is an upper bound"
+            )
     formats = {ld.source_format for ld in catalog.loads}
     if "usaspending-api-export" in formats:
         out.append("API-export rows carry no ceiling, UEI, parent company or PSC/NAICS codes "
@@ -460,7 +468,7 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
                  "transactions", "federal_action_obligation", "first_action_date",
                  "last_action_date", "loads", "newest_vintage"],
         rows=rows, sql=catalog.to_sql(expr) if catalog.loads else None,
-        caveats=caveats(catalog, Filters(), policy) + warnings,
+        caveats=caveats(catalog, Filters(), policy, copies) + warnings,
         meta={"loads": loads, "rows_stored": stored, "rows_current": current,
               "duplicate_copies_current": copies, "policy": policy,
               "superseded_or_withdrawn": stored - current},

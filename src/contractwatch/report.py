@@ -202,7 +202,7 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
         "first_action_date": _rows(catalog, scope.aggregate(d=scope.action_date.min()))[0]["d"],
         "last_action_date": _rows(catalog, scope.aggregate(d=scope.action_date.max()))[0]["d"],
     }
-    notes = caveats(catalog, f, policy) + caveats(catalog, f_all, policy, count_copies=False)
+    notes = caveats(catalog, f, policy) + caveats(catalog, f_all, policy, copies=0)
     if policy == "keep":
         notes.append("duplicate policy 'keep': every row of an export counts toward totals")
     if fy_row and summary["last_action_date"] and summary["last_action_date"] < date(fy, 9, 30):

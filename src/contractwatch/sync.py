@@ -353,13 +353,16 @@ class Sync:
             return {"mode": "incremental", "as_of": as_of, "last_updated": last_updated,
                     "start": start.isoformat(), "end": (data_day + timedelta(days=1)).isoformat(),
                     "axis": "last_modified_date"}
-        since = date.fromisoformat(self.query.since)
-        if self.query.until:
-            end = date.fromisoformat(self.query.until)
-        else:  # to the end of the fiscal year holding the data's newest day
-            end = date(data_day.year + 1 if data_day.month >= 10 else data_day.year, 9, 30)
         return {"mode": "full", "as_of": as_of, "last_updated": last_updated,
-                "start": since.isoformat(), "end": end.isoformat(), "axis": "action_date"}
+                "start": self.query.since, "end": self._action_end(data_day).isoformat(),
+                "axis": "action_date"}
+
+    def _action_end(self, data_day: date) -> date:
+        """The query's last action date: --until, else the end of the fiscal year holding
+        the data's newest day."""
+        if self.query.until:
+            return date.fromisoformat(self.query.until)
+        return date(data_day.year + 1 if data_day.month >= 10 else data_day.year, 9, 30)
 
     # fetching
     def _fetch_all(self, run: dict[str, Any], report: SyncReport) -> list[dict[str, str]]:
@@ -472,8 +475,7 @@ class Sync:
         store's current state: an incremental run fetches what was added or revised, but a
         transaction withdrawn upstream simply stops appearing, so only a count shows it."""
         data_day = max(date.fromisoformat(run["last_updated"]), datetime.now(UTC).date())
-        end = date.fromisoformat(self.query.until) if self.query.until else \
-            date(data_day.year + 1 if data_day.month >= 10 else data_day.year, 9, 30)
+        end = self._action_end(data_day)
         years = fiscal_year_windows(date.fromisoformat(self.query.since), end)
         held = self._store_year_counts(years[0].start, end)
         base = self.query.base_filters()
