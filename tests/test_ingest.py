@@ -75,6 +75,24 @@ def test_manifest_records_each_load(transactions_store: Store) -> None:
     assert warnings.count("page boundary") == 3
 
 
+def test_block_figures_equal_plain_counts_and_sums(transactions_store: Store) -> None:
+    """Each load's blocks (rows, obligations, negative and zero rows per agency and fiscal
+    year), taken chunk by chunk while writing, equal a csv-module count over the file."""
+    for load in transactions_store.loads():
+        expected: dict[tuple[str, int], list] = {}
+        for row in read_rows(Path(load.source_file)):
+            key = (AGENCY_CODES[row["Agency"]], fiscal_year(row["Action Date"]))
+            amount = Decimal(row["Federal Action Obligation"])
+            figures = expected.setdefault(key, [0, Decimal("0"), 0, 0])
+            figures[0] += 1
+            figures[1] += amount
+            figures[2] += amount < 0
+            figures[3] += amount == 0
+        got = {(b.agency, b.fiscal_year): [b.rows, Decimal(b.obligations), b.negative_rows,
+                                           b.zero_rows] for b in load.blocks}
+        assert got == expected, load.source_file
+
+
 def test_loading_the_same_file_twice_changes_nothing(tmp_path: Path) -> None:
     store = Store(tmp_path / "s")
     path = TRANSACTIONS / "CBP_ICE_FY2024_Contract_Obligations.csv"

@@ -153,8 +153,12 @@ def test_parquet_compression_setting(tmp_path: Path, monkeypatch: pytest.MonkeyP
     store = Store(tmp_path / "s")
     load = ingest(store, [FY2024], progress=False).loads[0]
     meta = pq.ParquetFile(store.root / load.data_dir / "transactions.parquet").metadata
-    codecs = {meta.row_group(0).column(i).compression for i in range(meta.num_columns)}
-    assert codecs == {codec}
+    codecs = {meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i).compression
+              for i in range(meta.num_columns)}
+    # under snappy the row hash (decimal text of a 64-bit number) is written plain: snappy
+    # barely shrinks it; zstd, chosen for a small store, compresses it too
+    assert codecs.pop("row_hash") == ("UNCOMPRESSED" if codec == "SNAPPY" else codec)
+    assert set(codecs.values()) == {codec}
     expected = {(CODES[a], fy): v for (a, fy), v in api_export_totals([FY2024]).items()}
     assert totals_by_code(store) == expected
 

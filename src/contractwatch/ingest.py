@@ -46,6 +46,13 @@ CHUNK_BYTES = 24 << 20
 UNIQUE_COLUMNS = {"txn_key", "row_hash", "contract_transaction_unique_key",
                   "contract_award_unique_key", "usaspending_permalink", "award_id_piid",
                   "transaction_description", "source_row"}
+# The row hash is the decimal text of a 64-bit number: snappy shrinks it by a quarter for
+# twice the CPU of writing it plain (2M rows: 44 → 32 MB, 0.09 → 0.19 CPU-s), so under
+# snappy, the fast default, it is written plain; zstd, chosen for a small store, halves it
+# again (18 MB) and applies.
+PLAIN_UNDER_SNAPPY = {"row_hash"}
+# How long the load's allocator keeps freed pages for reuse (see _page_reusing_allocator).
+FREED_PAGES_KEPT_MS = 2500
 STATISTICS_COLUMNS = ["action_date", "fiscal_year", "awarding_sub_agency_code",
                       "awarding_agency_code", "federal_action_obligation", "source_row",
                       "load_id"]
@@ -330,14 +337,21 @@ class _Job:
         task = self.progress.add_task(Path(label).name[-40:], total=facts.size) \
             if self.progress else None
         written = _Written()
-        constants = {"source_format": layout.name, "source_file": label, "load_id": load_id}
+        constants = {"source_format": layout.name, "source_file": label, "load_id": load_id,
+                     **layout.constants(facts.header, ctx)}
         sink = _ParquetSink(folder / "transactions.parquet", schema, constants)
         # One engine thread per chunk: the reader and the writer threads use the other core,
         # and rows come back in their order, which `_with_passthrough` relies on (and checks).
+        # (Two chunks at once in two engine threads was tried: no faster, 150 MB more.)
         self.con.execute("SET threads = 1")
         self.con.execute("SET preserve_insertion_order = true")
+
+        def write(result: Any) -> None:
+            sink.write(result)
+            written.note_chunk(result)
+
         try:
-            with RunBehind(sink.write, name="parquet-writer") as behind:
+            with RunBehind(write, name="parquet-writer") as behind:
                 for chunk, nbytes in run_ahead(
                         self._chunks(path, facts, label, layout, ctx, keep), name="csv-reader"):
                     try:
@@ -354,7 +368,6 @@ class _Job:
                                                                                  ctx))
                     written.read += chunk.num_rows
                     result = self._drop_bad_rows(result, written, path, facts, label)
-                    written.note_chunk(self.con, result)
                     written.kept += result.num_rows
                     behind.put(result)
                     if self.progress is not None and task is not None:
@@ -367,9 +380,11 @@ class _Job:
         # Rows whose key hash repeats: the only rows that can be copies. Usually few, so the
         # exact check on the keys' text (in `_summarise`) reads those rows only. The hashes
         # went to a side file, not memory: an aggregate over it spills when large.
+        # (A window count: at 50M rows 3.9 s and 700 MB, where grouping and joining back
+        # took 5.7 s and 780 MB.)
         written.maybe_repeated = self.con.execute(
-            "WITH k AS (SELECT * FROM read_parquet(?)) SELECT source_row FROM k "
-            "WHERE key_hash IN (SELECT key_hash FROM k GROUP BY key_hash HAVING count(*) > 1)",
+            "SELECT source_row FROM (SELECT source_row, count(*) OVER (PARTITION BY key_hash) "
+            "  AS n FROM read_parquet(?)) WHERE n > 1",
             [str(sink.keys_path)]).to_arrow_table()
         sink.keys_path.unlink()
         self._release_memory()
@@ -525,23 +540,28 @@ class _Written:
 
     maybe_repeated: Any = None  # source rows whose key hash occurs more than once
 
-    def note_chunk(self, con: Any, result: Any) -> None:
-        """Add a chunk's rows to the block totals."""
-        con.register("cw_chunk", result)
-        rows = con.execute(
-            "SELECT awarding_sub_agency_code, fiscal_year, count(*), "
-            "  CAST(sum(federal_action_obligation) AS VARCHAR), "
-            "  count(*) FILTER (WHERE federal_action_obligation < 0), "
-            "  count(*) FILTER (WHERE federal_action_obligation = 0) "
-            "FROM cw_chunk GROUP BY ALL"
-        ).fetchall()
-        con.unregister("cw_chunk")
-        for agency, fy, n, total, neg, zero in rows:
-            block = self.blocks.setdefault((agency, fy), [0, Decimal("0.00"), 0, 0])
-            block[0] += n
-            block[1] += Decimal(total or "0")
-            block[2] += neg
-            block[3] += zero
+    def note_chunk(self, result: Any) -> None:
+        """Add a chunk's rows to the block totals (in the writer thread, beside the engine)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        amount = result.column("federal_action_obligation")
+        zero = pa.scalar(Decimal("0.00"), amount.type)
+        groups = pa.table({
+            "agency": result.column("awarding_sub_agency_code"),
+            "fy": result.column("fiscal_year"),
+            "amount": amount,
+            "negative": pc.less(amount, zero),
+            "zero": pc.equal(amount, zero),
+        }).group_by(["agency", "fy"], use_threads=False).aggregate(
+            [([], "count_all"), ("amount", "sum"), ("negative", "sum"), ("zero", "sum")])
+        for row in groups.to_pylist():
+            block = self.blocks.setdefault((row["agency"], row["fy"]),
+                                           [0, Decimal("0.00"), 0, 0])
+            block[0] += row["count_all"]
+            block[1] += row["amount_sum"] or Decimal("0.00")
+            block[2] += row["negative_sum"] or 0
+            block[3] += row["zero_sum"] or 0
 
 
 class _ParquetSink:
@@ -580,8 +600,11 @@ class _ParquetSink:
         if self.writer is None:
             from contractwatch import settings
 
+            codec = settings.load().parquet_compression
             self.writer = pq.ParquetWriter(
-                self.path, self.schema, compression=settings.load().parquet_compression,
+                self.path, self.schema,
+                compression={c: "none" if codec == "snappy" and c in PLAIN_UNDER_SNAPPY
+                             else codec for c in self.schema.names},
                 use_dictionary=[c for c in self.schema.names if c not in UNIQUE_COLUMNS],
                 write_statistics=STATISTICS_COLUMNS)
         return self.writer
@@ -640,8 +663,11 @@ def _page_reusing_allocator() -> Iterator[None]:
     """Arrow's jemalloc pool during the load, where the default is mimalloc (pip wheels).
 
     mimalloc hands each chunk's freed pages back to the system and the next chunk faults
-    them in again, zeroed by the kernel: 2M rows, 9.1 → 8.5 CPU-s with jemalloc, same peak
-    memory. A pool the user chose (ARROW_DEFAULT_MEMORY_POOL) is left alone.
+    them in again, zeroed by the kernel. So does Arrow's jemalloc as configured (decay 0), so
+    freed pages are kept for a few seconds instead; each phase ends by purging them
+    (`_Job._release_memory`), so peaks do not stack. 2M rows: 9.1 → 8.5 CPU-s with jemalloc,
+    → 7.9 with the decay; same peak memory. A pool the user chose
+    (ARROW_DEFAULT_MEMORY_POOL) is left alone.
     """
     import os
 
@@ -652,6 +678,7 @@ def _page_reusing_allocator() -> Iterator[None]:
         yield
         return
     try:
+        pa.jemalloc_set_decay_ms(FREED_PAGES_KEPT_MS)  # arenas made from now on
         pa.set_memory_pool(pa.jemalloc_memory_pool())
     except NotImplementedError:  # a pyarrow built without jemalloc
         yield
@@ -659,6 +686,7 @@ def _page_reusing_allocator() -> Iterator[None]:
     try:
         yield
     finally:
+        pa.default_memory_pool().release_unused()
         pa.set_memory_pool(previous)
 
 

@@ -199,9 +199,21 @@ class Layout:
         return {n: f.source for n, f in self.fields(header, ctx).items()
                 if f.kind == "string" and f.source and not f.transform}
 
+    def constants(self, header: list[str], ctx: Context) -> dict[str, str]:
+        """Canonical text columns with one value for the whole file (a quoted SQL literal).
+
+        The engine hashes them but does not return them: the writer repeats the value, which
+        saves converting and encoding a column of identical strings.
+        """
+        return {n: f.sql[1:-1] for n, f in self.fields(header, ctx).items()
+                if f.kind == "sql" and f.stored and f.sql and _TEXT_LITERAL.fullmatch(f.sql)}
+
     def select_sql(self, header: list[str], ctx: Context, table: str = "batch") -> str:
         """SELECT producing the canonical columns this layout fills, plus `row_hash`,
         `fiscal_year`, `source_row` and `_error`, from a raw batch.
+
+        `row_hash` comes back as the engine's 64-bit number; the store keeps its decimal
+        text, which the Parquet writer makes (off the engine's thread).
 
         Three steps: typed (parse raw text; `sql` fields see the raw columns), base (every
         canonical column, null where the layout lacks it, plus the fiscal year), derived
@@ -253,6 +265,7 @@ class Layout:
         )
         hashed = ", ".join(q(c) for c in self.hash_columns(header, ctx))
         omitted = absent + [q(n) for n in self.passthrough(header, ctx)] + [
+            q(n) for n in self.constants(header, ctx)] + [
             q(n) for n, f in fields.items() if not f.stored]
         exclude = f" EXCLUDE ({', '.join(omitted)})" if omitted else ""
         extras = self.raw_extras(header, ctx)
@@ -266,9 +279,10 @@ class Layout:
             f"CAST(year(action_date) + CASE WHEN month(action_date) >= 10 THEN 1 ELSE 0 END "
             f"AS BIGINT) AS fiscal_year, source_row, _error FROM typed),\n"
             f"full_row AS (SELECT *{', ' + final if final else ''} FROM base)\n"
-            f"SELECT *{exclude}, CAST(hash({hashed}) AS VARCHAR) AS row_hash FROM full_row"
+            f"SELECT *{exclude}, hash({hashed}) AS row_hash FROM full_row"
         )
 
 
+_TEXT_LITERAL = re.compile(r"'[^']*'")
 _SQL_TYPES = {"string": "VARCHAR", "money": "DECIMAL(38,2)", "date": "DATE", "int": "BIGINT",
               "bool": "BOOLEAN"}
