@@ -374,6 +374,9 @@ class _Job:
                         self.progress.advance(task, nbytes)
         finally:
             sink.finish()
+        # Start putting the data on disk while the duplicate check runs: the commit's fsync
+        # then finds the file clean instead of waiting for it (10M rows: ~0.3 s).
+        self.hasher.submit(_flush_to_disk, sink.path)
         if self.progress is not None and task is not None:
             self.progress.update(task, completed=facts.size)
         self._release_memory()
@@ -689,6 +692,17 @@ def _page_reusing_allocator() -> Iterator[None]:
         pa.default_memory_pool().release_unused()
         pa.jemalloc_set_decay_ms(0)
         pa.set_memory_pool(previous)
+
+
+def _flush_to_disk(path: Path) -> None:
+    """fsync one file; only a head start, the commit fsyncs again before it counts."""
+    import os
+
+    try:
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+    except OSError:
+        pass
 
 
 def _import_ahead(compare: bool) -> None:
