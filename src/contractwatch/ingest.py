@@ -218,11 +218,12 @@ class _Job:
         self.progress = _make_progress() if progress else None
         self._progress_cm = self.progress or nullcontext()
         self._progress_cm.__enter__()
-        self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        # the checksum, and the early flush of each written file, run here beside the load
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="background")
 
     def close(self) -> None:
         self._progress_cm.__exit__(None, None, None)
-        self.hasher.shutdown(wait=True, cancel_futures=True)
+        self.background.shutdown(wait=True, cancel_futures=True)
         self.con.close()
 
     def discard(self) -> None:
@@ -241,7 +242,7 @@ class _Job:
             if same:
                 return self._already_loaded(same[0], label)
         else:  # no load has this size, so it is new: the checksum runs beside the load
-            checksum = self.hasher.submit(file_sha256, path)
+            checksum = self.background.submit(file_sha256, path)
         layout = detect_layout(facts.header, label)
         vintage, vintage_source = self.as_of, "as-of"
         if vintage is None:
@@ -376,7 +377,7 @@ class _Job:
             sink.finish()
         # Start putting the data on disk while the duplicate check runs: the commit's fsync
         # then finds the file clean instead of waiting for it (10M rows: ~0.3 s).
-        self.hasher.submit(_flush_to_disk, sink.path)
+        self.background.submit(_flush_to_disk, sink.path)
         if self.progress is not None and task is not None:
             self.progress.update(task, completed=facts.size)
         self._release_memory()
