@@ -14,6 +14,7 @@ from typing import Any
 
 from contractwatch.agencies import resolve_agency
 from contractwatch.store import Block, Catalog, LoadRecord
+from contractwatch.values.ids import PERMALINK
 
 TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "family", "brand")
 
@@ -413,8 +414,7 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
         "ceiling_source": ceiling_source,
         "parent_award_id_piid": parent_piid,
         "parent_award_key": parent_key,
-        "parent_permalink": f"https://www.usaspending.gov/award/{parent_key}/"
-        if parent_key else None,
+        "parent_permalink": PERMALINK.format(key=parent_key) if parent_key else None,
         "usaspending_permalink": latest["usaspending_permalink"],
         "first_action_date": rows[0]["action_date"],
         "last_action_date": latest["action_date"],

@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contractwatch.values.ids import PERMALINK
+
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
@@ -430,9 +432,10 @@ class Catalog:
         if "all" in self._cache:
             return self._cache["all"]
         rows = self._read("cw_rows", self._files("transactions.parquet"), arrow_schema())
-        # ingest does not write links it can derive (sources.keys.PERMALINK_SQL)
+        # ingest does not write links it can derive (values.ids.PERMALINK)
+        before, after = PERMALINK.split("{key}")
         rows = rows.mutate(usaspending_permalink=rows.usaspending_permalink.fill_null(
-            "https://www.usaspending.gov/award/" + rows.contract_award_unique_key + "/"))
+            before + rows.contract_award_unique_key + after))
         ranked = rows.join(self.loads_table().select("load_id", "vintage_rank", "vintage"),
                            "load_id")
         self._cache["all"] = ranked

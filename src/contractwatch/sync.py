@@ -53,6 +53,7 @@ from contractwatch.sources.usaspending_api import (
     agency_filter,
 )
 from contractwatch.store import Store, atomic_write_text
+from contractwatch.values.ids import PERMALINK
 
 SYNC_DIR = "sync"
 FILL = 0.6  # target rows per window as a share of the page, so a split usually fits at once
@@ -467,7 +468,7 @@ class Sync:
             "naics_description": naics[1],
             "award_type": _text(r.get("Award Type")),
             "transaction_description": _text(r.get("Transaction Description")),
-            "usaspending_permalink": f"https://www.usaspending.gov/award/{gid}/" if gid else "",
+            "usaspending_permalink": PERMALINK.format(key=gid) if gid else "",
         }
 
     def _compare_year_counts(self, run: dict[str, Any], report: SyncReport) -> None:

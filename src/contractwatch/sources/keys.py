@@ -8,6 +8,8 @@ parent vehicle (it did, for 5 FY2026 CBP keys). An export without transaction nu
 the number nearly every action carries.
 """
 
+from contractwatch.values.ids import PERMALINK
+
 TXN_KEY_SQL = (
     "concat_ws('|', coalesce(awarding_sub_agency_code, ''), coalesce(award_id_piid, ''), "
     "coalesce(modification_number, ''), "
@@ -32,4 +34,4 @@ TRANSACTION_KEY_SQL = (
 )
 
 # the award's page; hashed at ingest but not stored: Catalog.transactions_all derives it
-PERMALINK_SQL = "'https://www.usaspending.gov/award/' || {key} || '/'"
+PERMALINK_SQL = "'" + PERMALINK.replace("{key}", "' || {key} || '") + "'"
