@@ -7,8 +7,13 @@ gets its own award ids, so keys stay unique as in a real multi-year pull), then 
 in a fresh subprocess so peak memory (max RSS) is its own:
   1. `contractwatch ingest` (parse, validate, normalise, hash, dedupe, commit);
   2. DuckDB `COPY (SELECT * FROM read_csv(...)) TO 'x.parquet'` (all text, no validation);
-  3. Polars `scan_csv(...).sink_parquet(...)` (if polars is installed).
-The baselines write snappy Parquet, the codec of contractwatch's default store.
+  3. Polars `scan_csv(...).sink_parquet(...)` (if polars is installed);
+  4. PyArrow CSV→Parquet with the reader settings and writer contractwatch itself uses (all
+     text, no validation; writing in a second thread). Not a baseline of the issue: it shows
+     what the libraries a load is built on cost before any normalising or checking.
+The baselines write snappy Parquet, the codec of contractwatch's default store. Besides wall
+time, each job's CPU seconds (user + system) are reported: on two cores a job cannot finish
+faster than half its CPU time, which tells what a target leaves room for.
 Target (issue): contractwatch ≥ 0.5× their speed, peak memory < 1.5 GB at any size.
 The jobs run --repeat times, interleaved, and the median is reported: on a shared machine
 single runs vary by ±15 %.
@@ -30,6 +35,31 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "usaspending" / "transactions"
+
+
+# The reader settings of contractwatch.sources.csvfile.read_batches (4 MB blocks, quoted line
+# breaks allowed, every column text) and a snappy ParquetWriter fed from a second thread.
+PYARROW_RAW = """
+import csv, queue, threading
+import pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
+with open('{src}', newline='') as fh:
+    header = next(csv.reader(fh))
+reader = pacsv.open_csv('{src}', read_options=pacsv.ReadOptions(block_size=4 << 20),
+    parse_options=pacsv.ParseOptions(newlines_in_values=True),
+    convert_options=pacsv.ConvertOptions(column_types={{h: pa.string() for h in header}},
+        strings_can_be_null=False, quoted_strings_can_be_null=False))
+batches = queue.Queue(maxsize=4)
+def write():
+    with pq.ParquetWriter('{out}', reader.schema, compression='snappy') as writer:
+        while (batch := batches.get()) is not None:
+            writer.write_batch(batch)
+thread = threading.Thread(target=write)
+thread.start()
+for batch in reader:
+    batches.put(batch)
+batches.put(None)
+thread.join()
+"""
 
 
 def build_csv(target: Path, rows: int) -> int:
@@ -98,6 +128,7 @@ def main() -> None:
              f"from contractwatch.store import Store; from contractwatch.ingest import ingest; "
              f"ingest(Store('{work}/store'), ['{src}'], progress=False)"),
         ]
+        jobs.append(("pyarrow csv->parquet", PYARROW_RAW.format(src=src, out=work / "pa.parquet")))
         try:
             import polars  # noqa: F401
 
@@ -117,6 +148,9 @@ def main() -> None:
             seconds = sorted(float(m["seconds"]) for m in measured)
             results.append({"job": label, "seconds": statistics.median(seconds),
                             "all_seconds": seconds,
+                            "cpu_seconds": statistics.median(
+                                float(m["cpu_seconds"]) for m in measured)
+                            if all("cpu_seconds" in m for m in measured) else None,
                             "peak_mb": max(float(m["peak_mb"] or 0) for m in measured)})
         ours = next(r for r in results if r["job"] == "contractwatch ingest")
         for r in results:
@@ -137,13 +171,14 @@ def run_measured(label: str, code: str) -> dict[str, float | str]:
     if time_bin is None:
         return run(label, code)
     start = time.perf_counter()
-    proc = subprocess.run([time_bin, "-f", "%M", sys.executable, "-c", code],
+    proc = subprocess.run([time_bin, "-f", "%M %U %S", sys.executable, "-c", code],
                           capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{label} failed:\n{proc.stderr[-2000:]}")
-    peak_kb = int(proc.stderr.strip().splitlines()[-1])
-    return {"job": label, "seconds": round(wall, 2), "peak_mb": round(peak_kb / 1024, 1)}
+    peak_kb, user, system = proc.stderr.strip().splitlines()[-1].split()
+    return {"job": label, "seconds": round(wall, 2), "peak_mb": round(int(peak_kb) / 1024, 1),
+            "cpu_seconds": round(float(user) + float(system), 2)}
 
 
 if __name__ == "__main__":
