@@ -324,6 +324,42 @@ def test_sigkill_during_sync_leaves_old_or_new_state(trial: int, bases: dict[str
     assert catalog_file_totals(root) == {k: v[1] for k, v in new_state.items()}
 
 
+@pytest.mark.parametrize("trigger", ["staged", "renamed", 0.5])
+def test_ctrl_c_says_interrupted_and_leaves_old_or_new_state(
+        trigger: str | float, bases: dict[str, Path], clean_seconds: dict[str, float],
+        tmp_path: Path) -> None:
+    """SIGINT (Ctrl+C) mid-ingest: one line, exit 130, the old state; or, if the commit
+    was already done, exit 0 and the new state. Never a traceback or a silent success."""
+    old, new = SCENARIOS["append"]
+    root = tmp_path / "store"
+    shutil.copytree(bases["append"], root)
+    before = committed(root)
+    old_ids = {e.name for e in os.scandir(root / "loads")}
+    delay = trigger * clean_seconds["append"] if isinstance(trigger, float) else None
+    cmd = [sys.executable, "-m", "contractwatch", "--store", str(root), "ingest",
+           *map(str, new)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    start = time.monotonic()
+    while proc.poll() is None and time.monotonic() - start < 120:
+        if (delay is not None and time.monotonic() - start >= delay) or (
+                isinstance(trigger, str) and _event_seen(root, trigger, old_ids)):
+            proc.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.0005)
+    _, err = proc.communicate(timeout=120)
+    message = err.decode()
+    assert "Traceback" not in message, message
+    if proc.returncode == 130:
+        assert "interrupted" in message
+        assert committed(root) == before
+        assert store_state(root) == plain_state(old)
+    else:
+        assert proc.returncode == 0, message
+        assert committed(root) == sorted(before + [p.name for p in new])
+        assert store_state(root) == plain_state(old + new)
+    assert not list(root.glob("*.tmp"))
+
+
 def test_trials_covered_both_outcomes() -> None:
     """Runs last in this module: the kills must have landed on both sides of the commit."""
     if sum(RESULTS.values()) == 0:

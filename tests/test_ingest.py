@@ -272,3 +272,70 @@ def test_top_recipients_match_plain_sums(transactions_store: Store) -> None:
     assert got == expected
     assert result.meta["total_obligations"] == sum(plain.values())
     json.dumps(result.caveats)  # plain strings
+
+
+def _fpds_keys(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """(PIID, modification) → row of a 2018-layout file (ICE rows, PIIDs of 13+ characters,
+    whose key leaves the parent out)."""
+    return {(r["award_id_piid"], r["modification_number"]): r for r in read_rows(path)
+            if len(r["award_id_piid"]) >= 13 and r["transaction_number"] in ("", "0")}
+
+
+@pytest.mark.parametrize("order", ["2018 first", "2023 first"])
+def test_transaction_in_two_undated_loads_is_refused_then_newest_vintage_wins(
+        tmp_path: Path, order: str) -> None:
+    """A transaction dated 2018 in the 2018 download is dated FY2023 in today's export:
+    different blocks, so only the shared key shows it. Undated, the current value would
+    come from load order: refused. Dated, the newer vintage wins in either order."""
+    old, new = FPDS / "ice_fy2018.csv", TRANSACTIONS / "CBP_ICE_FY2023_Contract_Obligations.csv"
+    api = {(r["Award ID"], r["Modification"]): r for r in read_rows(new) if r["Agency"] == "ICE"}
+    shared = sorted(set(_fpds_keys(old)) & set(api))
+    assert shared, "the two files share transactions"
+    first, second = (old, new) if order == "2018 first" else (new, old)
+    store = Store(tmp_path / "s")
+    ingest(store, [first], progress=False)
+    before = (tmp_path / "s" / "manifest.json").read_bytes()
+    with pytest.raises(IngestError, match=r"also in .*no vintage.*--as-of") as refused:
+        ingest(store, [second], progress=False)
+    assert shared[0][0] in str(refused.value)
+    assert (tmp_path / "s" / "manifest.json").read_bytes() == before
+    # dates from the data's READMEs: the 2018 files were published 2018-08-09, the export
+    # was fetched 2026-08-22
+    vintage = {old: "2018-08-09", new: "2026-08-22"}
+    ingest(store, [first], as_of=vintage[first], progress=False)  # sets the vintage
+    ingest(store, [second], as_of=vintage[second], progress=False)
+    totals = store_totals(store)
+    moved = sum(Decimal(_fpds_keys(old)[k]["federal_action_obligation"]) for k in shared)
+    plain2018 = sum(Decimal(r["federal_action_obligation"]) for r in read_rows(old))
+    assert totals[("7012", 2018)] == plain2018 - moved
+    assert totals[("7012", 2023)] == plain_by_code([new])[("7012", 2023)]
+    catalog = store.connect()
+    t = catalog.transactions()
+    n2018 = catalog.con.execute(t.filter(t.fiscal_year == 2018).count())
+    assert n2018 == len(read_rows(old)) - len(shared)
+
+
+def test_download_split_into_parts_adds_up(tmp_path: Path) -> None:
+    """USAspending splits a large download into …_1.csv, …_2.csv in one ZIP: parts of one
+    vintage cover the same blocks and must add up, not withdraw each other's rows."""
+    src = FPDS / "ice_fy2017.csv"
+    header, *rows = src.read_bytes().split(b"\n")
+    rows = [r for r in rows if r]
+    archive = tmp_path / "ICE_Contracts_PrimeTransactions_2018-07-01.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("part_1.csv", b"\n".join([header, *rows[:869]]) + b"\n")
+        z.writestr("part_2.csv", b"\n".join([header, *rows[869:]]) + b"\n")
+    store = Store(tmp_path / "s")
+    report = ingest(store, [archive], progress=False)
+    assert [r.status for r in report.results] == ["loaded", "loaded"]
+    plain = read_rows(src)
+    assert store_totals(store) == {
+        ("7012", 2017): sum(Decimal(r["federal_action_obligation"]) for r in plain)}
+    catalog = store.connect()
+    assert catalog.con.execute(catalog.transactions().count()) == len(plain)
+    # a newer fetch of the same year still withdraws what it no longer lists
+    newer = tmp_path / "ice_fy2017_2018-09-01.csv"
+    newer.write_bytes(b"\n".join([header, *rows[:100]]) + b"\n")
+    ingest(store, [newer], progress=False)
+    assert store_totals(store) == {
+        ("7012", 2017): sum(Decimal(r["federal_action_obligation"]) for r in plain[:100])}

@@ -89,8 +89,35 @@ def case_empty(tmp: Path) -> Path:
     return p
 
 
+def case_extra_column(tmp: Path) -> Path:
+    with open(REAL, newline="") as fh:
+        rows = [r for _, r in zip(range(10), csv.reader(fh), strict=False)]
+    p = tmp / "extra.csv"
+    with open(p, "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(
+            [[*rows[0], "Notes"]] + [[*r, "x"] for r in rows[1:]])
+    return p
+
+
+def case_empty_zip(tmp: Path) -> Path:
+    p = tmp / "nothing.zip"
+    zipfile.ZipFile(p, "w").close()
+    return p
+
+
+def case_nul_byte(tmp: Path) -> Path:
+    p = tmp / "nul.csv"
+    lines = real_lines(20)
+    lines[10] = lines[10].replace(",", ",\x00", 1)
+    p.write_text("".join(lines), newline="")
+    return p
+
+
 CASES = {
     # name: (builder, expected words in the message, expected line or None)
+    "extra column": (case_extra_column, "no column Notes", 1),
+    "empty zip": (case_empty_zip, "holds no .csv member", None),
+    "NUL byte": (case_nul_byte, "NUL bytes", 11),
     "html page": (case_html, "HTML page", 1),
     "truncated": (case_truncated, "expected 10 fields", 50),
     "unknown header": (case_unknown_header, "unknown header", 1),
@@ -122,3 +149,55 @@ def test_bad_input_is_refused_clearly(name: str, store: Store, tmp_path: Path) -
     assert "Traceback" not in proc.stderr
     assert snapshot(store.root) == before
     assert not list((store.root / "loads").glob("*.tmp"))
+
+
+def test_fetch_date_in_the_future_is_refused(store: Store, tmp_path: Path) -> None:
+    from contractwatch.ingest import IngestError
+
+    before = snapshot(store.root)
+    good = TRANSACTIONS / "CBP_ICE_FY2022_Contract_Obligations.csv"
+    with pytest.raises(IngestError, match="in the future"):
+        ingest(store, [good], as_of="2062-02-17", progress=False)
+    assert snapshot(store.root) == before
+    # a future date in a file name is not taken as its fetch date either
+    named = tmp_path / "FY2022_fetched_2062-02-17.csv"
+    named.write_bytes(good.read_bytes())
+    load = ingest(store, [named], progress=False).loads[0]
+    assert load.vintage is None and "no vintage" in " ".join(load.warnings)
+
+
+def test_missing_data_file_is_an_error_not_an_empty_store(store: Store) -> None:
+    (data,) = (store.root / "loads").glob("*/transactions.parquet")
+    data.unlink()
+    proc = subprocess.run(
+        [sys.executable, "-m", "contractwatch", "--store", str(store.root), "top", "-f", "json"],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "is missing" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_skip_bad_rows_sets_them_aside_and_says_where(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    with open(REAL, newline="") as fh:
+        rows = [r for _, r in zip(range(40), csv.reader(fh), strict=False)]
+    header = rows[0]
+    amount, when = header.index("Federal Action Obligation"), header.index("Action Date")
+    rows[5][amount] = "twelve"
+    rows[9][when] = "2023-02-30"
+    src = tmp_path / "mixed.csv"
+    with open(src, "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    store = Store(tmp_path / "s")
+    load = ingest(store, [src], skip_bad_rows=True, progress=False).loads[0]
+    good = [r for i, r in enumerate(rows[1:], start=1) if i not in (5, 9)]
+    assert (load.rows_read, load.rows_kept, load.rows_rejected) == (39, 37, 2)
+    assert sum(Decimal(b.obligations) for b in load.blocks) == sum(
+        Decimal(r[amount]) for r in good)
+    rejects = store.root / load.data_dir / "rejects.csv"
+    assert str(rejects) in " ".join(load.warnings)
+    with open(rejects, newline="") as fh:
+        listed = list(csv.DictReader(fh))
+    assert [int(r["line"]) for r in listed] == [6, 10]
+    assert "not an amount: twelve" in listed[0]["problem"]
+    assert "not a valid date: 2023-02-30" in listed[1]["problem"]

@@ -7,12 +7,13 @@ summed from `federal_action_obligation` per transaction, never from award-level 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from contractwatch.agencies import resolve_agency
+from contractwatch.agencies import UnknownAgency, resolve_agency
 from contractwatch.store import Block, Catalog, LoadRecord
 from contractwatch.values.ids import PERMALINK
 
@@ -45,11 +46,32 @@ class Filters:
     def agency_code(self) -> str | None:
         return resolve_agency(self.agency).code if self.agency else None
 
+    def department_code(self) -> str | None:
+        """The top-tier code when the agency named is a whole department (DHS): its
+        components' rows carry their own sub-tier codes, so it filters on the department."""
+        if not self.agency:
+            return None
+        a = resolve_agency(self.agency)
+        return a.toptier_code if a.name == a.toptier_name else None
+
+    def selects_agency(self, sub_tier_code: str | None) -> bool:
+        """Whether a block of this sub-tier agency is in scope (no agency: every one)."""
+        if not self.agency:
+            return True
+        department = self.department_code()
+        if department is None:
+            return sub_tier_code == self.agency_code()
+        try:
+            return resolve_agency(sub_tier_code or "").toptier_code == department
+        except UnknownAgency:
+            return False
+
     def describe(self) -> str:
         parts = []
         if self.agency:
             a = resolve_agency(self.agency)
-            parts.append(f"{a.abbreviation or a.name} ({a.code})")
+            parts.append(f"{a.abbreviation or a.name} (all components, {a.toptier_code})"
+                         if self.department_code() else f"{a.abbreviation or a.name} ({a.code})")
         if self.fy:
             parts.append(f"FY{self.fy}")
         if self.keyword:
@@ -69,9 +91,11 @@ def _contains(column: Any, text: str) -> Any:
 
 def apply_filters(t: Any, f: Filters) -> Any:
     """Row filters shared by every query (on canonical columns)."""
-    code = f.agency_code()
-    if code:
-        t = t.filter(t.awarding_sub_agency_code == code)
+    department = f.department_code()
+    if department:
+        t = t.filter(t.awarding_agency_code == department)
+    elif f.agency:
+        t = t.filter(t.awarding_sub_agency_code == f.agency_code())
     if f.fy:
         t = t.filter(t.fiscal_year == int(f.fy))
     if f.keyword:
@@ -122,10 +146,9 @@ def copies_in_scope(catalog: Catalog, f: Filters) -> int:
 
 def _blocks_in_scope(catalog: Catalog, f: Filters) -> Iterator[tuple[LoadRecord, Block]]:
     """Each load's agency × fiscal-year blocks that the filters' agency and year select."""
-    code = f.agency_code()
     for load in catalog.loads:
         for b in load.blocks:
-            if (not code or b.agency == code) and (not f.fy or b.fiscal_year == int(f.fy)):
+            if f.selects_agency(b.agency) and (not f.fy or b.fiscal_year == int(f.fy)):
                 yield load, b
 
 
@@ -138,6 +161,9 @@ def caveats(catalog: Catalog, f: Filters, policy: str, copies: int | None = None
     out: list[str] = []
     if not catalog.loads:
         return ["the store is empty: run `contractwatch ingest` first"]
+    if (f.agency or f.fy) and next(_blocks_in_scope(catalog, f), None) is None:
+        out.append(f"nothing is loaded for {f.describe()}: the store holds "
+                   f"{_holdings(catalog)}")
     n = copies_in_scope(catalog, f) if copies is None else copies
     if n:
         if policy == "keep":
@@ -157,13 +183,30 @@ def caveats(catalog: Catalog, f: Filters, policy: str, copies: int | None = None
                 "rows (a multiple of the 100-row page) and no de-obligation: the export "
                 "probably stopped at a page boundary, so its sum is an upper bound"
             )
-    formats = {ld.source_format for ld in catalog.loads}
-    if "usaspending-api-export" in formats:
+    in_scope = {load.load_id: load for load, _ in _blocks_in_scope(catalog, f)}.values()
+    if any(ld.source_format == "usaspending-api-export" for ld in in_scope):
         out.append("API-export rows carry no ceiling, UEI, parent company or PSC/NAICS codes "
                    "(null, not zero)")
-    if any(ld.vintage is None for ld in catalog.loads):
-        out.append("some loads have no vintage (fetch date); see `contractwatch status`")
+    if any(ld.vintage is None for ld in in_scope):
+        out.append("some loads in scope have no vintage (fetch date); see "
+                   "`contractwatch status`")
     return list(dict.fromkeys(out))
+
+
+def _holdings(catalog: Catalog) -> str:
+    """'ICE (7012) FY2013–FY2018, FY2021–FY2026; CBP (7014) …': what an empty answer missed."""
+    years: dict[str | None, set[int]] = {}
+    for ld in catalog.loads:
+        for b in ld.blocks:
+            years.setdefault(b.agency, set()).add(b.fiscal_year)
+    parts = []
+    for code, fys in sorted(years.items(), key=lambda kv: kv[0] or ""):
+        try:
+            name = resolve_agency(code or "").abbreviation or code
+        except UnknownAgency:
+            name = code
+        parts.append(f"{name} ({code}) {_year_ranges(sorted(fys))}")
+    return "; ".join(parts)
 
 
 # ---- derived views -------------------------------------------------------------------------
@@ -237,7 +280,14 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
         raise ValueError(f"--by must be one of {', '.join(TOP_BY)}, not {by!r}")
     scope = apply_filters(catalog.transactions(policy), f)
     keys = _TOP_GROUPS[by]
-    expr = scope.group_by(keys).aggregate(
+    named: dict[str, Any] = {}
+    if by == "agency":
+        # one row per agency code, named as its latest action names it: sources spell the
+        # same agency differently (the 2018 download in capitals, the API export not)
+        named["awarding_sub_agency_name"] = scope.awarding_sub_agency_name.argmax(
+            scope.action_date)
+    expr = scope.group_by([k for k in keys if k not in named]).aggregate(
+        **named,
         federal_action_obligation=scope.federal_action_obligation.sum(),
         transactions=scope.count(),
         awards=award_key(scope).nunique(),
@@ -274,19 +324,42 @@ def trend(catalog: Catalog, filters: Filters | None = None, policy: str = "keep"
         awards=award_key(scope).nunique(),
         recipients=scope.recipient_name.nunique(),
     ).order_by("fiscal_year")
-    rows = _rows(catalog, expr)
-    prev = None
+    found = {row["fiscal_year"]: row for row in _rows(catalog, expr)}
+    # Years the store holds data for in this scope: a year with data but no matching row is
+    # a zero (Palantir in FY2016), a year with no data at all is not (FY2019 never loaded).
+    loaded = {b.fiscal_year for _, b in _blocks_in_scope(catalog, f) if b.rows}
+    rows = [found.get(fy) or {"fiscal_year": fy, "federal_action_obligation": Decimal("0.00"),
+                              "transactions": 0, "awards": 0, "recipients": 0}
+            for fy in sorted(loaded | set(found))]
+    by_year = {row["fiscal_year"]: row for row in rows}
     for row in rows:
-        amount = row["federal_action_obligation"]
-        row["change_from_previous_year"] = (amount - prev) if prev is not None else None
-        prev = amount
+        prev = by_year.get(row["fiscal_year"] - 1)
+        row["change_from_previous_year"] = None if prev is None else (
+            row["federal_action_obligation"] - prev["federal_action_obligation"])
+    notes = caveats(catalog, f, policy)
+    gaps = [fy for fy in range(min(by_year, default=0), max(by_year, default=0))
+            if fy not in by_year]
+    if gaps:
+        notes.append(f"no data loaded for {_year_ranges(gaps)} in this scope: the year after "
+                     "a gap has no change from the previous year")
     return Result(
         title=f"Obligations by fiscal year — {f.describe()}",
         columns=["fiscal_year", "federal_action_obligation", "change_from_previous_year",
                  "transactions", "awards", "recipients"],
-        rows=rows, sql=catalog.to_sql(expr), caveats=caveats(catalog, f, policy),
+        rows=rows, sql=catalog.to_sql(expr), caveats=notes,
         meta={"policy": policy},
     )
+
+
+def _year_ranges(years: list[int]) -> str:
+    """[2019, 2020, 2023] -> 'FY2019–FY2020, FY2023'."""
+    spans: list[list[int]] = []
+    for fy in years:
+        if spans and fy == spans[-1][1] + 1:
+            spans[-1][1] = fy
+        else:
+            spans.append([fy, fy])
+    return ", ".join(f"FY{a}" if a == b else f"FY{a}–FY{b}" for a, b in spans)
 
 
 SEARCH_SORTS = ("obligations", "date", "recipient", "actions")
@@ -398,11 +471,18 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
         notes.append(f"this PIID maps to {len(keys)} award keys (the recorded parent vehicle "
                      f"changed or the PIID is reused): {', '.join(keys)}")
     if policy == "collapse":
-        dropped = int(catalog.con.execute(of_award(catalog.transactions("keep")).count())) \
-            - len(rows)
+        kept = of_award(catalog.transactions("keep"))
+        counted = _rows(catalog, kept.aggregate(
+            n=kept.count(), total=kept.federal_action_obligation.sum()))[0]
+        dropped = int(counted["n"]) - len(rows)
         if dropped:
-            notes.append(f"{dropped} exact copies of actions from API exports are not shown "
-                         "(paging noise); totals elsewhere count them under policy 'keep'")
+            from contractwatch.values.money import format_dollars
+
+            notes.append(
+                f"{dropped} exact {'copy' if dropped == 1 else 'copies'} of actions from API "
+                f"exports {'is' if dropped == 1 else 'are'} not shown (paging noise) nor in "
+                f"the running total; under policy 'keep', as in `top` and `search`, this "
+                f"award's obligations are {format_dollars(counted['total'])}")
     meta = {
         "award_id_piid": latest["award_id_piid"],
         "award_keys": keys,
@@ -440,8 +520,9 @@ def _award_detail(catalog: Catalog, keys: list[str]) -> dict[str, Any] | None:
 def status(catalog: Catalog, policy: str = "keep") -> Result:
     """Loads, rows, date coverage per agency and fiscal year, duplicates and warnings."""
     t = catalog.transactions(policy)
-    expr = t.group_by(["awarding_sub_agency_code", "awarding_sub_agency_name",
-                       "fiscal_year"]).aggregate(
+    expr = t.group_by(["awarding_sub_agency_code", "fiscal_year"]).aggregate(
+        # sources spell an agency differently: one row per code, named as its latest action
+        awarding_sub_agency_name=t.awarding_sub_agency_name.argmax(t.action_date),
         transactions=t.count(),
         federal_action_obligation=t.federal_action_obligation.sum(),
         first_action_date=t.action_date.min(),
@@ -450,6 +531,10 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
         newest_vintage=t.vintage.max(),
     ).order_by(["awarding_sub_agency_code", "fiscal_year"])
     rows = _rows(catalog, expr) if catalog.loads else []
+    covering = Counter((b.agency, b.fiscal_year) for ld in catalog.loads for b in ld.blocks
+                       if b.rows)
+    for row in rows:  # `loads`: whose rows are current; `loads_covering`: every vintage held
+        row["loads_covering"] = covering[(row["awarding_sub_agency_code"], row["fiscal_year"])]
     loads = [{
         "load_id": ld.load_id, "source_file": ld.source_file, "source_format": ld.source_format,
         "vintage": ld.vintage, "vintage_source": ld.vintage_source, "complete": ld.complete,
@@ -466,7 +551,7 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
         title=f"Store {catalog.store.root}",
         columns=["awarding_sub_agency_code", "awarding_sub_agency_name", "fiscal_year",
                  "transactions", "federal_action_obligation", "first_action_date",
-                 "last_action_date", "loads", "newest_vintage"],
+                 "last_action_date", "loads", "loads_covering", "newest_vintage"],
         rows=rows, sql=catalog.to_sql(expr) if catalog.loads else None,
         caveats=caveats(catalog, Filters(), policy, copies) + warnings,
         meta={"loads": loads, "rows_stored": stored, "rows_current": current,

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -102,14 +102,16 @@ class IngestReport:
 
 
 def vintage_from_name(name: str) -> str | None:
-    """A fetch date written in the file name (…_2026-08-20.csv, …_20261108.zip)."""
+    """A fetch date written in the file name (…_2026-08-20.csv, …_20261108.zip); not one in
+    the future, which no fetch can have."""
     m = _NAME_DATE.search(Path(name).name)
     if not m:
         return None
     try:
-        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        day = date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         return None
+    return day.isoformat() if day <= date.today() + timedelta(days=1) else None
 
 
 def normalise_as_of(text: str | None) -> str | None:
@@ -117,10 +119,18 @@ def normalise_as_of(text: str | None) -> str | None:
         return None
     try:
         if "T" in text or " " in text.strip():
-            return datetime.fromisoformat(text.strip()).isoformat(timespec="seconds")
-        return date.fromisoformat(text.strip()).isoformat()
+            when = datetime.fromisoformat(text.strip())
+            value, day = when.isoformat(timespec="seconds"), when.date()
+        else:
+            day = date.fromisoformat(text.strip())
+            value = day.isoformat()
     except ValueError as exc:
         raise IngestError(f"--as-of {text!r} is not a date (use YYYY-MM-DD)") from exc
+    # a fetch date cannot be in the future; one would outrank every real later fetch
+    if day > date.today() + timedelta(days=1):  # a day's grace for time zones
+        raise IngestError(f"--as-of {text}: the fetch date is in the future (today is "
+                          f"{date.today().isoformat()})")
+    return value
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
@@ -270,9 +280,14 @@ class _Job:
         self.seq += 1
         distinct = self._summarise(record, folder, written)
         self._check_overlap(record)
+        self._check_shared_keys(record, folder)
         self._compare_with_store(record, folder, distinct)
         if record.rows_kept == 0:
             record.warnings.append("no data rows (header only)")
+        if record.rows_rejected:
+            record.warnings.append(
+                f"{record.rows_rejected} bad rows set aside (--skip-bad-rows), each with its "
+                f"line and problem in {self.store.root / record.data_dir / 'rejects.csv'}")
         if facts.encoding == "cp1252":
             record.warnings.append("not UTF-8: read as Windows-1252 (cp1252)")
         if record.vintage is None:
@@ -509,6 +524,42 @@ class _Job:
                     "YYYY-MM-DD (re-ingesting an already loaded file with --as-of sets its "
                     "vintage)."
                 )
+
+    def _check_shared_keys(self, record: LoadRecord, folder: Path) -> None:
+        """Refuse to guess when a transaction is in two loads with different values and one
+        of them has no vintage: which value is current would come from load order.
+
+        `_check_overlap` catches loads covering the same agency and fiscal year; this catches
+        a transaction whose date moved it to another year between two downloads (19 ICE
+        actions dated 2018 in the 2018 download are dated 2021–2024 in today's API export).
+        Runs only where a load without vintage is involved.
+        """
+        from contractwatch.store import committed_files
+
+        others = [self.vintage_updates.get(o.load_id, o) for o in self.existing + self.pending]
+        others = [o for o in others if record.vintage is None or o.vintage is None]
+        files = committed_files(self.store.root, others, "transactions.parquet")
+        if not files:
+            return
+        found = self.con.execute(
+            "SELECT o.load_id, count(*) AS n, min(n.txn_key), arg_min(o.fiscal_year, n.txn_key),"
+            "  arg_min(n.fiscal_year, n.txn_key) "
+            "FROM read_parquet(?) AS n JOIN read_parquet(?) AS o ON n.txn_key = o.txn_key "
+            "WHERE n.row_hash <> o.row_hash GROUP BY o.load_id ORDER BY n DESC, o.load_id "
+            "LIMIT 1", [str(folder / "transactions.parquet"), files]).fetchone()
+        self._release_memory()
+        if found is None:
+            return
+        load_id, n, key, their_fy, my_fy = found
+        other = next(o for o in others if o.load_id == load_id)
+        raise IngestError(
+            f"{record.source_file}: {n} transaction{'s' if n != 1 else ''} also in "
+            f"{other.source_file} (load {other.load_id}) with other values, e.g. {key} "
+            f"(FY{their_fy} there, FY{my_fy} here), and "
+            f"{'this file' if record.vintage is None else 'that load'} has no vintage, so "
+            "which is newer cannot be told. Give the fetch date with --as-of YYYY-MM-DD "
+            "(re-ingesting an already loaded file with --as-of sets its vintage)."
+        )
 
     def _compare_with_store(self, record: LoadRecord, folder: Path, distinct: int) -> None:
         """Count rows new to the store, revised, or repeated unchanged (in the engine)."""

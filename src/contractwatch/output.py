@@ -111,8 +111,13 @@ def render(result: Any, fmt: str = "table", out: IO[str] | None = None,
         _table(result, cols)
     else:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
+    # in every format: a JSON or CSV reader must learn the caveats as a table reader does
+    from rich.markup import escape  # file names and SQL may hold brackets: not markup
+
+    for note in result.caveats:
+        _stderr().print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     if show_sql and result.sql:
-        _stderr().print(f"[dim]-- query behind these figures\n{result.sql}[/dim]")
+        _stderr().print(f"[dim]-- query behind these figures\n{escape(result.sql)}[/dim]")
 
 
 def _csv_value(value: Any) -> Any:
@@ -144,5 +149,3 @@ def _table(result: Any, cols: list[str]) -> None:
     for row in result.rows:
         table.add_row(*[format_cell(row.get(c), c) for c in cols])
     console.print(table)
-    for note in result.caveats:
-        _stderr().print(f"[yellow]note:[/yellow] {note}")

@@ -174,14 +174,25 @@ def loads_arrow(loads: list[LoadRecord]) -> Any:
 
 
 def coverage_arrow(loads: list[LoadRecord]) -> Any:
-    """Agency × fiscal-year blocks of complete snapshots, with their load's vintage rank."""
+    """Agency × fiscal-year blocks of complete snapshots, ranked by their load's vintage.
+
+    A row is withdrawn when a complete snapshot of its block ranks above its own load. The
+    rank here is the lowest of the loads sharing the snapshot's vintage, so only a newer
+    vintage withdraws rows: loads of one vintage are parts of one fetch (USAspending splits a
+    large download into several files) and add up, never cancel each other.
+    """
     import pyarrow as pa
 
     ranks = vintage_order(loads)
+    first_of_vintage: dict[str | None, int] = {}
+    for r in loads:
+        rank = ranks[r.load_id]
+        first_of_vintage[r.vintage] = min(rank, first_of_vintage.get(r.vintage, rank))
     schema = pa.schema([("cov_agency", pa.string()), ("cov_fiscal_year", pa.int64()),
                         ("cov_rank", pa.int64())])
     return pa.Table.from_pylist([
-        {"cov_agency": b.agency, "cov_fiscal_year": b.fiscal_year, "cov_rank": ranks[r.load_id]}
+        {"cov_agency": b.agency, "cov_fiscal_year": b.fiscal_year,
+         "cov_rank": first_of_vintage[r.vintage]}
         for r in loads if r.complete for b in r.blocks
     ], schema=schema)
 
@@ -431,7 +442,15 @@ class Catalog:
 
         if "all" in self._cache:
             return self._cache["all"]
-        rows = self._read("cw_rows", self._files("transactions.parquet"), arrow_schema())
+        files = self._files("transactions.parquet")
+        if len(files) != len(self.loads):  # every load has one, empty or not
+            found = {Path(f).parent.name.removesuffix(".tmp") for f in files}
+            lost = next(ld for ld in self.loads if ld.load_id not in found)
+            raise StoreError(
+                f"{self.store.root}: the data file of load {lost.load_id} ({lost.source_file}) "
+                "is missing, so figures would silently leave it out. The store is damaged: "
+                "restore it from a copy, or load the files again into a new store.")
+        rows = self._read("cw_rows", files, arrow_schema())
         # ingest does not write links it can derive (values.ids.PERMALINK)
         before, after = PERMALINK.split("{key}")
         rows = rows.mutate(usaspending_permalink=rows.usaspending_permalink.fill_null(

@@ -88,7 +88,7 @@ AgencyOpt = Annotated[str | None, typer.Option(
     "--agency", "-a", help="Awarding agency: ICE, 7012 or 'U.S. Immigration and Customs "
     "Enforcement'")]
 FyOpt = Annotated[str | None, typer.Option("--fy", help="Fiscal year, e.g. 2026 or FY2026")]
-LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="Rows to show (0 = all)")]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=0, help="Rows to show (0 = all)")]
 SqlOpt = Annotated[bool, typer.Option("--show-sql", help="Print the query behind the figures "
                                       "(to stderr)")]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -48,7 +49,7 @@ def ingest(
 
     report = run(state.store(), list(paths), as_of=as_of, partial=partial,
                  date_order=date_order, skip_bad_rows=skip_bad_rows, wait=wait,
-                 progress=fmt == Format.table)
+                 progress=fmt == Format.table and sys.stderr.isatty())  # bars are for people
     rows = report.rows()
     if fmt == Format.table:  # the full paths are in --format json/csv and `status --loads`
         for row in rows:
@@ -92,7 +93,7 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
             f"{m['superseded_or_withdrawn']:,} superseded by newer vintages or withdrawn")
     render(result, fmt.value, columns=None if fmt != Format.table else [
         "awarding_sub_agency_code", "fiscal_year", "transactions", "federal_action_obligation",
-        "first_action_date", "last_action_date", "newest_vintage"])
+        "first_action_date", "last_action_date", "loads_covering", "newest_vintage"])
 
 
 @app.command()
@@ -158,23 +159,24 @@ def award(
     result = run(state.catalog(), award_id, policy)
     if fmt == Format.table:
         from rich.console import Console
+        from rich.markup import escape
 
         from contractwatch.values.money import format_dollars
 
         m = result.meta
-        err = Console(stderr=True)
-        err.print(f"[bold]{m['award_id_piid']}[/bold] — {', '.join(m['recipient_names'])} — "
-                  f"{m['agency']}")
+        err = Console(stderr=True, highlight=False)
+        err.print(f"[bold]{escape(m['award_id_piid'])}[/bold] — "
+                  f"{escape(', '.join(m['recipient_names']))} — {escape(m['agency'] or '')}")
         err.print(f"obligated {format_dollars(m['federal_action_obligation'])} in "
                   f"{m['actions']} actions, {m['first_action_date']} … {m['last_action_date']}")
         ceiling = format_dollars(m["ceiling"]) if m["ceiling"] is not None else \
             "unknown (not in this source; run `contractwatch enrich`)"
         err.print(f"ceiling (this award's own): {ceiling}")
         if m["parent_award_key"]:
-            err.print(f"ordered under vehicle {m['parent_award_id_piid']} "
-                      f"({m['parent_permalink']})")
+            err.print(escape(f"ordered under vehicle {m['parent_award_id_piid']} "
+                             f"({m['parent_permalink']})"))
         if m["usaspending_permalink"]:
-            err.print(f"USAspending: {m['usaspending_permalink']}")
+            err.print(escape(f"USAspending: {m['usaspending_permalink']}"))
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "action_date", "modification_number", "federal_action_obligation", "running_total",
         "transaction_description"])
@@ -194,7 +196,7 @@ def search(
     sort: Annotated[str, typer.Option("--sort", help="obligations | date | recipient | "
                                       "actions")] = "obligations",
     limit: LimitOpt = 50,
-    offset: Annotated[int, typer.Option("--offset")] = 0,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     fmt: FormatOpt = Format.table,
     show_sql: SqlOpt = False,
 ) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 def run_safely(app: Any) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from contractwatch.agencies import UnknownAgency
     from contractwatch.ingest import IngestError
@@ -22,27 +23,46 @@ def run_safely(app: Any) -> int:
         known = (*known, ApiError)
     except ImportError:
         pass
+    interrupted = "interrupted; the store is unchanged by the interrupted step"
     try:
-        app(standalone_mode=False)
+        # Typer turns Ctrl+C inside a command into the return value 130
+        code = app(standalone_mode=False)
     except known as exc:
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        # the message quotes file names and values: brackets in them are text, not markup
+        # one line however long (paths, values): a log or a terminal wraps it, not us
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}",
+                                   highlight=False, soft_wrap=True)
         return 2
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted; the store is unchanged by the interrupted step")
+        Console(stderr=True).print(interrupted)
         return 130
     except SystemExit as exc:
         return int(exc.code or 0)
     except Exception as exc:  # usage errors (Typer carries its own copy of click)
+        if _is_engine_interrupt(exc):  # Ctrl+C while the engine ran a query
+            Console(stderr=True).print(interrupted)
+            return 130
         exceptions = _click_exceptions()
         if isinstance(exc, exceptions.ClickException):
             exc.show()
             return exc.exit_code
-        if isinstance(exc, exceptions.Abort):
+        if type(exc).__name__ == "Abort":  # Typer and click keep it in different modules
             return 1
         raise
-    return 0
+    if code == 130:
+        Console(stderr=True).print(interrupted)
+    return code if isinstance(code, int) else 0
+
+
+def _is_engine_interrupt(exc: BaseException) -> bool:
+    """DuckDB answers SIGINT with its own exception, not KeyboardInterrupt."""
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - the engine is a dependency
+        return False
+    return isinstance(exc, duckdb.InterruptException)
 
 
 def _click_exceptions() -> Any:

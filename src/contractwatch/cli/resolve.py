@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from contractwatch.cli.app import AgencyOpt, Format, FormatOpt, FyOpt, LimitOpt, app, state
 
@@ -101,5 +102,5 @@ def review(
     if out is None:
         raise ValueError("give --out FILE to export pairs, or --import FILE to store decisions")
     n = run(state.catalog(), out, state.policy)
-    err.print(f"wrote {n} uncertain pairs to {out}")
+    err.print(escape(f"wrote {n} uncertain pairs to {out}"))
     json.dumps(n)

@@ -100,7 +100,7 @@ def sync(
 def enrich(
     agency: AgencyOpt = None,
     fy: FyOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many awards "
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="At most this many awards "
                                        "(0 = all)")] = 0,
     refresh: Annotated[bool, typer.Option("--refresh", help="Refetch awards that already "
                                           "have detail")] = False,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from contractwatch.cli.app import (
     AgencyOpt,
@@ -60,8 +61,9 @@ def watch_add(
     w = add_watch(state.store(), name, agency=agency, keyword=keyword, company=company,
                   psc=psc, min_amount=Decimal(str(min_amount)) if min_amount is not None
                   else None, from_start=from_start)
-    Console(stderr=True).print(f"watch {w.name!r} saved: {w.describe()}; baseline "
-                               f"{len(w.seen_loads)} loads (vintage {w.seen_vintage or 'none'})")
+    Console(stderr=True).print(escape(
+        f"watch {w.name!r} saved: {w.describe()}; baseline {len(w.seen_loads)} loads "
+        f"(vintage {w.seen_vintage or 'none'})"))
 
 
 @watch_app.command("list")
@@ -137,7 +139,8 @@ def _print_finding(f: Finding) -> None:
     from contractwatch.watch import noise_summary
 
     err = Console(stderr=True)
-    err.print(f"[bold]{f.headline()}[/bold]  (vintage {f.since_vintage} → {f.now_vintage})")
+    err.print(f"[bold]{escape(f.headline())}[/bold]  "
+              f"{escape(f'(vintage {f.since_vintage} → {f.now_vintage})')}")
     sections = [
         ("New awards", f.new_awards, ["kind", "award_id_piid", "recipient_name",
                                       "first_action_date", "federal_action_obligation",
@@ -169,12 +172,12 @@ def _print_finding(f: Finding) -> None:
                       ["award_id_piid", "modification_number", "what_changed"], rows[:50]),
                "table")
     for line in noise_summary(f):
-        err.print(f"[dim]{line}[/dim]")
+        err.print(f"[dim]{escape(line)}[/dim]")
     if f.reappeared:
         err.print(f"[dim]{len(f.reappeared)} rows missing from an earlier fetch came back "
                   "(paging noise, not new)[/dim]")
     for note in f.notes:
-        err.print(f"[yellow]note:[/yellow] {note}")
+        err.print(f"[yellow]note:[/yellow] {escape(note)}")
 
 
 
@@ -184,7 +187,7 @@ def report(
     agency: Annotated[str, typer.Option("--agency", "-a", help="Awarding agency: ICE, 7012 …")],
     fy: Annotated[str, typer.Option("--fy", help="Fiscal year, e.g. 2026")],
     output: Annotated[Path, typer.Option("--output", "-o", help="report.html or report.md")],
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Rows per ranking")] = 10,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per ranking")] = 10,
 ) -> None:
     """A self-contained report (HTML or Markdown) with a footnote behind every figure.
 
@@ -200,8 +203,8 @@ def report(
         raise ValueError(f"{output.name}: the report is written as .html or .md")
     r = build_report(state.catalog(), agency, year, state.policy, limit)
     path = write_report(r, output)
-    Console(stderr=True).print(f"wrote {path} ({len(r.figures)} figures, "
-                               f"{len(r.caveats)} caveats)")
+    Console(stderr=True).print(escape(f"wrote {path} ({len(r.figures)} figures, "
+                                      f"{len(r.caveats)} caveats)"))
 
 
 class ExportFormat(StrEnum):
@@ -261,4 +264,4 @@ def export(
                             state.policy)
     err.print(", ".join(f"{k}: {v:,}" for k, v in rep.counts.items()) or "nothing written")
     for note in rep.notes:
-        err.print(f"[yellow]note:[/yellow] {note}")
+        err.print(f"[yellow]note:[/yellow] {escape(note)}")

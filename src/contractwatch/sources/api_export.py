@@ -32,6 +32,13 @@ class ApiExportLayout(Layout):
         extra = set(header) - set(COLUMNS) - {GENERATED_ID}
         return super().matches(header) and not extra
 
+    def describe_missing(self, header: list[str]) -> str:
+        extra = [h for h in header if h not in COLUMNS and h != GENERATED_ID]
+        if super().matches(header) and extra:  # every column it needs, and others
+            return (f"not {self.name}: it has no column {', '.join(extra[:4])}"
+                    f"{' …' if len(extra) > 4 else ''} (remove the extra columns to load it)")
+        return super().describe_missing(header)
+
     def date_columns(self, header: list[str]) -> list[str]:
         return ["Action Date"]
 

@@ -19,8 +19,9 @@ MAX_RATIO = 200  # CSV compresses ~10–30×; 200× is a bomb
 
 
 def is_zip(path: Path) -> bool:
+    """A ZIP by its first bytes: a member's header, or the end record of an empty archive."""
     with open(path, "rb") as fh:
-        return fh.read(4) == b"PK\x03\x04"
+        return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def _check_member(info: zipfile.ZipInfo, label: str) -> None:

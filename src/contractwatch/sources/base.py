@@ -128,26 +128,26 @@ def sniff_date_order(samples: list[str]) -> str | None:
 
     Raises ValueError when the values allow both readings (every part ≤ 12) or neither.
     """
-    day_first = month_first = seen = False
+    day_first = month_first = first = None
     for value in samples:
         m = _SLASH.match(value or "")
         if not m:
             continue
-        seen = True
+        first = first or value.strip()
         a, b = int(m.group(1)), int(m.group(2))
-        day_first |= a > 12
-        month_first |= b > 12
-    if not seen:
+        day_first = day_first or (value.strip() if a > 12 else None)
+        month_first = month_first or (value.strip() if b > 12 else None)
+    if first is None:
         return None
     if day_first and month_first:
-        raise ValueError("dates mix day-first and month-first forms")
+        raise ValueError(f"dates mix day-first and month-first forms ({day_first}, "
+                         f"{month_first})")
     if day_first:
         return "dmy"
     if month_first:
         return "mdy"
-    raise ValueError(
-        "dates like 05/06/2017 could be day-first or month-first; pass --date-order dmy|mdy"
-    )
+    raise ValueError(f"dates such as {first} could be day-first or month-first (no day above "
+                     f"12 in the first {len(samples):,} values); pass --date-order dmy|mdy")
 
 
 class Layout:

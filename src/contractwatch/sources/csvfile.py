@@ -53,8 +53,9 @@ def inspect_file(path: Path, label: str) -> FileFacts:
         raise SourceError(label, 1, "file is UTF-16; save it as UTF-8 CSV")
     if head.startswith(b"\x1f\x8b"):
         raise SourceError(label, 1, "this is a gzip-compressed file, not CSV; unpack it first")
-    if b"\x00" in head:
-        raise SourceError(label, 1, "binary data (NUL bytes), not CSV text (a spreadsheet?)")
+    if b"\x00" in head:  # the line of the first one (a spreadsheet's is line 1)
+        raise SourceError(label, head.count(b"\n", 0, head.index(b"\x00")) + 1,
+                          "binary data (NUL bytes), not CSV text (a spreadsheet?)")
     encoding = ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8") if utf8 \
         else "cp1252"
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
