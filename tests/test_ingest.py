@@ -339,3 +339,13 @@ def test_download_split_into_parts_adds_up(tmp_path: Path) -> None:
     ingest(store, [newer], progress=False)
     assert store_totals(store) == {
         ("7012", 2017): sum(Decimal(r["federal_action_obligation"]) for r in plain[:100])}
+
+
+def test_same_vintage_cannot_order_a_transaction_with_two_values(tmp_path: Path) -> None:
+    """One --as-of for both files: the shared transaction's value would come from load
+    order, so it is refused too; parts of one fetch never share a transaction."""
+    old, new = FPDS / "ice_fy2018.csv", TRANSACTIONS / "CBP_ICE_FY2023_Contract_Obligations.csv"
+    store = Store(tmp_path / "s")
+    with pytest.raises(IngestError, match="both have the vintage 2026-08-22"):
+        ingest(store, [old, new], as_of="2026-08-22", progress=False)
+    assert store.loads() == []

@@ -526,18 +526,20 @@ class _Job:
                 )
 
     def _check_shared_keys(self, record: LoadRecord, folder: Path) -> None:
-        """Refuse to guess when a transaction is in two loads with different values and one
-        of them has no vintage: which value is current would come from load order.
+        """Refuse to guess when a transaction is in two loads with different values and
+        their vintages cannot order them (one has none, or both have the same): which value
+        is current would come from load order.
 
-        `_check_overlap` catches loads covering the same agency and fiscal year; this catches
-        a transaction whose date moved it to another year between two downloads (19 ICE
-        actions dated 2018 in the 2018 download are dated 2021–2024 in today's API export).
-        Runs only where a load without vintage is involved.
+        `_check_overlap` catches undated loads covering the same agency and fiscal year; this
+        catches a transaction whose date moved it to another year between two downloads (19
+        ICE actions dated 2018 in the 2018 download are dated 2021–2024 in today's export).
+        Runs only where such a pair of loads exists.
         """
         from contractwatch.store import committed_files
 
         others = [self.vintage_updates.get(o.load_id, o) for o in self.existing + self.pending]
-        others = [o for o in others if record.vintage is None or o.vintage is None]
+        others = [o for o in others if record.vintage is None or o.vintage is None
+                  or o.vintage == record.vintage]
         files = committed_files(self.store.root, others, "transactions.parquet")
         if not files:
             return
@@ -552,14 +554,18 @@ class _Job:
             return
         load_id, n, key, their_fy, my_fy = found
         other = next(o for o in others if o.load_id == load_id)
+        if record.vintage is not None and other.vintage is not None:
+            why = (f"both have the vintage {record.vintage}, so which is newer cannot be told. "
+                   "Give each its own fetch date with --as-of (one call per date).")
+        else:
+            why = (f"{'this file' if record.vintage is None else 'that load'} has no vintage, "
+                   "so which is newer cannot be told. Give the fetch date with --as-of "
+                   "YYYY-MM-DD (re-ingesting an already loaded file with --as-of sets its "
+                   "vintage).")
         raise IngestError(
             f"{record.source_file}: {n} transaction{'s' if n != 1 else ''} also in "
             f"{other.source_file} (load {other.load_id}) with other values, e.g. {key} "
-            f"(FY{their_fy} there, FY{my_fy} here), and "
-            f"{'this file' if record.vintage is None else 'that load'} has no vintage, so "
-            "which is newer cannot be told. Give the fetch date with --as-of YYYY-MM-DD "
-            "(re-ingesting an already loaded file with --as-of sets its vintage)."
-        )
+            f"(FY{their_fy} there, FY{my_fy} here), and {why}")
 
     def _compare_with_store(self, record: LoadRecord, folder: Path, distinct: int) -> None:
         """Count rows new to the store, revised, or repeated unchanged (in the engine)."""
