@@ -349,3 +349,33 @@ def test_same_vintage_cannot_order_a_transaction_with_two_values(tmp_path: Path)
     with pytest.raises(IngestError, match="both have the vintage 2026-08-22"):
         ingest(store, [old, new], as_of="2026-08-22", progress=False)
     assert store.loads() == []
+
+
+def test_same_bytes_fetched_later_are_current_then(tmp_path: Path) -> None:
+    """A later fetch that returns the bytes of an earlier one: those rows are the current
+    state as of the later date, whatever was fetched in between (whatever the load order)."""
+    early = SNAPSHOTS / "FY2026_through_2026-02-13.csv"
+    late = SNAPSHOTS / "FY2026_through_2026-08-20.csv"
+    again = tmp_path / "FY2026_through_2026-09-01.csv"
+    shutil.copy(early, again)
+    for order in ([early, late, again], [again, late, early]):
+        store = Store(tmp_path / f"s{len(list(tmp_path.iterdir()))}")
+        for path in order:
+            ingest(store, [path], progress=False)
+        assert store_totals(store) == plain_by_code([early])
+
+
+def test_re_dating_onto_another_loads_vintage_is_checked(tmp_path: Path) -> None:
+    older = SNAPSHOTS / "FY2026_through_2026-05-05.csv"
+    newer = SNAPSHOTS / "FY2026_through_2026-08-20.csv"
+    store = Store(tmp_path / "s")
+    ingest(store, [older], progress=False)
+    ingest(store, [newer], progress=False)
+    before = (tmp_path / "s" / "manifest.json").read_bytes()
+    with pytest.raises(IngestError, match="both have the vintage 2026-08-20"):
+        ingest(store, [older], as_of="2026-08-20", progress=False)
+    assert (tmp_path / "s" / "manifest.json").read_bytes() == before
+    report = ingest(store, [older], as_of="2026-05-06", progress=False)
+    assert report.results[0].status == "vintage-updated"
+    assert (report.rows()[0]["new"], report.rows()[0]["changed"]) == (0, 0)  # nothing added
+    assert store_totals(store) == plain_by_code([newer])

@@ -93,9 +93,10 @@ class IngestReport:
                 "rows_kept": load.rows_kept if load else 0,
                 "rows_rejected": load.rows_rejected if load else 0,
                 "duplicate_copies": load.duplicate_copies if load else 0,
-                "new": load.new if load else 0,
-                "changed": load.changed if load else 0,
-                "unchanged": load.unchanged if load else 0,
+                # what this call added: nothing for a file already loaded
+                "new": load.new if load and r.status == "loaded" else 0,
+                "changed": load.changed if load and r.status == "loaded" else 0,
+                "unchanged": load.unchanged if load and r.status == "loaded" else 0,
                 "message": r.message,
             })
         return out
@@ -250,7 +251,7 @@ class _Job:
             facts.sha256 = file_sha256(path)
             same = [r for r in earlier if r.sha256 == facts.sha256]
             if same:
-                return self._already_loaded(same[0], label)
+                return self._already_loaded(same[0], label, name_for_vintage)
         else:  # no load has this size, so it is new: the checksum runs beside the load
             checksum = self.background.submit(file_sha256, path)
         layout = detect_layout(facts.header, label)
@@ -295,15 +296,26 @@ class _Job:
         self.pending.append(record)
         return FileResult(label, "loaded", record)
 
-    def _already_loaded(self, earlier: LoadRecord, label: str) -> FileResult:
-        if self.as_of and earlier.vintage != self.as_of and earlier in self.existing:
-            updated = LoadRecord.from_json({**earlier.__dict__, "blocks": [
-                b.__dict__ for b in earlier.blocks]})
-            updated.vintage, updated.vintage_source = self.as_of, "as-of"
+    def _already_loaded(self, earlier: LoadRecord, label: str,
+                        name_for_vintage: str) -> FileResult:
+        """Same bytes as a load: nothing to add, but the date may move. `--as-of` sets it
+        (a correction); a later date in the name advances it (the same bytes fetched again
+        later are still current then, whatever was fetched in between)."""
+        named = vintage_from_name(name_for_vintage) or vintage_from_name(label)
+        vintage, source = (self.as_of, "as-of") if self.as_of else (named, "file-name")
+        current = self.vintage_updates.get(earlier.load_id, earlier)  # re-dated in this call
+        later = vintage is not None and (current.vintage is None or vintage > current.vintage)
+        if vintage and current.vintage != vintage and earlier in self.existing and (
+                self.as_of or later):
+            updated = LoadRecord.from_json({**current.__dict__, "blocks": [
+                b.__dict__ for b in current.blocks]})
+            updated.vintage, updated.vintage_source = vintage, source
             updated.warnings = [w for w in updated.warnings if not w.startswith("no vintage")]
+            # the new date may tie with a load holding other values for its transactions
+            self._check_shared_keys(updated, self.store.root / updated.data_dir)
             self.vintage_updates[earlier.load_id] = updated
             return FileResult(label, "vintage-updated", updated,
-                              f"same bytes as load {earlier.load_id}; vintage set to {self.as_of}")
+                              f"same bytes as load {earlier.load_id}; vintage set to {vintage}")
         return FileResult(label, "already-loaded", earlier,
                           f"same bytes as load {earlier.load_id} ({earlier.source_file}); "
                           "nothing to add")
@@ -537,7 +549,8 @@ class _Job:
         """
         from contractwatch.store import committed_files
 
-        others = [self.vintage_updates.get(o.load_id, o) for o in self.existing + self.pending]
+        others = [self.vintage_updates.get(o.load_id, o) for o in self.existing + self.pending
+                  if o.load_id != record.load_id]
         others = [o for o in others if record.vintage is None or o.vintage is None
                   or o.vintage == record.vintage]
         files = committed_files(self.store.root, others, "transactions.parquet")
