@@ -139,7 +139,10 @@ def test_value_examples_named_in_the_issue(base_store: Path, tmp_path: Path) -> 
         d = tmp_path / fn.__name__
         d.mkdir()
         paths += fn(d).paths
-    ingest(store, paths, partial=True, as_of="2026-01-01", progress=False)
+    # the cases edit the same real rows: each its own fetch date, or which is current could
+    # not be told (refused)
+    for day, path in enumerate(paths, start=1):
+        ingest(store, [path], partial=True, as_of=f"2026-01-{day:02d}", progress=False)
     catalog = store.connect()
     rows = catalog.con.to_pyarrow(catalog.transactions_all()).to_pylist()
     by_file: dict[str, list[dict]] = {}

@@ -86,7 +86,8 @@ def test_trend_for_ice_equals_plain_sums(transactions_store: Store) -> None:
 
 
 @pytest.mark.parametrize("name", ["ICE", "ice", "7012", "U.S. Immigration and Customs Enforcement",
-                                  "Immigration and Customs Enforcement"])
+                                  "Immigration and Customs Enforcement",
+                                  "US Immigration and Customs Enforcement"])
 def test_agency_names_users_say(name: str) -> None:
     assert resolve_agency(name).code == "7012"
 
@@ -281,3 +282,30 @@ def test_an_empty_answer_says_what_the_store_holds(transactions_store: Store) ->
     message = " ".join(out.stderr.split())
     assert "nothing is loaded for FBI" in message
     assert "ICE (7012) FY2021–FY2026" in message and "CBP (7014) FY2021–FY2026" in message
+
+
+def test_json_users_learn_the_scope_total_and_match_count(transactions_store: Store) -> None:
+    ice = [r for r in read_rows(FY2026) if r["Agency"] == "ICE"
+           and fiscal_year(r["Action Date"]) == 2026]
+    total = sum(Decimal(r["Federal Action Obligation"]) for r in ice)
+    out = cli(transactions_store, "top", "--agency", "ICE", "--fy", "FY 2026", "-n", "3",
+              "-f", "json")
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)) == 3
+    assert f"whole scope: ${total:,.2f}" in out.stderr
+    out = cli(transactions_store, "search", "skip tracing", "--agency", "ICE", "--fy", "2026",
+              "-n", "5", "-f", "json")
+    assert len(json.loads(out.stdout)) == 5 and "18 awards match" in out.stderr
+    out = cli(transactions_store, "search", "wall", "--min-amount", "nan")
+    assert out.returncode == 2 and "not an amount" in out.stderr
+
+
+def test_filter_text_is_matched_without_surrounding_spaces(transactions_store: Store) -> None:
+    catalog = transactions_store.connect()
+    padded = trend(catalog, Filters(keyword="  detention ")).rows
+    assert padded == trend(catalog, Filters(keyword="detention")).rows
+    plain = sum(1 for f in sorted(TRANSACTIONS.glob("*.csv")) for r in read_rows(f)
+                if any("DETENTION" in r[c].upper() for c in (
+                    "Transaction Description", "Recipient Name", "Product/Service Description",
+                    "NAICS Description")))
+    assert sum(r["transactions"] for r in padded) == plain

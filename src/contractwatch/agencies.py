@@ -42,8 +42,9 @@ def _table() -> tuple[dict[str, Agency], dict[str, list[Agency]]]:
                 if alias:
                     by_name.setdefault(_norm(alias), []).append(a)
             # "U.S. Immigration…" is also said without the "U.S.".
-            if a.name.upper().startswith("U.S. "):
+            if a.name.upper().startswith("U.S. "):  # and as "US …"
                 by_name.setdefault(_norm(a.name[5:]), []).append(a)
+                by_name.setdefault(_norm("US " + a.name[5:]), []).append(a)
     return by_code, by_name
 
 

@@ -43,6 +43,13 @@ class Filters:
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
 
+    def __post_init__(self) -> None:
+        # text is matched as typed but for surrounding spaces, as `search` matches its phrase
+        for name in ("keyword", "recipient", "psc", "naics"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, value.strip() or None)
+
     def agency_code(self) -> str | None:
         return resolve_agency(self.agency).code if self.agency else None
 

@@ -72,7 +72,8 @@ def _global(
         show_default=False)] = None,
     duplicates: Annotated[Policy | None, typer.Option(
         "--duplicates", help="Identical rows inside one API export: keep (right for totals) "
-        "or collapse (env CONTRACTWATCH_DUPLICATE_POLICY; default keep)",
+        "or collapse (env CONTRACTWATCH_DUPLICATE_POLICY; default keep, but collapse for the "
+        "`award` timeline, which says what it hid)",
         show_default=False)] = None,
     engine: Annotated[Engine | None, typer.Option(
         "--engine", help="Query engine (env CONTRACTWATCH_ENGINE; default duckdb)",

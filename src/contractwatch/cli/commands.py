@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -118,7 +119,16 @@ def top(
     from contractwatch.output import render
 
     f = Filters(agency=agency, fy=fiscal_year_option(fy), keyword=keyword)
-    render(run(state.catalog(), by, f, limit, state.policy), fmt.value, show_sql=show_sql)
+    result = run(state.catalog(), by, f, limit, state.policy)
+    total = result.meta.get("total_obligations")
+    if total is not None:  # in every format: the rows may be only the first --limit groups
+        from rich.console import Console
+
+        from contractwatch.values.money import format_dollars
+
+        Console(stderr=True).print(f"obligations in the whole scope: {format_dollars(total)}",
+                                   highlight=False)
+    render(result, fmt.value, show_sql=show_sql)
 
 
 @app.command()
@@ -210,15 +220,18 @@ def search(
     from contractwatch.analyze import search as run
     from contractwatch.output import render
 
+    for name, amount in (("--min-amount", min_amount), ("--max-amount", max_amount)):
+        if amount is not None and not math.isfinite(amount):
+            raise ValueError(f"{name} {amount}: not an amount")
     f = Filters(agency=agency, fy=fiscal_year_option(fy), recipient=recipient, psc=psc,
                 naics=naics,
                 min_amount=Decimal(str(min_amount)) if min_amount is not None else None,
                 max_amount=Decimal(str(max_amount)) if max_amount is not None else None)
     result = run(state.catalog(), text, f, limit, offset, sort, state.policy)
-    if fmt == Format.table:
-        from rich.console import Console
+    from rich.console import Console
 
-        Console(stderr=True).print(f"{result.meta['total_awards']} awards match")
+    # in every format: JSON and CSV hold one page, so how many pages there are goes here
+    Console(stderr=True).print(f"{result.meta['total_awards']} awards match", highlight=False)
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "award_id_piid", "recipient_name", "awarding_sub_agency_name", "actions",
         "federal_action_obligation", "last_action_date", "matching_description"])

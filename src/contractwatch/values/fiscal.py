@@ -17,7 +17,7 @@ def fiscal_year_bounds(fy: int) -> tuple[date, date]:
 
 def parse_fiscal_year(text: str | int) -> int:
     """Accept 2026, '2026', 'FY2026', 'fy26'."""
-    s = str(text).strip().upper().removeprefix("FY")
+    s = str(text).strip().upper().removeprefix("FY").strip()
     if not s.isdigit() or len(s) not in (2, 4):
         raise ValueError(f"not a fiscal year: {text!r} (use e.g. 2026 or FY2026)")
     year = int(s)
