@@ -168,7 +168,8 @@ def caveats(catalog: Catalog, f: Filters, policy: str, copies: int | None = None
     out: list[str] = []
     if not catalog.loads:
         return ["the store is empty: run `contractwatch ingest` first"]
-    if (f.agency or f.fy) and next(_blocks_in_scope(catalog, f), None) is None:
+    blocks = list(_blocks_in_scope(catalog, f))
+    if (f.agency or f.fy) and not blocks:
         out.append(f"nothing is loaded for {f.describe()}: the store holds "
                    f"{_holdings(catalog)}")
     n = copies_in_scope(catalog, f) if copies is None else copies
@@ -183,14 +184,14 @@ def caveats(catalog: Catalog, f: Filters, policy: str, copies: int | None = None
         else:
             out.append(f"{n} exact copies inside API exports were dropped (policy "
                        "'collapse'); totals may be low by the amounts they stood for")
-    for load, b in _blocks_in_scope(catalog, f):
+    for load, b in blocks:
         if load.source_format == "usaspending-api-export" and b.looks_truncated:
             out.append(
                 f"{load.source_file}: agency {b.agency} FY{b.fiscal_year} holds {b.rows} "
                 "rows (a multiple of the 100-row page) and no de-obligation: the export "
                 "probably stopped at a page boundary, so its sum is an upper bound"
             )
-    in_scope = {load.load_id: load for load, _ in _blocks_in_scope(catalog, f)}.values()
+    in_scope = {load.load_id: load for load, _ in blocks}.values()
     if any(ld.source_format == "usaspending-api-export" for ld in in_scope):
         out.append("API-export rows carry no ceiling, UEI, parent company or PSC/NAICS codes "
                    "(null, not zero)")

@@ -111,13 +111,21 @@ def render(result: Any, fmt: str = "table", out: IO[str] | None = None,
         _table(result, cols)
     else:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
-    # in every format: a JSON or CSV reader must learn the caveats as a table reader does
-    from rich.markup import escape  # file names and SQL may hold brackets: not markup
-
-    for note in result.caveats:
-        _stderr().print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+    for note in result.caveats:  # in every format: JSON and CSV readers must learn them too
+        tell(note, "note")
     if show_sql and result.sql:
+        from rich.markup import escape  # SQL may hold brackets: not markup
+
         _stderr().print(f"[dim]-- query behind these figures\n{escape(result.sql)}[/dim]")
+
+
+def tell(text: str, label: str | None = None) -> None:
+    """One line for people, on stderr (data goes to stdout). The text is never read as
+    markup (file names and values hold brackets) and never wrapped (a terminal does that)."""
+    from rich.markup import escape
+
+    prefix = f"[yellow]{label}:[/yellow] " if label else ""
+    _stderr().print(prefix + escape(text), soft_wrap=True, highlight=False)
 
 
 def _csv_value(value: Any) -> Any:

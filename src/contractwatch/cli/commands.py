@@ -116,18 +116,15 @@ def top(
     """
     from contractwatch.analyze import Filters
     from contractwatch.analyze import top as run
-    from contractwatch.output import render
+    from contractwatch.output import render, tell
 
     f = Filters(agency=agency, fy=fiscal_year_option(fy), keyword=keyword)
     result = run(state.catalog(), by, f, limit, state.policy)
     total = result.meta.get("total_obligations")
     if total is not None:  # in every format: the rows may be only the first --limit groups
-        from rich.console import Console
-
         from contractwatch.values.money import format_dollars
 
-        Console(stderr=True).print(f"obligations in the whole scope: {format_dollars(total)}",
-                                   highlight=False)
+        tell(f"obligations in the whole scope: {format_dollars(total)}")
     render(result, fmt.value, show_sql=show_sql)
 
 
@@ -218,7 +215,7 @@ def search(
 
     from contractwatch.analyze import Filters
     from contractwatch.analyze import search as run
-    from contractwatch.output import render
+    from contractwatch.output import render, tell
 
     for name, amount in (("--min-amount", min_amount), ("--max-amount", max_amount)):
         if amount is not None and not math.isfinite(amount):
@@ -228,10 +225,8 @@ def search(
                 min_amount=Decimal(str(min_amount)) if min_amount is not None else None,
                 max_amount=Decimal(str(max_amount)) if max_amount is not None else None)
     result = run(state.catalog(), text, f, limit, offset, sort, state.policy)
-    from rich.console import Console
-
     # in every format: JSON and CSV hold one page, so how many pages there are goes here
-    Console(stderr=True).print(f"{result.meta['total_awards']} awards match", highlight=False)
+    tell(f"{result.meta['total_awards']} awards match")
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "award_id_piid", "recipient_name", "awarding_sub_agency_name", "actions",
         "federal_action_obligation", "last_action_date", "matching_description"])

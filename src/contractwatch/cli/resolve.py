@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from contractwatch.cli.app import AgencyOpt, Format, FormatOpt, FyOpt, LimitOpt, app, state
+from contractwatch.output import tell
 
 resolve_app = typer.Typer(help="Inspect and steer how recipients are grouped into companies.",
                           no_args_is_help=True)
@@ -102,5 +102,5 @@ def review(
     if out is None:
         raise ValueError("give --out FILE to export pairs, or --import FILE to store decisions")
     n = run(state.catalog(), out, state.policy)
-    err.print(escape(f"wrote {n} uncertain pairs to {out}"))
+    tell(f"wrote {n} uncertain pairs to {out}")
     json.dumps(n)

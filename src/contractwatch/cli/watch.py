@@ -18,6 +18,7 @@ from contractwatch.cli.app import (
     fiscal_year_option,
     state,
 )
+from contractwatch.output import tell
 
 if TYPE_CHECKING:
     from contractwatch.watch import Finding
@@ -54,16 +55,13 @@ def watch_add(
     """
     from decimal import Decimal
 
-    from rich.console import Console
-
     from contractwatch.watch import add_watch
 
     w = add_watch(state.store(), name, agency=agency, keyword=keyword, company=company,
                   psc=psc, min_amount=Decimal(str(min_amount)) if min_amount is not None
                   else None, from_start=from_start)
-    Console(stderr=True).print(escape(
-        f"watch {w.name!r} saved: {w.describe()}; baseline {len(w.seen_loads)} loads "
-        f"(vintage {w.seen_vintage or 'none'})"))
+    tell(f"watch {w.name!r} saved: {w.describe()}; baseline {len(w.seen_loads)} loads "
+         f"(vintage {w.seen_vintage or 'none'})")
 
 
 @watch_app.command("list")
@@ -177,7 +175,7 @@ def _print_finding(f: Finding) -> None:
         err.print(f"[dim]{len(f.reappeared)} rows missing from an earlier fetch came back "
                   "(paging noise, not new)[/dim]")
     for note in f.notes:
-        err.print(f"[yellow]note:[/yellow] {escape(note)}")
+        tell(note, "note")
 
 
 
@@ -193,7 +191,6 @@ def report(
 
     Example: contractwatch report --agency ICE --fy 2026 -o report.html
     """
-    from rich.console import Console
 
     from contractwatch.report import build_report, write_report
 
@@ -203,8 +200,7 @@ def report(
         raise ValueError(f"{output.name}: the report is written as .html or .md")
     r = build_report(state.catalog(), agency, year, state.policy, limit)
     path = write_report(r, output)
-    Console(stderr=True).print(escape(f"wrote {path} ({len(r.figures)} figures, "
-                                      f"{len(r.caveats)} caveats)"))
+    tell(f"wrote {path} ({len(r.figures)} figures, {len(r.caveats)} caveats)")
 
 
 class ExportFormat(StrEnum):
@@ -264,4 +260,4 @@ def export(
                             state.policy)
     err.print(", ".join(f"{k}: {v:,}" for k, v in rep.counts.items()) or "nothing written")
     for note in rep.notes:
-        err.print(f"[yellow]note:[/yellow] {escape(note)}")
+        tell(note, "note")

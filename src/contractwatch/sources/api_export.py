@@ -28,12 +28,15 @@ class ApiExportLayout(Layout):
     required_columns = tuple(COLUMNS)
     extra_source_columns = ("Agency", GENERATED_ID)
 
+    @staticmethod
+    def _extra(header: list[str]) -> list[str]:
+        return [h for h in header if h not in COLUMNS and h != GENERATED_ID]
+
     def matches(self, header: list[str]) -> bool:
-        extra = set(header) - set(COLUMNS) - {GENERATED_ID}
-        return super().matches(header) and not extra
+        return super().matches(header) and not self._extra(header)
 
     def describe_missing(self, header: list[str]) -> str:
-        extra = [h for h in header if h not in COLUMNS and h != GENERATED_ID]
+        extra = self._extra(header)
         if super().matches(header) and extra:  # every column it needs, and others
             return (f"not {self.name}: it has no column {', '.join(extra[:4])}"
                     f"{' …' if len(extra) > 4 else ''} (remove the extra columns to load it)")
