@@ -57,12 +57,19 @@ def run_safely(app: Any) -> int:
 
 
 def _is_engine_interrupt(exc: BaseException) -> bool:
-    """DuckDB answers SIGINT with its own exception, not KeyboardInterrupt."""
+    """Ctrl+C while the engine ran: DuckDB raises its own InterruptException, or (when the
+    signal lands while it hands over a result) a RuntimeError caused by KeyboardInterrupt."""
     try:
         import duckdb
     except ImportError:  # pragma: no cover - the engine is a dependency
-        return False
-    return isinstance(exc, duckdb.InterruptException)
+        duckdb = None
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return any(isinstance(e, KeyboardInterrupt) or (
+        duckdb is not None and isinstance(e, duckdb.InterruptException)) for e in chain)
 
 
 def _click_exceptions() -> Any:
