@@ -469,7 +469,9 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
     detail = _award_detail(catalog, keys)
     if ceiling is None and detail and detail.get("base_and_all_options") is not None:
         ceiling = detail["base_and_all_options"]
-        ceiling_source = f"USAspending award detail fetched {detail.get('fetched_at')}"
+        ceiling_source = (f"award summary file {detail.get('fetched_at')}"
+                          if detail.get("source") == "usaspending-award-summaries"
+                          else f"USAspending award detail fetched {detail.get('fetched_at')}")
     parent_piid = latest["parent_award_id_piid"]
     parent_agency = latest["parent_award_agency_id"]
     parent_key = f"CONT_IDV_{parent_piid}_{parent_agency}" if parent_piid and parent_agency \

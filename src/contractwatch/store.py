@@ -89,6 +89,9 @@ class LoadRecord:
     warnings: list[str] = field(default_factory=list)
     origin: str = "file"  # file | sync:<query name>
     size_bytes: int | None = None  # the file's size: a new size means new bytes
+    deletes: int = 0  # transactions a delta file deletes (loads/<id>/deletes.parquet)
+    # source columns kept as the source gave them (loads/<id>/source_columns.parquet)
+    source_columns: list[str] = field(default_factory=list)
 
     @property
     def data_dir(self) -> str:
@@ -131,6 +134,8 @@ def loads_are_disjoint(loads: list[LoadRecord]) -> bool:
     file per year, is the common case; snapshots of the same year take the general path."""
     blocks: set[tuple[str, int]] = set()
     for load in loads:
+        if load.deletes:
+            return False  # a delta deletes stored rows
         if load.changed or load.unchanged or (load.rows_kept and not load.new):
             return False  # keys seen before (or no comparison recorded)
         for b in load.blocks:
@@ -152,6 +157,27 @@ def committed_files(root: Path, loads: list[LoadRecord], name: str) -> list[str]
         if path.exists():
             out.append(str(path))
     return out
+
+
+def source_column_names(loads: list[LoadRecord]) -> list[str]:
+    """Every source column the loads kept beside the canonical ones, in first-seen order."""
+    return list(dict.fromkeys(n for load in loads for n in load.source_columns))
+
+
+def wide_sql(table: str, names: list[str], kept: str = "source_columns") -> str:
+    """The rows of `table` with every source column kept beside them; a source column named
+    like a canonical one (the 2018 download's own `fiscal_year`) is suffixed `_source`."""
+    from contractwatch.schema import COLUMN_NAMES
+
+    taken = set(COLUMN_NAMES) | {"vintage_rank", "vintage"}
+    columns = "".join(
+        f", s.{_quote(n)} AS {_quote(n + '_source' if n in taken else n)}" for n in names)
+    return (f"SELECT t.*{columns} FROM {table} AS t LEFT JOIN {kept} AS s "
+            "ON t.load_id = s.load_id AND t.source_row = s.source_row")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def loads_arrow(loads: list[LoadRecord]) -> Any:
@@ -410,7 +436,10 @@ class Catalog:
     def _files(self, name: str) -> list[str]:
         return committed_files(self.store.root, self.loads, name)
 
-    def _read(self, name: str, files: list[str], empty_schema: Any) -> Any:
+    def _read(self, name: str, files: list[str], empty_schema: Any,
+              union_by_name: bool = False) -> Any:
+        """Parquet files as one table; `union_by_name` for files whose columns differ (those
+        that keep each source's own columns), missing columns then read as nulls."""
         import pyarrow as pa
 
         if name in self._cache:
@@ -418,7 +447,9 @@ class Catalog:
         if files and self.engine == "spark":
             from contractwatch.engines import read_parquet_spark
 
-            table = read_parquet_spark(self.con, files, name)
+            table = read_parquet_spark(self.con, files, name, merge_schema=union_by_name)
+        elif files and union_by_name:
+            table = self.con.read_parquet(files, table_name=name, union_by_name=True)
         elif files:
             table = self.con.read_parquet(files, table_name=name)
         else:
@@ -460,6 +491,22 @@ class Catalog:
         self._cache["all"] = ranked
         return ranked
 
+    def has_deletions(self) -> bool:
+        """Whether a delta file deleted transactions (catalog_file compiles both shapes)."""
+        return any(ld.deletes for ld in self.loads)
+
+    def deletions(self) -> Any:
+        """Transactions deleted by delta files, with the deleting load's vintage rank."""
+        import pyarrow as pa
+
+        schema = pa.schema([("txn_key", pa.string()),
+                            ("contract_transaction_unique_key", pa.string()),
+                            ("source_row", pa.int64()), ("load_id", pa.string())])
+        files = committed_files(self.store.root, [ld for ld in self.loads if ld.deletes],
+                                "deletes.parquet")
+        d = self._read("cw_deletes", files, schema)
+        return d.join(self.loads_table().select("load_id", "vintage_rank"), "load_id")
+
     def loads_table(self) -> Any:
         if "loads" not in self._cache:
             self._cache["loads"] = self._register_arrow("cw_loads", loads_arrow(self.loads))
@@ -492,7 +539,13 @@ class Catalog:
         if self.all_rows_current():
             cur = t  # nothing superseded, nothing withdrawn: skip two joins over every row
         else:
-            newest_key = t.group_by("txn_key").aggregate(key_rank=t.vintage_rank.max())
+            # a delta's deletion counts as a version of its transaction: when it is the
+            # newest, no row of that key is current
+            versions = t.select("txn_key", "vintage_rank")
+            if self.has_deletions():
+                versions = versions.union(self.deletions().select("txn_key", "vintage_rank"))
+            newest_key = versions.group_by("txn_key").aggregate(
+                key_rank=versions.vintage_rank.max())
             cov = self.coverage_table()
             newest_cov = cov.group_by(["cov_agency", "cov_fiscal_year"]).aggregate(
                 cov_rank=cov.cov_rank.max()
@@ -524,7 +577,7 @@ class Catalog:
         from contractwatch.sources.award_detail import DETAIL_SCHEMA
 
         files = [str(self.store.root / d["file"]) for d in self.details]
-        t = self._read("cw_details", files, DETAIL_SCHEMA)
+        t = self._read("cw_details", files, DETAIL_SCHEMA, union_by_name=True)
         newest = t.group_by("contract_award_unique_key").aggregate(_latest=t.fetched_at.max())
         t = t.join(newest, "contract_award_unique_key")
         return t.filter(t.fetched_at == t._latest).drop("_latest").distinct(
