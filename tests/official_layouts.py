@@ -34,7 +34,8 @@ def award_key(row: dict[str, str]) -> str:
     if row["award_or_idv_flag"] == "IDV":
         return f"CONT_IDV_{row['award_id_piid']}_{row['awarding_sub_agency_code']}"
     return (f"CONT_AWD_{row['award_id_piid']}_{row['awarding_sub_agency_code']}_"
-            f"{row['parent_award_id_piid'] or '-NONE-'}_{row['parent_award_agency_id'] or '-NONE-'}")
+            f"{row['parent_award_id_piid'] or '-NONE-'}_"
+            f"{row['parent_award_agency_id'] or '-NONE-'}")
 
 
 def transaction_key(row: dict[str, str]) -> str:
