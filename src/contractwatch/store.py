@@ -4,8 +4,11 @@ Layout of a store directory::
 
     manifest.json              the committed loads (replaced atomically: the commit point)
     loads/<load_id>/           one folder per load: transactions.parquet, copies.parquet,
-                               rejects.csv; written under a temporary name, renamed when done
-    details/<id>.parquet       award-level detail fetched from the API (ceilings, parents)
+                               rejects.csv, source_columns.parquet (the source's other
+                               columns as given), deletes.parquet (a delta's deletions);
+                               written under a temporary name, renamed when done
+    details/<id>.parquet       award-level facts: detail fetched from the API, award summary
+                               files (ceilings, parents, vehicles, solicitations)
     catalog.duckdb             views over the committed files, for users of the DuckDB CLI
     .lock                      held by the one process allowed to write
 
