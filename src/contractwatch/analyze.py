@@ -551,6 +551,9 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
         "rows_read": ld.rows_read, "rows_kept": ld.rows_kept, "rows_rejected": ld.rows_rejected,
         "duplicate_copies": ld.duplicate_copies, "new": ld.new, "changed": ld.changed,
         "unchanged": ld.unchanged, "loaded_at": ld.loaded_at, "warnings": ld.warnings,
+        "deletes": ld.deletes, "source_column_count": len(ld.source_columns),
+        # the columns kept as the source gave them (queryable in `transactions_wide`)
+        "source_columns": ld.source_columns,
     } for ld in catalog.loads]
     warnings = [f"{ld.source_file}: {w}" for ld in catalog.loads for w in ld.warnings
                 if "page boundary" not in w]
@@ -566,5 +569,6 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
         caveats=caveats(catalog, Filters(), policy, copies) + warnings,
         meta={"loads": loads, "rows_stored": stored, "rows_current": current,
               "duplicate_copies_current": copies, "policy": policy,
-              "superseded_or_withdrawn": stored - current},
+              "superseded_or_withdrawn": stored - current,
+              "award_facts": catalog.details},
     )

@@ -80,7 +80,7 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
     if loads:
         cols = ["load_id", "source_file", "source_format", "vintage", "vintage_source",
                 "complete", "rows_read", "rows_kept", "rows_rejected", "duplicate_copies",
-                "new", "changed", "unchanged", "loaded_at"]
+                "new", "changed", "unchanged", "deletes", "source_column_count", "loaded_at"]
         render(Result("Loads", cols, result.meta["loads"], caveats=result.caveats), fmt.value)
         return
     if fmt == Format.table:
