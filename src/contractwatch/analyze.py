@@ -17,7 +17,7 @@ from contractwatch.agencies import UnknownAgency, resolve_agency
 from contractwatch.store import Block, Catalog, LoadRecord
 from contractwatch.values.ids import PERMALINK
 
-TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "family", "brand")
+TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "vehicle", "family", "brand")
 
 
 @dataclass
@@ -273,6 +273,8 @@ _TOP_GROUPS = {
     "naics": ["naics_description"],
     "fy": ["fiscal_year"],
     "agency": ["awarding_sub_agency_code", "awarding_sub_agency_name"],
+    # the vehicle an order was placed under (empty: awarded directly, or not recorded)
+    "vehicle": ["parent_award_id_piid", "parent_award_agency_id"],
 }
 
 
@@ -313,7 +315,8 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
     for row in rows:
         del row["_scope_total"]
     label = {"recipient": "prime recipient (as recorded)", "psc": "product/service",
-             "naics": "industry (NAICS)", "fy": "fiscal year", "agency": "awarding agency"}[by]
+             "naics": "industry (NAICS)", "fy": "fiscal year", "agency": "awarding agency",
+             "vehicle": "vehicle (IDV) ordered under"}[by]
     return Result(
         title=f"Obligations by {label} — {f.describe()}",
         columns=[*keys, "federal_action_obligation", "transactions", "awards"],
@@ -439,6 +442,10 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
     policy collapses them (and says how many were dropped).
     """
     key = award_id.strip().upper()
+    from contractwatch.vehicles import designates_vehicle, vehicle
+
+    if designates_vehicle(catalog, key):  # a vehicle's figures are totals: every copy counts
+        return vehicle(catalog, key, "keep")
 
     def of_award(t: Any) -> Any:
         return t.filter((t.award_id_piid.upper() == key)

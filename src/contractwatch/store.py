@@ -494,6 +494,15 @@ class Catalog:
         self._cache["all"] = ranked
         return ranked
 
+    def source_columns(self) -> Any:
+        """The source columns kept beside the canonical ones, keyed by (load_id, source_row);
+        loads differ in which they carry (a column a load lacks reads as null)."""
+        import pyarrow as pa
+
+        schema = pa.schema([("load_id", pa.string()), ("source_row", pa.int64())])
+        return self._read("cw_source_columns", self._files("source_columns.parquet"), schema,
+                          union_by_name=True)
+
     def has_deletions(self) -> bool:
         """Whether a delta file deleted transactions (catalog_file compiles both shapes)."""
         return any(ld.deletes for ld in self.loads)

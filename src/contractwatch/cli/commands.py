@@ -100,7 +100,8 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
 @app.command()
 def top(
     by: Annotated[str, typer.Option(
-        "--by", help="recipient | psc | naics | fy | agency | family | brand")] = "recipient",
+        "--by", help="recipient | psc | naics | fy | agency | vehicle | family | brand"
+    )] = "recipient",
     agency: AgencyOpt = None,
     fy: FyOpt = None,
     keyword: Annotated[str | None, typer.Option(
@@ -172,6 +173,15 @@ def award(
 
         m = result.meta
         err = Console(stderr=True, highlight=False)
+        if "vehicle_key" in m:
+            from contractwatch.vehicles import describe
+
+            for line in describe(result):
+                err.print(escape(line))
+            render(result, fmt.value, show_sql=show_sql, columns=[
+                "level", "award_id_piid", "recipient_name", "obligated", "own_ceiling",
+                "last_action_date"])
+            return
         err.print(f"[bold]{escape(m['award_id_piid'])}[/bold] — "
                   f"{escape(', '.join(m['recipient_names']))} — {escape(m['agency'] or '')}")
         err.print(f"obligated {format_dollars(m['federal_action_obligation'])} in "
