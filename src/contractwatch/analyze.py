@@ -17,7 +17,8 @@ from contractwatch.agencies import UnknownAgency, resolve_agency
 from contractwatch.store import Block, Catalog, LoadRecord
 from contractwatch.values.ids import PERMALINK
 
-TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "vehicle", "family", "brand")
+TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "vehicle", "family", "brand",
+          "subrecipient")
 
 
 @dataclass
@@ -282,6 +283,10 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
         limit: int = 20, policy: str = "keep") -> Result:
     """Totals of obligations by recipient, PSC, NAICS, fiscal year or agency."""
     f = filters or Filters()
+    if by == "subrecipient":  # money below the prime, never added to it
+        from contractwatch.subcontracts import top_subrecipients
+
+        return top_subrecipients(catalog, f, limit)
     if by not in _TOP_GROUPS:
         if by in ("family", "brand"):
             from contractwatch.companies import top_by_family_or_brand
@@ -517,6 +522,12 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
         "last_action_date": latest["action_date"],
         "detail": detail,
     }
+    from contractwatch.subcontracts import award_subawards
+
+    meta["subawards"] = award_subawards(catalog, keys, running)
+    if meta["subawards"]["exceeds_prime_obligations"]:
+        notes.append("the counted subawards of this award exceed its prime obligations: a "
+                     "reporting problem of the prime's, shown as reported")
     return Result(
         title=f"Award {key}",
         columns=["action_date", "modification_number", "federal_action_obligation",

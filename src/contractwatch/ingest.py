@@ -206,7 +206,8 @@ def ingest(store: Store, paths: list[str | Path], *, as_of: str | None = None,
                 else:
                     report.results.append(job.load_file(path, str(path), path.name))
             new = [r.load for r in report.results if r.status == "loaded" and r.load]
-            writer.commit(new, new_details=job.details,
+            writer.commit(new, new_details=job.records["details"],
+                          new_subawards=job.records["subawards"],
                           replace_loads=list(job.vintage_updates.values()))
         except BaseException:
             job.discard()
@@ -229,8 +230,9 @@ class _Job:
         self.pending: list[LoadRecord] = []
         self.staged: list[Path] = []
         self.vintage_updates: dict[str, LoadRecord] = {}
-        self.details: list[dict[str, Any]] = []  # award-fact files staged by this call
-        self.staged_details: list[Path] = []
+        # award-fact and subaward files staged by this call, by manifest section
+        self.records: dict[str, list[dict[str, Any]]] = {"details": [], "subawards": []}
+        self.staged_records: list[Path] = []
         self.existing = store.loads()
         self.seq = writer.next_seq()
         self.con = _connect()
@@ -248,7 +250,7 @@ class _Job:
     def discard(self) -> None:
         for path in self.staged:
             shutil.rmtree(path, ignore_errors=True)
-        for file in self.staged_details:
+        for file in self.staged_records:
             file.unlink(missing_ok=True)
 
     # ---------------------------------------------------------------------------------
@@ -269,13 +271,8 @@ class _Job:
         if vintage is None:
             vintage = vintage_from_name(name_for_vintage) or vintage_from_name(label)
             vintage_source = "file-name" if vintage else "none"
-        if layout.kind == "subawards":
-            rows = sum(b.num_rows for b in read_batches(path, facts, label, []))
-            return FileResult(label, "skipped", None,
-                              f"subaward file ({rows:,} rows): subawards are not stored yet, "
-                              "so it was skipped; prime transactions are unaffected")
-        if layout.kind == "award-facts":
-            return self._load_award_facts(path, facts, layout, label, vintage, checksum)
+        if layout.kind in ("award-facts", "subawards"):
+            return self._load_records(path, facts, layout, label, vintage, checksum)
         load_id = self.writer.new_load_id()
         folder = self.writer.staging_dir(load_id)
         self.staged.append(folder)
@@ -506,34 +503,40 @@ class _Job:
             f"{record.deletes:,} transaction{'s' if record.deletes != 1 else ''} deleted by "
             f"this delta file" + (f"; {missing:,} of them not in the store" if missing else ""))
 
-    def _load_award_facts(self, path: Path, facts: FileFacts, layout: Layout, label: str,
-                          vintage: str | None, checksum: Any) -> FileResult:
-        """An award summary file: award facts beside the API's award details, never summed
-        with transactions; every source column kept under its own name."""
+    def _load_records(self, path: Path, facts: FileFacts, layout: Layout, label: str,
+                      vintage: str | None, checksum: Any) -> FileResult:
+        """A file of award facts (award summaries: to `details/`, beside the API's award
+        detail) or of subaward reports (to `subawards/`): one record per row, never summed
+        with transactions, every source column kept under its own name."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        award_facts = layout.kind == "award-facts"
+        section = "details" if award_facts else "subawards"
         if checksum is not None:
             facts.sha256 = checksum.result()
         elif not facts.sha256:
             facts.sha256 = file_sha256(path)
         manifest = self.store.manifest()
-        for earlier in manifest["details"] + self.details:
+        for earlier in manifest.get(section, []) + self.records[section]:
             if earlier.get("sha256") == facts.sha256:
                 return FileResult(label, "already-loaded", None,
                                   f"same bytes as {earlier.get('source_file')}; nothing to add")
-        fetched_at = vintage or time.strftime("%Y-%m-%dT%H:%M:%S")
+        dated = vintage or time.strftime("%Y-%m-%dT%H:%M:%S")
         ctx = Context(file=label, date_order=self.date_order)
-        columns = list(facts.header)
-        sql = layout.facts_sql(facts.header, ctx, fetched_at, layout.name)  # type: ignore[attr-defined]
+        if award_facts:
+            sql = layout.facts_sql(facts.header, ctx, dated, layout.name)  # type: ignore[attr-defined]
+        else:
+            sql = layout.reports_sql(facts.header, ctx, dated, label)  # type: ignore[attr-defined]
         name = f"{self.writer.new_load_id()}.parquet"
-        folder = self.store.root / "details"
+        folder = self.store.root / section
         folder.mkdir(exist_ok=True)
         tmp = folder / f"{name}.tmp"
         written = _Written()
         writer = None
         try:
-            for chunk, _, _ in self._chunks(path, facts, label, layout, ctx, columns, []):
+            for chunk, _, _ in self._chunks(path, facts, label, layout, ctx, list(facts.header),
+                                            []):
                 self.con.register("batch", chunk)
                 result = self.con.sql(sql).to_arrow_table()
                 self.con.unregister("batch")
@@ -543,27 +546,30 @@ class _Job:
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, result.schema, compression="zstd")
                 writer.write_table(result.cast(writer.schema))
+            if writer is None:  # header only: the schema alone
+                from contractwatch.sources.award_detail import DETAIL_SCHEMA
+                from contractwatch.sources.subawards import SUBAWARD_SCHEMA
+
+                pq.write_table(pa.Table.from_pylist(
+                    [], schema=DETAIL_SCHEMA if award_facts else SUBAWARD_SCHEMA), tmp)
+            else:
+                writer.close()
         except BaseException:
             if writer is not None:
                 writer.close()
             tmp.unlink(missing_ok=True)
             raise
-        if writer is None:  # header only
-            from contractwatch.sources.award_detail import DETAIL_SCHEMA
-
-            pq.write_table(pa.Table.from_pylist([], schema=DETAIL_SCHEMA), tmp)
-        else:
-            writer.close()
         os.replace(tmp, folder / name)
-        self.staged_details.append(folder / name)
-        entry = {"file": f"details/{name}", "rows": written.kept, "source": layout.name,
-                 "source_file": label, "sha256": facts.sha256, "vintage": vintage,
-                 "fetched_at": fetched_at, "rows_rejected": len(written.rejects)}
-        self.details.append(entry)
-        message = f"{written.kept:,} award facts (ceilings, vehicles); not added to obligations"
+        self.staged_records.append(folder / name)
+        self.records[section].append({
+            "file": f"{section}/{name}", "rows": written.kept, "source": layout.name,
+            "source_file": label, "sha256": facts.sha256, "vintage": vintage,
+            "fetched_at": dated, "rows_rejected": len(written.rejects)})
+        what = "award facts (ceilings, vehicles)" if award_facts else "subaward reports"
+        message = f"{written.kept:,} {what}; not added to obligations"
         if vintage is None:
             message += ("; no vintage (no --as-of, no date in the file name): dated "
-                        f"{fetched_at}, the time of loading")
+                        f"{dated}, the time of loading")
         return FileResult(label, "loaded", None, message)
 
     def _drop_bad_rows(self, result: Any, written: _Written, path: Path, facts: FileFacts,

@@ -237,7 +237,7 @@ class Store:
     def manifest(self) -> dict[str, Any]:
         path = self.root / MANIFEST
         if not path.exists():
-            return {"version": FORMAT_VERSION, "loads": [], "details": []}
+            return {"version": FORMAT_VERSION, "loads": [], "details": [], "subawards": []}
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -245,6 +245,7 @@ class Store:
         if data.get("version") != FORMAT_VERSION:
             raise StoreError(f"{path}: unknown store format version {data.get('version')!r}")
         data.setdefault("details", [])
+        data.setdefault("subawards", [])
         return data
 
     def loads(self) -> list[LoadRecord]:
@@ -259,7 +260,7 @@ class Store:
         manifest = self.manifest()
         loads = [LoadRecord.from_json(x) for x in manifest["loads"]] + list(pending or [])
         return Catalog(self, loads, list(manifest["details"]), engine, spark_session,
-                       memory_limit)
+                       memory_limit, subawards=list(manifest["subawards"]))
 
     # ---- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -320,17 +321,19 @@ class Writer:
         for child in (self.store.root / "loads").iterdir():
             if child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)
-        details_dir = self.store.root / "details"
-        if details_dir.exists():
-            keep_details = {d["file"] for d in manifest["details"]}
-            for child in details_dir.iterdir():
-                if f"details/{child.name}" not in keep_details:
-                    child.unlink(missing_ok=True)
+        for section in ("details", "subawards"):
+            folder = self.store.root / section
+            if folder.exists():
+                keep_files = {d["file"] for d in manifest[section]}
+                for child in folder.iterdir():
+                    if f"{section}/{child.name}" not in keep_files:
+                        child.unlink(missing_ok=True)
         for tmp in self.store.root.glob("*.tmp"):
             tmp.unlink(missing_ok=True)
 
     def commit(self, new_loads: list[LoadRecord], new_details: list[dict[str, Any]] | None = None,
                replace_loads: list[LoadRecord] | None = None,
+               new_subawards: list[dict[str, Any]] | None = None,
                extra: dict[str, Any] | None = None) -> None:
         """Make staged loads visible: rename their folders, then replace the manifest.
 
@@ -352,6 +355,7 @@ class Writer:
         loads.extend(_to_json(r) for r in new_loads)
         manifest["loads"] = loads
         manifest["details"] = manifest["details"] + list(new_details or [])
+        manifest["subawards"] = manifest["subawards"] + list(new_subawards or [])
         for key, value in (extra or {}).items():
             manifest[key] = value
         atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
@@ -414,12 +418,14 @@ class Catalog:
 
     def __init__(self, store: Store, loads: list[LoadRecord], details: list[dict[str, Any]],
                  engine: str = "duckdb", spark_session: Any = None,
-                 memory_limit: str | None = None):
+                 memory_limit: str | None = None,
+                 subawards: list[dict[str, Any]] | None = None):
         import ibis
 
         self.store = store
         self.loads = loads
         self.details = details
+        self.subaward_files = subawards or []
         self.engine = engine
         if engine == "duckdb":
             self.con = ibis.duckdb.connect(**duckdb_config(memory_limit))
@@ -583,6 +589,33 @@ class Catalog:
         """Current rows that are extra copies inside their load (policy 'keep' counts them)."""
         cur = self.transactions("keep")
         return cur.semi_join(self.copies_table(), ["load_id", "source_row"])
+
+    def subaward_reports(self) -> Any:
+        """Every subaward report loaded, re-filings included (see sources/subawards.py)."""
+        from contractwatch.sources.subawards import SUBAWARD_SCHEMA
+
+        files = [str(self.store.root / d["file"]) for d in self.subaward_files]
+        return self._read("cw_subaward_reports", files, SUBAWARD_SCHEMA, union_by_name=True)
+
+    def subawards(self) -> Any:
+        """Each subaward once: the latest report of prime award × subaward number ×
+        subawardee (by the report's last-modified time, then its fetch), since primes re-file
+        the same subaward month after month with its running total."""
+        if "subawards" in self._cache:
+            return self._cache["subawards"]
+        import ibis
+
+        r = self.subaward_reports()
+        who = r.subawardee_uei.fill_null(r.subawardee_name.upper())
+        r = r.mutate(subawardee_key=who.fill_null(""))
+        order = [ibis.desc(r.subaward_report_last_modified_date),
+                 ibis.desc(r.subaward_report_year), ibis.desc(r.subaward_report_month),
+                 ibis.desc(r.vintage), ibis.desc(r.subaward_report_id)]
+        w = ibis.window(group_by=[r.prime_award_unique_key, r.subaward_number,
+                                  r.subawardee_key], order_by=order)
+        counted = r.mutate(_n=ibis.row_number().over(w)).filter(lambda t: t._n == 0).drop("_n")
+        self._cache["subawards"] = counted
+        return counted
 
     def award_details(self) -> Any:
         """Award-level facts fetched from the API (ceiling, parent, UEI), newest per award."""

@@ -100,7 +100,8 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
 @app.command()
 def top(
     by: Annotated[str, typer.Option(
-        "--by", help="recipient | psc | naics | fy | agency | vehicle | family | brand"
+        "--by", help="recipient | psc | naics | fy | agency | vehicle | family | brand | "
+        "subrecipient"
     )] = "recipient",
     agency: AgencyOpt = None,
     fy: FyOpt = None,
@@ -189,6 +190,12 @@ def award(
         ceiling = format_dollars(m["ceiling"]) if m["ceiling"] is not None else \
             "unknown (not in this source; run `contractwatch enrich`)"
         err.print(f"ceiling (this award's own): {ceiling}")
+        subs = m.get("subawards") or {}
+        if subs.get("subawards"):
+            err.print(f"subawards (below the prime, not added to it): "
+                      f"{format_dollars(subs['total'])} in {len(subs['subawards'])} subawards, "
+                      f"each counted once ({subs['refilings_set_aside']} re-filed reports set "
+                      "aside)")
         if m["parent_award_key"]:
             err.print(escape(f"ordered under vehicle {m['parent_award_id_piid']} "
                              f"({m['parent_permalink']})"))

@@ -9,7 +9,7 @@ count them twice.
 
 from __future__ import annotations
 
-from contractwatch.sources.base import Context, Field, Layout, q, typed_columns
+from contractwatch.sources.base import Context, Field, Layout, record_sql, sql_str
 
 # detail column (sources/award_detail.DETAIL_SCHEMA) -> (kind, source column)
 _MAP: dict[str, tuple[str, str]] = {
@@ -68,43 +68,13 @@ class AwardSummariesLayout(Layout):
 
     def facts_sql(self, header: list[str], ctx: Context, fetched_at: str, source: str,
                   table: str = "batch") -> str:
-        """SELECT of the detail columns (typed, checked: `_error` names a bad value), the
-        award's vehicle key, the fetch time and source, and every source column kept as
-        text under its own name where no detail column has that name."""
+        """The detail columns (typed and checked), the vehicle's key, the fetch time and
+        source, and every other source column as text under its own name."""
         from contractwatch.sources.award_detail import DETAIL_SCHEMA
 
-        fields = self.fields(header, ctx)
-        exprs, raws, checks = typed_columns(fields, ctx)
-        error = "CASE " + " ".join(checks) + " END" if checks else "NULL"
-        columns = []
-        for f in DETAIL_SCHEMA:
-            if f.name == "fetched_at":
-                expr = f"'{fetched_at}'"
-            elif f.name == "source":
-                expr = f"'{source}'"
-            elif f.name == "parent_award_key":
-                expr = ("CASE WHEN parent_award_id_piid IS NOT NULL THEN 'CONT_IDV_' || "
-                        "parent_award_id_piid || '_' || coalesce(parent_award_agency_id, "
-                        "'-NONE-') END")
-            elif f.name in exprs:
-                expr = q(f.name)
-            else:
-                expr = "NULL"
-            columns.append(f"CAST({expr} AS {_sql_type(f.type)}) AS {q(f.name)}")
-        names = {f.name for f in DETAIL_SCHEMA}
-        kept = [f"NULLIF({q(h)}, '') AS {q(h)}" for h in header if h not in names]
-        inner = ", ".join([f"{e} AS {q(n)}" for n, e in exprs.items()] + raws)
-        return (
-            f"WITH parsed AS (SELECT {inner}, {', '.join(kept) + ', ' if kept else ''}"
-            f"source_row FROM {table}) "
-            f"SELECT {', '.join(columns)}, {', '.join(q(h) for h in header if h not in names)}"
-            f"{', ' if any(h not in names for h in header) else ''}source_row, "
-            f"{error} AS _error FROM parsed"
-        )
-
-
-def _sql_type(arrow_type: object) -> str:
-    text = str(arrow_type)
-    if text.startswith("decimal"):
-        return "DECIMAL(38,2)"
-    return {"string": "VARCHAR", "date32[day]": "DATE", "int64": "BIGINT"}[text]
+        return record_sql(self.fields(header, ctx), header, ctx, DETAIL_SCHEMA, {
+            "fetched_at": sql_str(fetched_at), "source": sql_str(source),
+            "parent_award_key": (
+                "CASE WHEN parent_award_id_piid IS NOT NULL THEN 'CONT_IDV_' || "
+                "parent_award_id_piid || '_' || coalesce(parent_award_agency_id, '-NONE-') END"),
+        }, table)

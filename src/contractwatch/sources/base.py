@@ -190,6 +190,31 @@ def typed_columns(fields: dict[str, Field], ctx: Context
     return exprs, raws, checks
 
 
+def record_sql(fields: dict[str, Field], header: list[str], ctx: Context, schema: Any,
+               values: dict[str, str], table: str = "batch") -> str:
+    """SELECT of one record per source row in a fixed schema (award facts, subawards): the
+    fields typed and checked (`_error` names a bad value), `values` as SQL over the typed
+    columns, the rest null; then every source column no schema column is named after, as
+    the source gave it, and `source_row`."""
+    exprs, raws, checks = typed_columns(fields, ctx)
+    error = "CASE " + " ".join(checks) + " END" if checks else "NULL"
+    names = set(schema.names)
+    columns = []
+    for f in schema:
+        expr = values.get(f.name) or (q(f.name) if f.name in exprs else "NULL")
+        columns.append(f"CAST({expr} AS {_ARROW_SQL.get(str(f.type), 'DECIMAL(38,2)')}) "
+                       f"AS {q(f.name)}")
+    kept = [h for h in header if h not in names]
+    inner = ", ".join([f"{e} AS {q(n)}" for n, e in exprs.items()] + raws
+                      + [f"NULLIF({q(h)}, '') AS {q(h)}" for h in kept] + ["source_row"])
+    return (f"WITH parsed AS (SELECT {inner} FROM {table}) "
+            f"SELECT {', '.join(columns + [q(h) for h in kept])}, source_row, "
+            f"{error} AS _error FROM parsed")
+
+
+_ARROW_SQL = {"string": "VARCHAR", "date32[day]": "DATE", "int64": "BIGINT", "bool": "BOOLEAN"}
+
+
 class Layout:
     """Base class: a named input layout recognised from its header.
 
