@@ -229,3 +229,18 @@ def test_a_download_archive_with_a_subaward_file_loads_its_transactions(tmp_path
     assert "0 subaward reports" in report.results[1].message
     assert _store_totals(store) == _totals(rows)
     assert len(store.manifest()["subawards"]) == 1
+
+
+def test_the_2018_files_own_fiscal_year_is_kept_beside_the_computed_one(fpds_store: Store
+                                                                         ) -> None:
+    from tests.conftest import FPDS
+    from tests.plain import read_rows
+
+    loads = fpds_store.loads()
+    assert all(any("fiscal_year_source" in w for w in ld.warnings) for ld in loads)
+    con = duckdb.connect(str(fpds_store.root / "catalog.duckdb"), read_only=True)
+    rows, same = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE CAST(fiscal_year_source AS BIGINT) = "
+        "fiscal_year) FROM transactions_wide").fetchall()[0]
+    expected = sum(len(read_rows(p)) for p in FPDS.glob("ice_fy*.csv"))
+    assert rows == same == expected

@@ -300,6 +300,7 @@ class _Job:
         self._check_overlap(record)
         self._check_shared_keys(record, folder)
         self._compare_with_store(record, folder, distinct)
+        record.warnings.extend(layout.ambiguities(facts.header))
         if record.deletes:
             self._count_deleted(record, folder)
         if record.rows_read == 0:

@@ -257,6 +257,11 @@ class Layout:
         used = {f.source for f in self.fields(header, ctx).values() if f.source}
         return [h for h in header if h not in used]
 
+    def ambiguities(self, header: list[str]) -> list[str]:
+        """What a reader must know about columns whose meaning differs from the canonical
+        one in this layout (said once per load)."""
+        return []
+
     def split_deletes(self, chunk: Any) -> tuple[Any, Any]:
         """(rows to load, rows that delete a transaction or None); only deltas have those."""
         return chunk, None

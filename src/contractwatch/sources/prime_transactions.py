@@ -94,6 +94,15 @@ class PrimeTransactionsLayout(Layout):
     def date_columns(self, header: list[str]) -> list[str]:
         return [c for c in header if c.endswith("_date")]
 
+    def ambiguities(self, header: list[str]) -> list[str]:
+        # (the 2018 `award_description` is the same FPDS field as today's
+        # transaction_description, each action's own text: renamed, not changed)
+        out = []
+        if "fiscal_year" in header:
+            out.append("the file's own fiscal_year column is kept as fiscal_year_source; "
+                       "fiscal_year is computed from action_date")
+        return out
+
     def fields(self, header: list[str], ctx: Context) -> dict[str, Field]:
         present = set(header)
         out: dict[str, Field] = {}
