@@ -13,7 +13,9 @@ from typing import Any
 
 MONEY_MACROS = r"""
 CREATE OR REPLACE MACRO cw_money_text(t) AS
-  CASE WHEN regexp_full_match(t, '\(?-?\$?-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?\)?')
+  -- accounting parentheses must pair: "(1,234.50" and "99.00)" are not amounts
+  CASE WHEN regexp_full_match(t, '\(-?\$?-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?\)'
+                                 || '|-?\$?-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?')
        THEN (CASE WHEN starts_with(t, '(') AND ends_with(t, ')') THEN '-' ELSE '' END)
             || replace(replace(replace(replace(t, '(', ''), ')', ''), '$', ''), ',', '')
        ELSE t END;
