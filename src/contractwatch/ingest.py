@@ -392,7 +392,7 @@ class _Job:
         ctx = Context(file=label, date_order=self.date_order)
         keep = layout.source_columns(facts.header, ctx)
         as_source = layout.kept_as_source(facts.header, ctx)
-        task = self.progress.add_task(Path(label).name[-40:], total=facts.size) \
+        task = self.progress.add_task(_task_name(label), total=facts.size) \
             if self.progress else None
         written = _Written(source_columns=as_source)
         constants = {"source_format": layout.name, "source_file": label, "load_id": load_id,
@@ -1025,6 +1025,15 @@ def _as_given(batch: Any, names: list[str]) -> Any:
     cols = [*names, "source_row"]
     return pa.RecordBatch.from_arrays(
         [batch.column(batch.schema.get_field_index(n)) for n in cols], names=cols)
+
+
+def _task_name(label: str) -> str:
+    """A file name in the progress bar: text, not markup; control characters shown."""
+    from rich.markup import escape
+
+    from contractwatch.output import visible
+
+    return escape(visible(Path(label).name[-40:]))
 
 
 def _make_progress() -> Any:

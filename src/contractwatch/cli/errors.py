@@ -7,7 +7,6 @@ from typing import Any
 
 def run_safely(app: Any) -> int:
     from rich.console import Console
-    from rich.markup import escape
 
     from contractwatch.agencies import UnknownAgency
     from contractwatch.ingest import IngestError
@@ -28,13 +27,13 @@ def run_safely(app: Any) -> int:
         # Typer turns Ctrl+C inside a command into the return value 130
         code = app(standalone_mode=False)
     except known as exc:
-        # the message quotes file names and values: brackets in them are text, not markup
-        # one line however long (paths, values): a log or a terminal wraps it, not us
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}",
-                                   highlight=False, soft_wrap=True)
+        _error_line(str(exc))
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the OS refused: a full disk, a missing folder, no permission
+        _error_line(os_error(exc))
+        return 2
     except KeyboardInterrupt:
         Console(stderr=True).print(interrupted)
         return 130
@@ -44,6 +43,10 @@ def run_safely(app: Any) -> int:
         if _is_engine_interrupt(exc):  # Ctrl+C while the engine ran a query
             Console(stderr=True).print(interrupted)
             return 130
+        if type(exc).__name__ == "IOException" and type(exc).__module__.startswith("duckdb"):
+            # the engine's own I/O failures (a full disk while it writes an export)
+            _error_line(str(exc).splitlines()[0])
+            return 2
         exceptions = _click_exceptions()
         if isinstance(exc, exceptions.ClickException):
             exc.show()
@@ -54,6 +57,30 @@ def run_safely(app: Any) -> int:
     if code == 130:
         Console(stderr=True).print(interrupted)
     return code if isinstance(code, int) else 0
+
+
+def _error_line(text: str) -> None:
+    """The message quotes file names and values: brackets in them are text, not markup, and
+    control characters (ESC, OSC) are shown, not obeyed; one line however long (a log or a
+    terminal wraps it, not us)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from contractwatch.output import visible
+
+    Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(visible(text))}",
+                               highlight=False, soft_wrap=True)
+
+
+def os_error(exc: OSError) -> str:
+    """One line for an error of the operating system, saying what it means for the store."""
+    import errno
+
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in detail:
+        return (f"no space left on device ({detail}); nothing more was committed, the store "
+                "keeps its last committed state: free some space and run the command again")
+    return detail
 
 
 def _is_engine_interrupt(exc: BaseException) -> bool:
