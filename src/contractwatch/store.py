@@ -37,6 +37,7 @@ from typing import Any
 from contractwatch.values.ids import PERMALINK
 
 MANIFEST = "manifest.json"
+CATALOG = "catalog.duckdb"
 FORMAT_VERSION = 1
 
 
@@ -262,6 +263,24 @@ class Store:
         return Catalog(self, loads, list(manifest["details"]), engine, spark_session,
                        memory_limit, subawards=list(manifest["subawards"]))
 
+    def catalog_is_stale(self) -> bool:
+        """catalog.duckdb is missing or older than the manifest (its write failed)."""
+        catalog, manifest = self.root / CATALOG, self.root / MANIFEST
+        return manifest.exists() and (
+            not catalog.exists() or catalog.stat().st_mtime_ns < manifest.stat().st_mtime_ns)
+
+    def repair_catalog(self) -> bool:
+        """Write a missing or stale catalog.duckdb again (True if it did); skipped while
+        another process writes, which refreshes it itself."""
+        if not self.catalog_is_stale():
+            return False
+        try:
+            with self.writer() as writer:  # its start may already repair it
+                writer.repair_catalog()  # raises if it still cannot
+        except StoreBusy:
+            return False
+        return True
+
     # ---- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
     def writer(self, wait: bool = False) -> Iterator[Writer]:
@@ -328,8 +347,11 @@ class Writer:
                 for child in folder.iterdir():
                     if f"{section}/{child.name}" not in keep_files:
                         child.unlink(missing_ok=True)
-        for tmp in self.store.root.glob("*.tmp"):
-            tmp.unlink(missing_ok=True)
+        for pattern in ("*.tmp", "*.tmp.wal"):
+            for tmp in self.store.root.glob(pattern):
+                tmp.unlink(missing_ok=True)
+        with contextlib.suppress(StoreError):  # tried again, and reported, at the commit
+            self.repair_catalog()
 
     def commit(self, new_loads: list[LoadRecord], new_details: list[dict[str, Any]] | None = None,
                replace_loads: list[LoadRecord] | None = None,
@@ -366,17 +388,41 @@ class Writer:
         return max((x["seq"] for x in loads), default=0) + 1
 
     def _write_catalog(self) -> None:
-        """Refresh catalog.duckdb: views users can open with the DuckDB CLI."""
+        """Refresh catalog.duckdb: views users can open with the DuckDB CLI.
+
+        Written to a temporary file and renamed over the old one. If that fails (a full
+        disk), the old catalog, which no longer matches the manifest, is removed, and the
+        caller learns it: the data is committed, but the command must not report success.
+        The next writer, or `contractwatch status`, writes it again (`repair_catalog`).
+        """
         root = self.store.root
-        tmp = root / "catalog.duckdb.tmp"
+        tmp = root / f"{CATALOG}.tmp"
+        wal = root / f"{CATALOG}.tmp.wal"
         tmp.unlink(missing_ok=True)
+        wal.unlink(missing_ok=True)
         try:
             from contractwatch import catalog_file
 
             catalog_file.write(root, self.store.loads(), tmp)
-            os.replace(tmp, root / "catalog.duckdb")
-        except Exception:  # the catalog is a convenience; the manifest is the truth
-            tmp.unlink(missing_ok=True)
+            os.replace(tmp, root / CATALOG)
+        except Exception as exc:
+            for path in (tmp, wal, root / CATALOG):
+                path.unlink(missing_ok=True)
+            raise StoreError(
+                f"{root / CATALOG}: could not be written ({_first_line(exc)}); the data is "
+                "committed, only the DuckDB views are missing: free some space and run "
+                "`contractwatch status` to write them") from None
+
+    def repair_catalog(self) -> bool:
+        """Write catalog.duckdb again if it is missing or older than the manifest."""
+        if not self.store.catalog_is_stale():
+            return False
+        self._write_catalog()
+        return True
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _to_json(record: LoadRecord) -> dict[str, Any]:
