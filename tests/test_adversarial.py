@@ -488,3 +488,139 @@ def test_disk_full_while_the_catalog_is_written(small_disk, tmp_path, monkeypatc
     finally:
         con.close()
     assert stored == 400 + 50
+
+
+# ---- 10. an archive of many small members -----------------------------------------------------
+
+def _parts_zip(path: Path, parts: list[list[list[str]]], header: list[str]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, rows in enumerate(parts):
+            buf = io.StringIO()
+            csv.writer(buf).writerows([header, *rows])
+            zf.writestr(f"part-{i:04d}.csv", buf.getvalue())
+    return path
+
+
+def test_many_small_members_cost_no_catalog_each(tmp_path, monkeypatch) -> None:
+    """A member whose keys no earlier load holds is new without building a catalog (which
+    cost ~1 s per member, growing with every member: 30 minutes for 1,000); one that shares
+    keys is still compared in full."""
+    import time
+
+    from contractwatch.ingest import ingest
+    from contractwatch.store import Store
+
+    header, rows = real_rows(180)
+    parts = [rows[i:i + 3] for i in range(0, 180, 3)]
+    store = Store(tmp_path / "store")
+    catalogs = []
+    real_connect = Store.connect
+    monkeypatch.setattr(Store, "connect", lambda self, *a, **k: catalogs.append(1) or
+                        real_connect(self, *a, **k))
+    started = time.perf_counter()
+    report = ingest(store, [_parts_zip(tmp_path / "parts_2026-01-05.zip", parts, header)],
+                    progress=False)
+    per_member = (time.perf_counter() - started) / len(parts)
+    print(f"\n{len(parts)} members: {per_member:.3f} s per member")
+    assert catalogs == []
+    assert [(r.load.new, r.load.changed, r.load.unchanged) for r in report.results] == [
+        (3, 0, 0)] * len(parts)
+    amount = header.index("Federal Action Obligation")
+    catalog = store.connect()
+    stored = catalog.con.to_pyarrow(catalog.transactions()).column(
+        "federal_action_obligation").to_pylist()
+    assert sum(stored) == sum(Decimal(r[amount]) for r in rows)
+    assert per_member < 1.0  # generous for a shared machine; ~0.1 s when idle
+
+    revised = [list(r) for r in parts[0]]
+    revised[1][amount] = str(Decimal(revised[1][amount]) + 1)
+    later = _parts_zip(tmp_path / "parts_2026-01-06.zip", [revised, real_rows(183)[1][180:]],
+                       header)
+    report = ingest(store, [later], progress=False)
+    assert [(r.load.new, r.load.changed, r.load.unchanged) for r in report.results] == [
+        (0, 1, 2), (3, 0, 0)]
+
+
+# ---- 11. encodings, cells, names --------------------------------------------------------------
+
+def _raw_file(path: Path, header: list[str], rows: list[list[str]],
+              patch: dict[int, bytes] | None = None) -> Path:
+    """UTF-8 CSV whose data row i has its Transaction Description replaced by raw bytes."""
+    desc = header.index("Transaction Description")
+    lines = [",".join(header).encode()]
+    for i, row in enumerate(rows):
+        cells = [('"' + c.replace('"', '""') + '"').encode() for c in row]
+        if patch and i in patch:
+            cells[desc] = b'"' + patch[i] + b'"'
+        lines.append(b",".join(cells))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def _stored(store_root: Path, column: str) -> list[str]:
+    from contractwatch.store import Store
+
+    catalog = Store(store_root).connect()
+    t = catalog.con.to_pyarrow(catalog.transactions_all())
+    return sorted(t.column(column).to_pylist(), key=lambda v: (v is None, v or ""))
+
+
+def test_one_cp1252_byte_leaves_utf8_names_alone(tmp_path, monkeypatch, capsys) -> None:
+    header, rows = real_rows(5)
+    rows[0][header.index("Recipient Name")] = "CAFÉ NOÜVEAU LLC"
+    path = _raw_file(tmp_path / "mixed.csv", header, rows,
+                     {3: b"VENDOR\x92S ORDER, caf\xe9 \x93TASK\x94"})  # cp1252 bytes
+    root = tmp_path / "store"
+    code, _, err = run_cli(["--store", str(root), "ingest", str(path)], monkeypatch, capsys)
+    assert code == 0, err
+    assert "CAFÉ NOÜVEAU LLC" in _stored(root, "recipient_name")
+    assert "VENDOR’S ORDER, café “TASK”" in _stored(root, "transaction_description")
+    assert "Windows-1252" in " ".join(err.split())
+
+
+def test_undecodable_byte_names_file_and_line(tmp_path, monkeypatch, capsys) -> None:
+    header, rows = real_rows(5)
+    path = _raw_file(tmp_path / "bad-byte.csv", header, rows, {2: b"ORDER \x81 X"})
+    code, _, err = run_cli(["--store", str(tmp_path / "s"), "ingest", str(path)], monkeypatch,
+                           capsys)
+    one_error_line(code, err, "bad-byte.csv, line 4", "0x81", "neither UTF-8 nor Windows-1252")
+
+
+def test_undecodable_byte_after_the_first_mebibyte(tmp_path, monkeypatch, capsys) -> None:
+    header, rows = real_rows(40)
+    rows = (rows * 200)[:6000]  # ~1.3 MB: the bad byte lies beyond the sniffed first MiB
+    path = _raw_file(tmp_path / "late.csv", header, rows, {5990: b"ORDER \x8d X"})
+    code, _, err = run_cli(["--store", str(tmp_path / "s"), "ingest", str(path)], monkeypatch,
+                           capsys)
+    one_error_line(code, err, "late.csv, line 5992", "0x8D")
+
+
+def test_a_huge_cell_is_called_too_large(tmp_path, monkeypatch, capsys) -> None:
+    header, rows = real_rows(4)
+    rows[2][header.index("Transaction Description")] = "X" * (10 << 20)
+    path = write_csv(tmp_path / "huge.csv", header, rows)
+    code, _, err = run_cli(["--store", str(tmp_path / "s"), "ingest", str(path)], monkeypatch,
+                           capsys)
+    one_error_line(code, err, "huge.csv, line 4", "too large")
+    assert "unmatched quote" not in err
+
+
+def test_utf32_is_named_utf32(tmp_path, monkeypatch, capsys) -> None:
+    header, rows = real_rows(3)
+    path = tmp_path / "wide.csv"
+    path.write_bytes("\n".join(",".join(r) for r in [header, *rows]).encode("utf-32"))
+    code, _, err = run_cli(["--store", str(tmp_path / "s"), "ingest", str(path)], monkeypatch,
+                           capsys)
+    one_error_line(code, err, "wide.csv, line 1", "UTF-32")
+
+
+def test_impossible_date_in_the_file_name(tmp_path, monkeypatch, capsys) -> None:
+    header, rows = real_rows(3)
+    path = write_csv(tmp_path / "export_2026-02-30.csv", header, rows)
+    root = tmp_path / "s"
+    code, _, err = run_cli(["--store", str(root), "ingest", str(path)], monkeypatch, capsys)
+    one_error_line(code, err, "export_2026-02-30.csv", "invalid date in the file name")
+    assert not (root / "manifest.json").exists()
+    code, _, err = run_cli(["--store", str(root), "ingest", str(path), "--as-of",
+                            "2026-02-27"], monkeypatch, capsys)
+    assert code == 0, err
