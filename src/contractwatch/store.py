@@ -277,7 +277,7 @@ class Store:
         try:
             with self.writer() as writer:  # its start may already repair it
                 writer.repair_catalog()  # raises if it still cannot
-        except StoreBusy:
+        except (StoreBusy, PermissionError):  # being written, or a read-only store
             return False
         return True
 
