@@ -569,12 +569,14 @@ def test_one_cp1252_byte_leaves_utf8_names_alone(tmp_path, monkeypatch, capsys) 
     header, rows = real_rows(5)
     rows[0][header.index("Recipient Name")] = "CAFÉ NOÜVEAU LLC"
     path = _raw_file(tmp_path / "mixed.csv", header, rows,
-                     {3: b"VENDOR\x92S ORDER, caf\xe9 \x93TASK\x94"})  # cp1252 bytes
+                     {3: b"VENDOR\x92S ORDER, caf\xe9 \x93TASK\x94",  # cp1252 bytes
+                      1: b"M\xdc\x92S"})  # cp1252 "MÜ’S", also valid UTF-8 (a Syriac letter)
     root = tmp_path / "store"
     code, _, err = run_cli(["--store", str(root), "ingest", str(path)], monkeypatch, capsys)
     assert code == 0, err
     assert "CAFÉ NOÜVEAU LLC" in _stored(root, "recipient_name")
     assert "VENDOR’S ORDER, café “TASK”" in _stored(root, "transaction_description")
+    assert "MÜ’S" in _stored(root, "transaction_description")
     assert "Windows-1252" in " ".join(err.split())
 
 

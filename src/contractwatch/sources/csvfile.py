@@ -8,9 +8,11 @@ file, the line and the problem.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +146,23 @@ def text_options(encoding: str) -> dict[str, str]:
     return {"encoding": encoding, "errors": "replace"}
 
 
+# Characters a Windows-1252 file can hold (Latin scripts, general punctuation, € and ™). In a
+# file that is not UTF-8 throughout, bytes that happen to form valid UTF-8 for anything else
+# ("Ü’" is DC 92 in cp1252, which UTF-8 reads as a Syriac letter) were meant as cp1252.
+_UNLIKELY = re.compile("[^\x00-\u024f\u02c6\u02dc\u2000-\u206f\u20ac\u2122]")
+
+
+def _cp1252_where_unlikely(text: str, block: bytes) -> str:
+    """Read as cp1252 the lines whose UTF-8 reading holds unlikely characters (a line of
+    text and a line of bytes correspond: a line break is one byte in both encodings)."""
+    lines, raw = text.split("\n"), block.split(b"\n")
+    for i, line in enumerate(lines):
+        if _UNLIKELY.search(line):
+            with contextlib.suppress(UnicodeDecodeError):
+                lines[i] = raw[i].decode("cp1252")
+    return "\n".join(lines)
+
+
 class Utf8Stream(io.RawIOBase):
     """A file that is UTF-8 in places and Windows-1252 in others, read as UTF-8 bytes.
 
@@ -178,8 +197,11 @@ class Utf8Stream(io.RawIOBase):
         except UndecodableByte as exc:
             line = self.lines + block.count(b"\n", 0, exc.offset) + 1
             raise SourceError(self.label, line, str(exc)) from None
+        if _UNLIKELY.search(text):
+            text = _cp1252_where_unlikely(text, block)
         self.lines += block.count(b"\n")
         return text.encode("utf-8")
+
 
     def readinto(self, buffer: Any) -> int:
         if self.at >= len(self.out):
