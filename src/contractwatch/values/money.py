@@ -26,7 +26,8 @@ def clean_amount_text(text: str) -> str:
     return "-" + s.lstrip("-") if negative else s
 
 
-_PLAIN = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
+# a trailing point ("12.") is refused, as the ingest engine's money macro refuses it
+_PLAIN = re.compile(r"-?(\d+(\.\d+)?|\.\d+)")
 
 
 def parse_money(text: str) -> Decimal:
