@@ -244,3 +244,21 @@ def test_the_2018_files_own_fiscal_year_is_kept_beside_the_computed_one(fpds_sto
         "fiscal_year) FROM transactions_wide").fetchall()[0]
     expected = sum(len(read_rows(p)) for p in FPDS.glob("ice_fy*.csv"))
     assert rows == same == expected
+
+
+def test_a_2018_award_summary_gets_usaspendings_key(tmp_path: Path) -> None:
+    from tests.official_layouts import OFFICIAL
+
+    columns = (OFFICIAL / "history" / "award_contracts_2018-08-17.txt").read_text().split()
+    row = {c: "" for c in columns} | {
+        "award_id_piid": "W56HZV21F0165", "parent_award_id": "W56HZV17D0034",
+        "parent_award_agency_id": "9700", "awarding_agency_code": "097",
+        "awarding_sub_agency_code": "2100", "award_or_idv_flag": "AWARD",
+        "obligated_amount": "10.00", "potential_total_value_of_award": "20.00"}
+    path = write_csv(tmp_path / "Contracts_PrimeAwardSummaries_2018-08-01.csv", columns, [row])
+    store = Store(tmp_path / "store")
+    ingest(store, [path], progress=False)
+    catalog = store.connect()
+    fact = catalog.execute_arrow(catalog.award_details()).to_pylist()[0]
+    assert fact["contract_award_unique_key"] == "CONT_AWD_W56HZV21F0165_9700_W56HZV17D0034_9700"
+    assert fact["total_obligation"] == Decimal("10.00")

@@ -653,11 +653,13 @@ class Catalog:
 
         r = self.subaward_reports()
         who = r.subawardee_uei.fill_null(r.subawardee_name.upper())
-        r = r.mutate(subawardee_key=who.fill_null(""))
+        # the 2018 layout names the prime by PIID only
+        r = r.mutate(subawardee_key=who.fill_null(""),
+                     prime_key=r.prime_award_unique_key.fill_null(r.prime_award_piid))
         order = [ibis.desc(r.subaward_report_last_modified_date),
                  ibis.desc(r.subaward_report_year), ibis.desc(r.subaward_report_month),
                  ibis.desc(r.vintage), ibis.desc(r.subaward_report_id)]
-        w = ibis.window(group_by=[r.prime_award_unique_key, r.subaward_number,
+        w = ibis.window(group_by=[r.prime_key, r.subaward_number,
                                   r.subawardee_key], order_by=order)
         counted = r.mutate(_n=ibis.row_number().over(w)).filter(lambda t: t._n == 0).drop("_n")
         self._cache["subawards"] = counted

@@ -254,10 +254,12 @@ class Layout:
     extra_source_columns: tuple[str, ...] = ()
 
     def kept_as_source(self, header: list[str], ctx: Context) -> list[str]:
-        """Source columns no canonical column is read from: stored as the source gave them
+        """Source columns no canonical column of their name holds: stored as the source gave them
         (text), one file per load, so that nothing a user downloaded is thrown away."""
-        used = {f.source for f in self.fields(header, ctx).values() if f.source}
-        return [h for h in header if h not in used]
+        # a column read into a canonical column of another name (sole_proprietorship into
+        # recipient_is_individual) stays queryable under its own name too
+        same = {name for name, f in self.fields(header, ctx).items() if f.source == name}
+        return [h for h in header if h not in same]
 
     def ambiguities(self, header: list[str]) -> list[str]:
         """What a reader must know about columns whose meaning differs from the canonical
