@@ -262,3 +262,41 @@ def test_a_2018_award_summary_gets_usaspendings_key(tmp_path: Path) -> None:
     fact = catalog.execute_arrow(catalog.award_details()).to_pylist()[0]
     assert fact["contract_award_unique_key"] == "CONT_AWD_W56HZV21F0165_9700_W56HZV17D0034_9700"
     assert fact["total_obligation"] == Decimal("10.00")
+
+
+def test_exports_carry_every_source_column_and_filter_on_them(tmp_path: Path) -> None:
+    """The real custom download (tests/data/real): the CSV export holds every column of the
+    file, and --where selects rows by a column the canonical schema does not have."""
+    import csv
+    import subprocess
+    import sys
+
+    from tests.plain import read_rows
+
+    real = (Path(__file__).parent / "data" / "real" / "contracts_prime_transactions" /
+            "usaspending_transactions_lmt.csv")
+    source = read_rows(real)
+    store = tmp_path / "store"
+    run = [sys.executable, "-m", "contractwatch", "--store", str(store)]
+    subprocess.run([*run, "ingest", str(real), "--as-of", "2026-06-15"], check=True,
+                   capture_output=True)
+    out = tmp_path / "out"
+    done = subprocess.run([*run, "export", "--format", "csv", "-o", str(out), "--table",
+                           "transactions", "--where", "extent_competed_code=A"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with open(out / "transactions.csv", newline="", encoding="utf-8") as fh:
+        got = list(csv.DictReader(fh))
+    wanted = [r for r in source if r["extent_competed_code"] == "A"]
+    assert 0 < len(got) == len(wanted) < len(source)
+    assert set(source[0]) <= set(got[0])  # every column of the file
+    by_key = {r["contract_transaction_unique_key"]: r for r in got}
+    for r in wanted:
+        row = by_key[r["contract_transaction_unique_key"]]
+        for column in ("solicitation_identifier", "type_of_set_aside", "sole_proprietorship",
+                       "number_of_offers_received"):
+            assert row[column] == r[column]
+    bad = subprocess.run([*run, "export", "--format", "csv", "-o", str(tmp_path / "x"),
+                          "--where", "no_such_column=1"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "no_such_column" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -49,13 +49,23 @@ class ExportReport:
 
 # ---- tables --------------------------------------------------------------------------------
 
-def transactions_expr(catalog: Catalog, f: Filters, policy: str = "keep") -> Any:
-    """Current transactions in scope, canonical columns plus the vintage they came from."""
+def transactions_expr(catalog: Catalog, f: Filters, policy: str = "keep",
+                      where: dict[str, str] | None = None) -> Any:
+    """Current transactions in scope: canonical columns, the vintage they came from, and
+    every source column the loads kept (nothing a user downloaded is left out); `where`
+    keeps the rows whose named columns (canonical or source) hold the given text."""
     from contractwatch.schema import COLUMN_NAMES
 
     t = apply_filters(catalog.transactions(policy), f)
     t = _amount_filter(t, "federal_action_obligation", f)
-    return t.select(*COLUMN_NAMES, "vintage").order_by(
+    t = catalog.with_source_columns(t.select(*COLUMN_NAMES, "vintage"))
+    for name, value in (where or {}).items():
+        if name not in t.columns:
+            raise LookupError(f"--where: no column {name!r} (a canonical column or a source "
+                              "column the loads kept; see `contractwatch status --loads "
+                              "--format json`)")
+        t = t.filter(t[name].cast("string") == value)
+    return t.order_by(
         ["awarding_sub_agency_code", "action_date", "award_id_piid", "modification_number",
          "source_file", "source_row"])
 
@@ -96,7 +106,7 @@ def _amount_filter(t: Any, column: str, f: Filters) -> Any:
 
 def export_tables(catalog: Catalog, fmt: str, out_dir: str | Path, f: Filters,
                   tables: tuple[str, ...] = TABLES, policy: str = "keep",
-                  force: bool = False) -> ExportReport:
+                  force: bool = False, where: dict[str, str] | None = None) -> ExportReport:
     """Write <out_dir>/<table>.csv|parquet for each table, straight from the engine.
 
     The folder must lie outside the store; existing table files are replaced only with
@@ -117,7 +127,8 @@ def export_tables(catalog: Catalog, fmt: str, out_dir: str | Path, f: Filters,
                 "families": families_expr}
     for name in tables:
         try:
-            expr = builders[name](catalog, f, policy)
+            expr = (transactions_expr(catalog, f, policy, where) if name == "transactions"
+                    else builders[name](catalog, f, policy))
         except ImportError as exc:
             report.notes.append(f"{name}: not written, the resolution layer is unavailable "
                                 f"({exc})")

@@ -555,6 +555,26 @@ class Catalog:
         return self._read("cw_source_columns", self._files("source_columns.parquet"), schema,
                           union_by_name=True)
 
+    def with_source_columns(self, t: Any, names: list[str] | None = None) -> Any:
+        """`t` (rows with load_id and source_row) with the named source columns kept beside
+        the canonical ones (all of them by default); a source column named like one of
+        `t`'s comes suffixed `_source`. Unknown names are an error naming those known."""
+        known = source_column_names(self.loads)
+        wanted = known if names is None else names
+        unknown = [n for n in wanted if n not in known]
+        if unknown:
+            raise LookupError(f"no source column {unknown[0]!r} in the store's loads "
+                              f"({len(known)} kept, e.g. {', '.join(known[:5]) or 'none'})")
+        if not wanted:
+            return t
+        src = self.source_columns()
+        taken = set(t.columns)
+        src = src.select("load_id", "source_row", **{
+            (f"{n}_source" if n in taken else n): src[n] for n in wanted})
+        joined = t.left_join(src, [t.load_id == src.load_id, t.source_row == src.source_row])
+        return joined.select(*t.columns, *[c for c in src.columns
+                                           if c not in ("load_id", "source_row")])
+
     def has_deletions(self) -> bool:
         """Whether a delta file deleted transactions (catalog_file compiles both shapes)."""
         return any(ld.deletes for ld in self.loads)

@@ -243,8 +243,15 @@ def export(
     max_amount: Annotated[float | None, typer.Option("--max-amount")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Replace existing output files")] = False,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="COLUMN=VALUE: only transactions whose column (canonical, or a source "
+        "column such as extent_competed or solicitation_identifier) holds VALUE; repeatable")]
+    = None,
 ) -> None:
     """Transactions, awards and families as CSV or Parquet; FollowTheMoney entities for Aleph.
+
+    The transactions table carries every column the source files had, beside the canonical
+    ones.
 
     Outputs are never written inside the store's folder, and an existing file is replaced
     only with --force. CSV text that a spreadsheet would run as a formula (=, +, -, @) gets
@@ -282,8 +289,14 @@ def export(
     else:
         if output == "-":
             raise ValueError("--output: give a folder for csv/parquet exports")
+        conditions = {}
+        for item in where or []:
+            name, sep, value = item.partition("=")
+            if not sep or not name.strip():
+                raise ValueError(f"--where {item!r}: give COLUMN=VALUE")
+            conditions[name.strip()] = value
         rep = export_tables(catalog, fmt.value, output, f, tuple(table or TABLES),
-                            state.policy, force)
+                            state.policy, force, conditions)
     err.print(", ".join(f"{k}: {v:,}" for k, v in rep.counts.items()) or "nothing written")
     for note in rep.notes:
         tell(note, "note")
