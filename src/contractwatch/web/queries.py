@@ -155,8 +155,8 @@ class Snapshot:
                          "FROM web_rows WHERE transaction_description IS NOT NULL")
 
     def _raw_tables(self) -> None:
-        """cw_rows, cw_loads, cw_coverage, cw_copies under the names the precompiled SQL uses
-        (as catalog_file writes them for the DuckDB CLI)."""
+        """cw_rows, cw_loads, cw_coverage, cw_copies, cw_deletes under the names the
+        precompiled SQL uses (as catalog_file writes them for the DuckDB CLI)."""
         from contractwatch.schema import arrow_schema
 
         root = self.store.root
@@ -175,6 +175,12 @@ class Snapshot:
             import pyarrow as pa
 
             self.con.register("cw_rows", pa.Table.from_pylist([], schema=arrow_schema()))
+        deletes = committed_files(root, [ld for ld in self.loads if ld.deletes],
+                                  "deletes.parquet")
+        self.con.execute(  # a delta file's deletions, as catalog_file writes them
+            f"CREATE VIEW cw_deletes AS SELECT * FROM read_parquet({deletes!r})" if deletes
+            else "CREATE TABLE cw_deletes (txn_key VARCHAR, contract_transaction_unique_key "
+            "VARCHAR, source_row BIGINT, load_id VARCHAR)")
         self.con.execute("CREATE VIEW cw_copies AS " + (
             f"SELECT * FROM read_parquet({copies!r})" if copies else
             "SELECT NULL::VARCHAR AS load_id, NULL::BIGINT AS source_row WHERE false"))
