@@ -80,7 +80,7 @@ def test_cli_company_and_explain_json(transactions_store: Store) -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["family_name"].startswith("Capgemini")
-    out = subprocess.run(base + ["resolve", "explain", "DELL MARKETING L.P."],
+    out = subprocess.run(base + ["resolve", "explain", "DELL MARKETING L.P.", "-f", "json"],
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     explained = json.loads(out.stdout)["organisations"][0]

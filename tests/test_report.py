@@ -76,8 +76,8 @@ def test_footnotes_and_caveats(ice_report) -> None:
     assert [ld["source_file"] for ld in fig(ice_report, "F2").loads] == [str(FY2026)]
     assert len(fig(ice_report, "F1").loads) == 6
     text = " ".join(ice_report.caveats)
-    assert "FY2022 holds 3000 rows" in text and "FY2023 holds 3300 rows" in text  # truncated
-    assert "45 rows in scope are exact copies" in text  # ICE FY2026 duplicate copies (README)
+    assert "FY2022 has 3,000 rows" in text and "FY2023 has 3,300 rows" in text  # truncated
+    assert "45 rows are exact copies" in text  # ICE FY2026 duplicate copies (README)
     assert "ceiling unknown for every award" in text  # the API export has no ceilings
     assert "partial year" in text
     md = to_markdown(ice_report)

@@ -103,6 +103,6 @@ def test_copies_caveat_counts_the_scope_on_both_paths(
         for (f, _), n in zip(scopes, expected, strict=True):
             assert A.copies_in_scope(catalog, f) == n
             notes = " ".join(A.caveats(catalog, f, policy))
-            wording = (f"{n} rows in scope are exact copies" if policy == "keep"
-                       else f"{n} exact copies inside API exports were dropped")
+            wording = (f"{n:,} rows are exact copies" if policy == "keep"
+                       else f"{n:,} exact copies within API exports are left out")
             assert wording in notes, (general, f, notes)

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from contractwatch.agencies import UnknownAgency, resolve_agency
@@ -31,6 +32,9 @@ class Result:
     sql: str | None = None
     caveats: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    # the answer's headline facts by column name (an award's recipient, total, ceiling…):
+    # part of the answer in every format, see output.render
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +94,8 @@ class Filters:
             parts.append(f"PSC {self.psc!r}")
         if self.naics:
             parts.append(f"NAICS {self.naics!r}")
+        if parts and not self.agency:  # a recipient's trend covers every agency: say so
+            parts.insert(0, "all agencies")
         return ", ".join(parts) or "all data"
 
 
@@ -177,29 +183,60 @@ def caveats(catalog: Catalog, f: Filters, policy: str, copies: int | None = None
     if n:
         if policy == "keep":
             out.append(
-                f"{n} rows in scope are exact copies inside one API export; policy 'keep' "
-                "counts them, because each copy stands for a different transaction of the "
-                "same amount that paging skipped (use --duplicates collapse for one row per "
-                "transaction)"
-            )
+                f"{n:,} rows are exact copies within one API export; they are counted, since "
+                "each stands for a separate transaction of the same amount that the export's "
+                "paging skipped (--duplicates collapse counts one row per transaction)")
         else:
-            out.append(f"{n} exact copies inside API exports were dropped (policy "
-                       "'collapse'); totals may be low by the amounts they stood for")
+            out.append(f"{n:,} exact copies within API exports are left out (--duplicates "
+                       "collapse): totals may be low by the amounts they stood for")
     for load, b in blocks:
         if load.source_format == "usaspending-api-export" and b.looks_truncated:
             out.append(
-                f"{load.source_file}: agency {b.agency} FY{b.fiscal_year} holds {b.rows} "
-                "rows (a multiple of the 100-row page) and no de-obligation: the export "
-                "probably stopped at a page boundary, so its sum is an upper bound"
-            )
-    in_scope = {load.load_id: load for load, _ in blocks}.values()
+                f"{Path(load.source_file).name}: {_agency_label(b.agency)} FY{b.fiscal_year} "
+                f"has {b.rows:,} rows, a multiple of the 100-row page, and no de-obligation: "
+                "the export probably stopped early, so its total is an upper bound")
+    in_scope = list({load.load_id: load for load, _ in blocks}.values())
     if any(ld.source_format == "usaspending-api-export" for ld in in_scope):
-        out.append("API-export rows carry no ceiling, UEI, parent company or PSC/NAICS codes "
-                   "(null, not zero)")
-    if any(ld.vintage is None for ld in in_scope):
-        out.append("some loads in scope have no vintage (fetch date); see "
-                   "`contractwatch status`")
+        missing = "ceilings, UEIs or parent companies"
+        if _names_a_code(f.psc) or _names_a_code(f.naics):
+            missing = "ceilings, UEIs, parent companies or PSC/NAICS codes (only their titles)"
+        out.append(f"rows from API exports carry no {missing}: those are unknown, not zero")
+    undated = [ld for ld in in_scope if ld.vintage is None]
+    if undated:
+        out.append(f"{len(undated)} of the files behind these figures "
+                   f"{'has' if len(undated) == 1 else 'have'} no fetch date (vintage); should "
+                   "they overlap another file, `ingest --as-of` must say which is newer")
     return list(dict.fromkeys(out))
+
+
+def _names_a_code(text: str | None) -> bool:
+    """A PSC (D310) or NAICS (541511) code rather than title words."""
+    return bool(text) and " " not in text.strip() and any(ch.isdigit() for ch in text)
+
+
+def _agency_label(code: str | None) -> str:
+    """'ICE (7012)': the code with the name people use."""
+    try:
+        a = resolve_agency(code or "")
+    except UnknownAgency:
+        return f"agency {code}"
+    return f"{a.abbreviation or a.name} ({code})"
+
+
+def grouped_warnings(pairs: list[tuple[str, str]]) -> list[str]:
+    """(file, warning) pairs as one line per warning: 'a.csv: …', or '6 files: … (a.csv, …)'
+    when several files share it, so that a warning is read once, not once per file."""
+    files: dict[str, list[str]] = {}
+    for path, warning in pairs:
+        files.setdefault(warning, []).append(Path(path).name)
+    out = []
+    for warning, names in files.items():
+        if len(names) == 1:
+            out.append(f"{names[0]}: {warning}")
+        else:
+            listed = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+            out.append(f"{len(names)} files: {warning} ({listed})")
+    return out
 
 
 def _holdings(catalog: Catalog) -> str:
@@ -327,6 +364,7 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
         columns=[*keys, "federal_action_obligation", "transactions", "awards"],
         rows=rows, sql=catalog.to_sql(expr), caveats=caveats(catalog, f, policy),
         meta={"total_obligations": total, "by": by, "policy": policy},
+        facts={"scope_total_obligations": total} if rows else {},
     )
 
 
@@ -423,6 +461,7 @@ def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: i
         columns=list(expr.columns), rows=rows, sql=catalog.to_sql(page),
         caveats=caveats(catalog, f, policy),
         meta={"total_awards": total_awards, "offset": offset, "limit": limit, "sort": sort},
+        facts={"total_awards": total_awards},
     )
 
 
@@ -528,12 +567,27 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
     if meta["subawards"]["exceeds_prime_obligations"]:
         notes.append("the counted subawards of this award exceed its prime obligations: a "
                      "reporting problem of the prime's, shown as reported")
+    facts = {
+        "award_id_piid": meta["award_id_piid"],
+        "recipient_name": "; ".join(meta["recipient_names"]),
+        "awarding_sub_agency_name": meta["agency"],
+        "award_total_obligations": running,
+        "award_ceiling": ceiling,
+        "parent_award_id_piid": parent_piid,
+        "parent_permalink": meta["parent_permalink"],
+        "usaspending_permalink": meta["usaspending_permalink"],
+    }
+    if meta["subawards"].get("subawards"):  # below the prime, never added to it
+        facts["subawards_total"] = meta["subawards"]["total"]
+    if ceiling is None:
+        notes.append("this award's ceiling is unknown: the source rows carry none (API "
+                     "exports never do); `contractwatch enrich` fetches it")
     return Result(
         title=f"Award {key}",
         columns=["action_date", "modification_number", "federal_action_obligation",
                  "running_total", "potential_total_value_of_award", "transaction_description",
                  "recipient_name", "source_file", "source_row"],
-        rows=rows, sql=catalog.to_sql(rows_expr), caveats=notes, meta=meta,
+        rows=rows, sql=catalog.to_sql(rows_expr), caveats=notes, meta=meta, facts=facts,
     )
 
 
@@ -563,6 +617,7 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
                        if b.rows)
     for row in rows:  # `loads`: whose rows are current; `loads_covering`: every vintage held
         row["loads_covering"] = covering[(row["awarding_sub_agency_code"], row["fiscal_year"])]
+        row["agency"] = _agency_label(row["awarding_sub_agency_code"]).split(" (")[0]
     loads = [{
         "load_id": ld.load_id, "source_file": ld.source_file, "source_format": ld.source_format,
         "vintage": ld.vintage, "vintage_source": ld.vintage_source, "complete": ld.complete,
@@ -573,14 +628,15 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
         # the columns kept as the source gave them (queryable in `transactions_wide`)
         "source_columns": ld.source_columns,
     } for ld in catalog.loads]
-    warnings = [f"{ld.source_file}: {w}" for ld in catalog.loads for w in ld.warnings
-                if "page boundary" not in w]
+    warnings = grouped_warnings(  # page boundaries and vintages: said once by the caveats
+        [(ld.source_file, w) for ld in catalog.loads for w in ld.warnings
+         if "page boundary" not in w and not w.startswith("no vintage")])
     stored = int(catalog.con.execute(catalog.transactions_all().count())) if catalog.loads else 0
     current = int(catalog.con.execute(t.count())) if catalog.loads else 0
     copies = copies_in_scope(catalog, Filters())
     return Result(
         title=f"Store {catalog.store.root}",
-        columns=["awarding_sub_agency_code", "awarding_sub_agency_name", "fiscal_year",
+        columns=["awarding_sub_agency_code", "agency", "awarding_sub_agency_name", "fiscal_year",
                  "transactions", "federal_action_obligation", "first_action_date",
                  "last_action_date", "loads", "loads_covering", "newest_vintage"],
         rows=rows, sql=catalog.to_sql(expr) if catalog.loads else None,
@@ -589,4 +645,6 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
               "duplicate_copies_current": copies, "policy": policy,
               "superseded_or_withdrawn": stored - current,
               "award_facts": catalog.details},
+        facts={"loads_in_store": len(loads), "rows_stored": stored, "rows_current": current,
+               "duplicate_copies_current": copies, "superseded_or_withdrawn": stored - current},
     )

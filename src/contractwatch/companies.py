@@ -23,6 +23,9 @@ BRAND_NOTE = (
     "an action naming two brands appears under both, so brand totals must not be added up"
 )
 
+FAMILY_NOTE = ("family view: recipients grouped by parent fields in the data, the curated "
+               "families file and the name matcher (see `contractwatch resolve explain`)")
+
 
 def judgements_path(catalog: Catalog) -> Path:
     return catalog.store.root / "resolve" / "judgements.csv"
@@ -114,8 +117,7 @@ def top_by_family_or_brand(catalog: Catalog, by: str, f: Filters, limit: int,
         cols = ["family_name", "federal_action_obligation", "transactions", "awards", "members",
                 "family_source", "family_id"]
         title = f"Obligations by corporate family — {f.describe()}"
-        notes = ["family view: recipients grouped by parent fields in the data, the curated "
-                 "families file and the name matcher (see `contractwatch resolve explain`)"]
+        notes = [FAMILY_NOTE]
     else:
         t = with_brands(catalog, scope)
         expr = t.group_by(["brand_id", "brand"]).aggregate(
@@ -206,9 +208,11 @@ def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: 
         columns=["fiscal_year", "awarding_sub_agency_name", "federal_action_obligation",
                  "transactions", "awards"],
         rows=rows, sql=catalog.to_sql(by_year),
-        caveats=[BRAND_NOTE] if brand_rows else [],
+        caveats=[FAMILY_NOTE, *([BRAND_NOTE] if brand_rows else []), *caveats(catalog, f, policy)],
         meta={**family, "members": member_rows, "largest_awards": _rows(catalog, largest),
               "brands_resold": brand_rows, "federal_action_obligation": total},
+        facts={"family_name": family["family_name"], "family_id": family["family_id"],
+               "family_source": family["family_source"], "scope_total_obligations": total},
     )
 
 
@@ -219,6 +223,28 @@ def explain_name(catalog: Catalog, name: str, policy: str = "keep") -> dict[str,
     if not out["organisations"]:
         raise LookupError(f"no recipient named {name!r} in the store")
     return out
+
+
+def explanation(found: dict[str, Any]) -> Result:
+    """`explain_name`'s answer as a table: one row per link or scored pair of each
+    organisation the name belongs to."""
+    rows = []
+    for org in found["organisations"]:
+        base = {c: org[c] for c in ("organisation_name", "family_name", "family_source",
+                                    "family_id")}
+        for link in org["links"] or ["(no link: a family of its own)"]:
+            rows.append({**base, "evidence_kind": "link", "evidence": link})
+        for pair in org["scored_pairs"]:
+            verdict = "merged" if pair["merged"] else "kept apart"
+            rows.append({**base, "evidence_kind": f"scored pair, {verdict}",
+                         "other_name": pair["other_name"],
+                         "match_probability": pair["match_probability"],
+                         "evidence": pair["evidence"]})
+    return Result(
+        title=f"Why {found['query']!r} is grouped as it is",
+        columns=["organisation_name", "family_name", "evidence_kind", "evidence",
+                 "other_name", "match_probability", "family_source", "family_id"],
+        rows=rows, caveats=[FAMILY_NOTE])
 
 
 def review(catalog: Catalog, out: Path, policy: str = "keep") -> int:

@@ -14,10 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from contractwatch.values.money import format_dollars
-
 FORMATS = ("table", "json", "csv")
-MONEY_HINTS = ("obligation", "value", "total", "ceiling", "amount", "change_from")
 
 
 class _Encoder(json.JSONEncoder):
@@ -79,45 +76,64 @@ def _iterencode(encoder: json.JSONEncoder, value: Any) -> Any:
         enc.c_make_encoder = old
 
 
-def format_cell(value: Any, column: str, width: int = 90, decimals_are_money: bool = False) -> str:
-    """One value as people read it: dollars, ISO dates, thousands separators, cut text."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal) and (
-            decimals_are_money or any(h in column for h in MONEY_HINTS)):
-        return format_dollars(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, int) and not isinstance(value, bool) and column != "fiscal_year":
-        return f"{value:,}"
-    text = str(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+def format_cell(value: Any, column: str, width: int = 90) -> str:
+    """One value as people read it, by the column's kind in `columns.COLUMNS`."""
+    from contractwatch.columns import format_value
+
+    return format_value(value, column, width)
+
+
+TABLE_TEXT_WIDTH = 60  # long text is cut in tables; JSON and CSV carry it whole
+_told: set[str] = set()
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """`--quiet`: no caveats on stderr (errors still go there)."""
+    global _quiet
+    _quiet = quiet
 
 
 def render(result: Any, fmt: str = "table", out: IO[str] | None = None,
            show_sql: bool = False, columns: list[str] | None = None) -> None:
-    """Write a Result (see analyze.Result) in the chosen format."""
+    """Write a Result (see analyze.Result): the answer on stdout, caveats on stderr.
+
+    The answer includes its headline facts (`result.facts`: an award's recipient, total,
+    ceiling, vehicle and page; a ranking's total over the whole scope): printed above the
+    table, and in JSON and CSV carried on every row under their own names, so a file
+    redirected from stdout holds them too.
+    """
     out = out or sys.stdout
-    cols = columns or result.columns
-    if fmt == "json":
-        out.write(dumps([{c: row.get(c) for c in cols} for row in result.rows]) + "\n")
-    elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(cols)
-        for row in result.rows:
-            writer.writerow([csv_cell(row.get(c)) for c in cols])
+    cols = list(columns or result.columns)
+    facts = dict(getattr(result, "facts", None) or {})
+    if fmt in ("json", "csv"):
+        cols += [k for k in facts if k not in cols]
+        rows = [{**facts, **row} for row in result.rows]
+        if fmt == "json":
+            out.write(dumps([{c: row.get(c) for c in cols} for row in rows]) + "\n")
+        else:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(cols)
+            for row in rows:
+                writer.writerow([csv_cell(row.get(c)) for c in cols])
     elif fmt == "table":
-        _table(result, cols)
+        _table(result, cols, facts, out)
     else:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
-    for note in result.caveats:  # in every format: JSON and CSV readers must learn them too
-        tell(note, "note")
+    caveat(*result.caveats)  # in every format: JSON and CSV readers must learn them too
     if show_sql and result.sql:
         from rich.markup import escape  # SQL may hold brackets: not markup
 
         _stderr().print(f"[dim]-- query behind these figures\n{escape(result.sql)}[/dim]")
+
+
+def caveat(*notes: str) -> None:
+    """Caveats on stderr, each once per run whatever number of tables repeat it."""
+    for note in notes:
+        if note in _told or _quiet:
+            continue
+        _told.add(note)
+        tell(note, "note")
 
 
 def tell(text: str, label: str | None = None) -> None:
@@ -176,17 +192,71 @@ def _stderr() -> Any:
     return Console(stderr=True)
 
 
-def _table(result: Any, cols: list[str]) -> None:
+def _table(result: Any, cols: list[str], facts: dict[str, Any], out: IO[str]) -> None:
+    """A terminal table that never breaks a number, a date or a code across lines: those
+    columns get their full width, text is cut to what is left, and columns that cannot fit
+    the terminal are left out (named on stderr; JSON and CSV hold every column)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
-    console = Console()
-    table = Table(title=result.title, title_justify="left", show_lines=False)
-    for c in cols:
-        numeric = any(h in c for h in MONEY_HINTS) or c in ("transactions", "awards", "actions")
-        table.add_column(c.replace("_", " "), justify="right" if numeric else "left",
-                         overflow="fold")
-    for row in result.rows:  # data as plain text: never markup, controls shown
-        table.add_row(*[Text(visible(format_cell(row.get(c), c))) for c in cols])
+    from contractwatch.columns import column, format_value, is_numeric
+
+    console = Console(file=out) if out is not sys.stdout else Console()
+    cells = {c: [format_value(row.get(c), c, TABLE_TEXT_WIDTH) for row in result.rows]
+             for c in cols}
+    if result.rows:  # a column empty on every row says nothing
+        cols = [c for c in cols if any(cells[c])]
+    widths = _column_widths(cols, cells, console.width)
+    if result.title:
+        console.print(f"[bold]{escape(visible(result.title))}[/bold]", soft_wrap=True,
+                      highlight=False)
+    for name, value in facts.items():
+        shown = escape(visible(format_value(value, name)))
+        console.print(f"{escape(column(name).label)}: {shown}",
+                      soft_wrap=True, highlight=False)
+    table = Table(show_lines=False)
+    for c, width in widths.items():
+        text = column(c).kind == "text"
+        table.add_column(column(c).label, justify="right" if is_numeric(c) else "left",
+                         width=width, no_wrap=text, overflow="ellipsis" if text else "fold")
+    for i in range(len(result.rows)):  # data as plain text: never markup, controls shown
+        table.add_row(*[Text(visible(cells[c][i])) for c in widths])
     console.print(table)
+    left_out = [c for c in cols if c not in widths]
+    if left_out:
+        caveat(f"left out at this terminal width: "
+               f"{', '.join(column(c).label for c in left_out)} (--format csv or json has "
+               "every column)")
+
+
+def _column_widths(cols: list[str], cells: dict[str, list[str]], width: int) -> dict[str, int]:
+    """Widths of the leading columns that fit `width` (3 characters of border and padding
+    per column): numbers, dates and codes whole, text at 12 or less, then text widened
+    with what is left. A header wraps at its words."""
+    from contractwatch.columns import column
+
+    def longest(c: str) -> int:
+        label = column(c).label  # text headers stay on one line, others wrap at words
+        head = len(label) if column(c).kind == "text" else max(len(w) for w in label.split())
+        return max([head, *(len(v) for v in cells[c])])
+
+    used, chosen = 1, {}
+    for c in cols:
+        need = min(longest(c), 12) if column(c).kind == "text" else longest(c)
+        if used + need + 3 <= width or not chosen:
+            chosen[c] = need
+            used += need + 3
+    spare = width - used
+    texts = [c for c in chosen if column(c).kind == "text"]
+    while spare > 0:
+        short = [c for c in texts if chosen[c] < longest(c)]
+        if not short:
+            break
+        share = max(spare // len(short), 1)
+        for c in short:
+            grow = min(share, longest(c) - chosen[c], spare)
+            chosen[c] += grow
+            spare -= grow
+    return chosen

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contractwatch.analyze import Filters, Result, apply_filters, award_key, awards, caveats
+from contractwatch.columns import label
 from contractwatch.store import Catalog
 
 
@@ -46,18 +47,6 @@ class Report:
     caveats: list[str]
 
 
-LABELS = {
-    "fiscal_year": "fiscal year", "federal_action_obligation": "obligations",
-    "transactions": "actions", "awards": "awards", "recipients": "recipients",
-    "recipient_name": "prime recipient (as recorded)", "family_name": "corporate family",
-    "brand": "brand named in descriptions", "award_id_piid": "award",
-    "first_action_date": "first action", "last_action_date": "last action",
-    "potential_total_value_of_award": "ceiling (this award's own)",
-    "share_of_ceiling": "obligated / ceiling", "description": "description",
-    "members": "members", "prime_recipients": "prime recipients",
-    "change_from_previous_year": "change from previous year",
-    "parent_award_id_piid": "ordered under vehicle",
-}
 
 
 def _loads_used(catalog: Catalog, scope: Any) -> list[dict[str, Any]]:
@@ -244,11 +233,9 @@ def _family_or_brand(catalog: Catalog, fid: str, by: str, label_col: str, title:
 # ---- rendering -----------------------------------------------------------------------------
 
 def _cell(value: Any, column: str) -> str:
-    from contractwatch.output import format_cell
+    from contractwatch.columns import format_value
 
-    if value is None and column == "potential_total_value_of_award":
-        return "ceiling unknown"
-    return format_cell(value, column, width=160, decimals_are_money=True)
+    return format_value(value, column, width=160)
 
 
 _HTML = """<!DOCTYPE html>
@@ -318,7 +305,7 @@ def to_html(report: Report) -> str:
 
     env = Environment(autoescape=True)
     return env.from_string(_HTML).render(
-        r=report, money=format_dollars, cell=_cell, label=lambda c: LABELS.get(c, c),
+        r=report, money=format_dollars, cell=_cell, label=label,
         numeric=lambda v: isinstance(v, (int, Decimal)) and not isinstance(v, bool))
 
 
@@ -347,7 +334,7 @@ def to_markdown(report: Report) -> str:
             data = base64.b64encode(fig.chart_svg.encode("utf-8")).decode("ascii")
             out += [f"![{fig.title}](data:image/svg+xml;base64,{data})", ""]
         if fig.rows:
-            out.append("| " + " | ".join(LABELS.get(c, c) for c in fig.columns) + " |")
+            out.append("| " + " | ".join(label(c) for c in fig.columns) + " |")
             out.append("|" + "---|" * len(fig.columns))
             for row in fig.rows:
                 out.append("| " + " | ".join(_md(_cell(row[c], c)) for c in fig.columns)

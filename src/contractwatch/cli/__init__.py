@@ -22,7 +22,20 @@ def main() -> None:
     """Entry point: run the app, turning known errors into one clear line and exit code 2."""
     from contractwatch.cli.errors import run_safely
 
+    quiet_anywhere()
     sys.exit(run_safely(app))
+
+
+def quiet_anywhere() -> None:
+    """`--quiet` is a global option, but people add it at the end of a command: take it
+    from anywhere before a `--`."""
+    args = sys.argv[1:]
+    end = args.index("--") if "--" in args else len(args)
+    if "--quiet" in args[1:end]:
+        from contractwatch.output import set_quiet
+
+        set_quiet(True)
+        sys.argv = [sys.argv[0], *[a for i, a in enumerate(args) if i >= end or a != "--quiet"]]
 
 
 __all__ = ["app", "main", "state"]

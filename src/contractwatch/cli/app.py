@@ -78,7 +78,14 @@ def _global(
     engine: Annotated[Engine | None, typer.Option(
         "--engine", help="Query engine (env CONTRACTWATCH_ENGINE; default duckdb)",
         show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No caveats on stderr (the answer and errors still print)")]
+    = False,
 ) -> None:
+    if quiet:
+        from contractwatch.output import set_quiet
+
+        set_quiet(True)
     state.store_dir = store
     state.duplicates = duplicates.value if duplicates else None
     state.engine = engine.value if engine else None

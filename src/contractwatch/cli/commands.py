@@ -44,7 +44,7 @@ def ingest(
 
     Example: contractwatch ingest ../shared/data/usaspending/transactions
     """
-    from contractwatch.analyze import Result
+    from contractwatch.analyze import Result, grouped_warnings
     from contractwatch.ingest import ingest as run
     from contractwatch.output import render
 
@@ -55,8 +55,8 @@ def ingest(
     if fmt == Format.table:  # the full paths are in --format json/csv and `status --loads`
         for row in rows:
             row["source_file"] = Path(row["source_file"]).name
-    notes = [f"{Path(r.source_file).name}: {w}" for r in report.results
-             if r.load and r.status == "loaded" for w in r.load.warnings]
+    notes = grouped_warnings([(r.source_file, w) for r in report.results
+                              if r.load and r.status == "loaded" for w in r.load.warnings])
     notes += [f"{r['source_file']}: {r['message']}" for r in rows if r["message"]]
     cols = ["source_file", "status", "vintage", "rows_read", "rows_kept", "rows_rejected",
             "duplicate_copies", "new", "changed", "unchanged"]
@@ -85,17 +85,9 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
                 "new", "changed", "unchanged", "deletes", "source_column_count", "loaded_at"]
         render(Result("Loads", cols, result.meta["loads"], caveats=result.caveats), fmt.value)
         return
-    if fmt == Format.table:
-        from rich.console import Console
-
-        m = result.meta
-        Console(stderr=True).print(
-            f"{len(m['loads'])} loads, {m['rows_stored']:,} rows stored, "
-            f"{m['rows_current']:,} current (policy {m['policy']}: "
-            f"{m['duplicate_copies_current']:,} exact copies counted); "
-            f"{m['superseded_or_withdrawn']:,} superseded by newer vintages or withdrawn")
     render(result, fmt.value, columns=None if fmt != Format.table else [
-        "awarding_sub_agency_code", "fiscal_year", "transactions", "federal_action_obligation",
+        "awarding_sub_agency_code", "agency", "fiscal_year", "transactions",
+        "federal_action_obligation",
         "first_action_date", "last_action_date", "loads_covering", "newest_vintage"])
 
 
@@ -120,16 +112,11 @@ def top(
     """
     from contractwatch.analyze import Filters
     from contractwatch.analyze import top as run
-    from contractwatch.output import render, tell
+    from contractwatch.output import render
 
     f = Filters(agency=agency, fy=fiscal_year_option(fy), keyword=keyword)
-    result = run(state.catalog(), by, f, limit, state.policy)
-    total = result.meta.get("total_obligations")
-    if total is not None:  # in every format: the rows may be only the first --limit groups
-        from contractwatch.values.money import format_dollars
-
-        tell(f"obligations in the whole scope: {format_dollars(total)}")
-    render(result, fmt.value, show_sql=show_sql)
+    # the scope's total is a headline fact of the answer (the rows may be only --limit groups)
+    render(run(state.catalog(), by, f, limit, state.policy), fmt.value, show_sql=show_sql)
 
 
 @app.command()
@@ -168,41 +155,19 @@ def award(
 
     policy = state.duplicates or "collapse"
     result = run(state.catalog(), award_id, policy)
-    if fmt == Format.table:
+    if fmt == Format.table and "vehicle_key" in result.meta:  # an IDV: the vehicle's facts
         from rich.console import Console
         from rich.markup import escape
 
-        from contractwatch.values.money import format_dollars
+        from contractwatch.vehicles import describe
 
-        m = result.meta
-        err = Console(stderr=True, highlight=False)
-        if "vehicle_key" in m:
-            from contractwatch.vehicles import describe
-
-            for line in describe(result):
-                err.print(escape(line))
-            render(result, fmt.value, show_sql=show_sql, columns=[
-                "level", "award_id_piid", "recipient_name", "obligated", "own_ceiling",
-                "last_action_date"])
-            return
-        err.print(f"[bold]{escape(m['award_id_piid'])}[/bold] — "
-                  f"{escape(', '.join(m['recipient_names']))} — {escape(m['agency'] or '')}")
-        err.print(f"obligated {format_dollars(m['federal_action_obligation'])} in "
-                  f"{m['actions']} actions, {m['first_action_date']} … {m['last_action_date']}")
-        ceiling = format_dollars(m["ceiling"]) if m["ceiling"] is not None else \
-            "unknown (not in this source; run `contractwatch enrich`)"
-        err.print(f"ceiling (this award's own): {ceiling}")
-        subs = m.get("subawards") or {}
-        if subs.get("subawards"):
-            err.print(f"subawards (below the prime, not added to it): "
-                      f"{format_dollars(subs['total'])} in {len(subs['subawards'])} subawards, "
-                      f"each counted once ({subs['refilings_set_aside']} re-filed reports set "
-                      "aside)")
-        if m["parent_award_key"]:
-            err.print(escape(f"ordered under vehicle {m['parent_award_id_piid']} "
-                             f"({m['parent_permalink']})"))
-        if m["usaspending_permalink"]:
-            err.print(escape(f"USAspending: {m['usaspending_permalink']}"))
+        out = Console(highlight=False)
+        for line in describe(result):
+            out.print(escape(line), soft_wrap=True)
+        render(result, fmt.value, show_sql=show_sql, columns=[
+            "level", "award_id_piid", "recipient_name", "obligated", "own_ceiling",
+            "last_action_date"])
+        return
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "action_date", "modification_number", "federal_action_obligation", "running_total",
         "transaction_description"])
@@ -234,7 +199,7 @@ def search(
 
     from contractwatch.analyze import Filters
     from contractwatch.analyze import search as run
-    from contractwatch.output import render, tell
+    from contractwatch.output import render
 
     for name, amount in (("--min-amount", min_amount), ("--max-amount", max_amount)):
         if amount is not None and not math.isfinite(amount):
@@ -244,8 +209,6 @@ def search(
                 min_amount=Decimal(str(min_amount)) if min_amount is not None else None,
                 max_amount=Decimal(str(max_amount)) if max_amount is not None else None)
     result = run(state.catalog(), text, f, limit, offset, sort, state.policy)
-    # in every format: JSON and CSV hold one page, so how many pages there are goes here
-    tell(f"{result.meta['total_awards']} awards match")
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
-        "award_id_piid", "recipient_name", "awarding_sub_agency_name", "actions",
-        "federal_action_obligation", "last_action_date", "matching_description"])
+        "award_id_piid", "recipient_name", "actions", "federal_action_obligation",
+        "last_action_date", "matching_description", "awarding_sub_agency_name"])

@@ -32,7 +32,7 @@ def company(
     from contractwatch.analyze import Filters, Result
     from contractwatch.cli.app import fiscal_year_option
     from contractwatch.companies import company as run
-    from contractwatch.output import dumps, render
+    from contractwatch.output import caveat, dumps, render
 
     result = run(state.catalog(), name, Filters(agency=agency, fy=fiscal_year_option(fy)),
                  limit, state.policy)
@@ -45,6 +45,7 @@ def company(
             "members": m["members"], "by_fiscal_year_and_agency": result.rows,
             "largest_awards": m["largest_awards"], "brands_resold": m["brands_resold"],
             "caveats": result.caveats}) + "\n")
+        caveat(*result.caveats)
         return
     if fmt == Format.csv:
         render(result, "csv")
@@ -64,15 +65,20 @@ def company(
 
 
 @resolve_app.command("explain")
-def explain(name: Annotated[str, typer.Argument(help="A recipient name, any spelling")]) -> None:
-    """Why a recipient sits in its family: the links and the matcher's scored pairs (JSON).
+def explain(name: Annotated[str, typer.Argument(help="A recipient name, any spelling")],
+            fmt: FormatOpt = Format.table) -> None:
+    """Why a recipient sits in its family: the links and the matcher's scored pairs.
 
     Example: contractwatch resolve explain "NET DIRECT SYSTEMS LLC"
     """
-    from contractwatch.companies import explain_name
-    from contractwatch.output import dumps
+    from contractwatch.companies import explain_name, explanation
+    from contractwatch.output import dumps, render
 
-    sys.stdout.write(dumps(explain_name(state.catalog(), name, state.policy)) + "\n")
+    found = explain_name(state.catalog(), name, state.policy)
+    if fmt == Format.json:
+        sys.stdout.write(dumps(found) + "\n")
+        return
+    render(explanation(found), fmt.value)
 
 
 @resolve_app.command("review")
