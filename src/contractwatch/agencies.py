@@ -68,10 +68,25 @@ def resolve_agency(text: str) -> Agency:
             return dhs[0]
         listed = ", ".join(f"{a.code} {a.name}" for a in matches[:6])
         raise UnknownAgency(f"agency {text!r} is ambiguous: {listed}; use the code")
-    key = _norm(s)
-    near = [a for a in by_code.values() if key and key in _norm(a.name)]
-    hint = f"; did you mean {', '.join(f'{a.code} {a.name}' for a in near[:5])}?" if near else ""
-    raise UnknownAgency(f"unknown agency {text!r}{hint}")
+    return _by_words(text, by_code)
+
+
+def _by_words(text: str, by_code: dict[str, Agency]) -> Agency:
+    """An agency named in part ("Immigration and Customs", "Customs and Border"): whole
+    words first, then word beginnings, then similar spelling; one answer or a ranked list."""
+    from contractwatch.lookup import Candidate, choose, rank
+
+    candidates = [Candidate(a.code, f"{a.code} {a.name}",
+                            [a.name, a.name.removeprefix("U.S. "), a.abbreviation],
+                            weight=1 if a.toptier_code == "070" else 0)  # DHS first on a tie
+                  for a in by_code.values()]
+    chosen, others = choose(rank(text, candidates))
+    if chosen is not None:
+        return by_code[chosen.candidate.key]
+    if not others:
+        raise UnknownAgency(f"unknown agency {text!r}")
+    listed = ", ".join(m.candidate.label for m in others[:5])
+    raise UnknownAgency(f"unknown agency {text!r}: did you mean {listed}? Use the code")
 
 
 def agency_by_code(code: str) -> Agency | None:

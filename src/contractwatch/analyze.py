@@ -103,6 +103,13 @@ def _contains(column: Any, text: str) -> Any:
     return column.upper().contains(text.upper())
 
 
+def _starts_a_word(column: Any, text: str) -> Any:
+    """The text at the start of a word: 'Dell' finds DELL MARKETING L.P., not CADDELL."""
+    import re
+
+    return column.upper().re_search(r"(^|[^A-Z0-9])" + re.escape(text.upper()))
+
+
 def apply_filters(t: Any, f: Filters) -> Any:
     """Row filters shared by every query (on canonical columns)."""
     department = f.department_code()
@@ -121,7 +128,7 @@ def apply_filters(t: Any, f: Filters) -> Any:
             | _contains(t.naics_description.fill_null(""), k)
         )
     if f.recipient:
-        t = t.filter(_contains(t.recipient_name.fill_null(""), f.recipient))
+        t = t.filter(_starts_a_word(t.recipient_name.fill_null(""), f.recipient))
     if f.psc:
         t = t.filter((t.product_or_service_code == f.psc.upper())
                      | _contains(t.product_or_service_code_description.fill_null(""), f.psc))

@@ -140,30 +140,71 @@ def top_by_family_or_brand(catalog: Catalog, by: str, f: Filters, limit: int,
                   meta={"by": by, "policy": policy})
 
 
-def find_family(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, Any]:
-    """The family a name belongs to: by recipient spelling, family name or id."""
-    from contractwatch.resolve.names import match_key
+def family_totals(catalog: Catalog, policy: str = "keep") -> dict[str, Any]:
+    """Obligations per family over the whole store (cached): they rank look-up candidates."""
+    key = f"family_totals:{policy}"
+    if key not in catalog._cache:
+        t = with_families(catalog, catalog.transactions(policy), policy)
+        expr = t.group_by("family_id").aggregate(total=t.federal_action_obligation.sum())
+        catalog._cache[key] = {r["family_id"]: r["total"] for r in _rows(catalog, expr)}
+    return catalog._cache[key]
 
-    mapping = resolution(catalog, policy).mapping.to_pylist()
-    key = match_key(name)
-    wanted = name.strip().upper()
-    hits = [r for r in mapping if match_key(r["recipient_name"]) == key
-            or (r["family_name"] or "").upper() == wanted or r["family_id"] == name.strip()]
-    if not hits:
-        hits = [r for r in mapping if wanted in (r["family_name"] or "").upper()]
-    families = {r["family_id"]: r for r in hits}
-    if not families:
-        near = sorted({r["recipient_name"] for r in mapping
-                       if wanted.split()[0] in (r["recipient_name"] or "").upper()})[:8]
-        hint = f"; recipients with a similar word: {', '.join(near)}" if near else ""
-        raise LookupError(f"no company {name!r} in the store{hint}")
-    if len(families) > 1:
-        listed = "; ".join(f"{r['family_name']} ({fid})" for fid, r in families.items())
-        raise LookupError(f"{name!r} matches {len(families)} families: {listed}. "
-                          "Give the family id or a fuller name")
-    fid, row = next(iter(families.items()))
-    return {"family_id": fid, "family_name": row["family_name"],
-            "family_source": row["family_source"]}
+
+def family_candidates(catalog: Catalog, policy: str = "keep") -> list[Any]:
+    """Every family as a look-up candidate: its name and its brands' names win outright;
+    its members' and organisations' spellings are matched by words."""
+    from contractwatch.lookup import Candidate
+    from contractwatch.resolve.brands import load_brands
+
+    cache_key = f"family_candidates:{policy}"
+    if cache_key in catalog._cache:
+        return catalog._cache[cache_key]
+    brands: dict[str, list[str]] = {}
+    for rule in load_brands():
+        if rule.family_id:
+            brands.setdefault(rule.family_id, []).extend([rule.brand, rule.brand_id])
+    totals = family_totals(catalog, policy)
+    families: dict[str, Any] = {}
+    for r in resolution(catalog, policy).mapping.to_pylist():
+        fid = r["family_id"]
+        c = families.get(fid)
+        if c is None:
+            c = families[fid] = Candidate(
+                key=fid, label=r["family_name"] or fid, names=[r["family_name"] or ""],
+                weight=totals.get(fid) or 0,
+                exact=[r["family_name"] or "", *brands.get(fid.split(":", 1)[-1], [])],
+                source=r["family_source"])
+        for name in (r["recipient_name"], r["organisation_name"]):
+            if name and name not in c.names:
+                c.names.append(name)
+    catalog._cache[cache_key] = list(families.values())
+    return catalog._cache[cache_key]
+
+
+def find_family(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, Any]:
+    """The family a typed name means: the exact family, brand or id; else the family whose
+    names match by whole words, then prefixes, then spelling (see contractwatch.lookup).
+    Ambiguous names are refused with the candidates ranked by their obligations."""
+    from contractwatch.lookup import choose, rank
+    from contractwatch.values.money import format_dollars
+
+    if not name.strip():
+        raise LookupError("give a company name")
+    matches = rank(name, family_candidates(catalog, policy))
+    chosen, others = choose(matches)
+    if chosen is None and not others:
+        raise LookupError(f"no company {name!r} in the store (names are matched by whole "
+                          "words, then word beginnings, then similar spelling)")
+    if chosen is None:
+        listed = "; ".join(f"{m.candidate.label} ({m.candidate.key}, "
+                           f"{format_dollars(m.candidate.weight)})" for m in others[:8])
+        more = f" and {len(others) - 8} more" if len(others) > 8 else ""
+        raise LookupError(f"{name!r} matches {len(others)} families equally well: {listed}"
+                          f"{more}. Give a fuller name or the family id")
+    c = chosen.candidate
+    return {"family_id": c.key, "family_name": c.label,
+            "family_source": c.source,
+            "also_matched": [m.candidate.label for m in others[:5]]}
 
 
 def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: int = 10,
@@ -208,12 +249,20 @@ def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: 
         columns=["fiscal_year", "awarding_sub_agency_name", "federal_action_obligation",
                  "transactions", "awards"],
         rows=rows, sql=catalog.to_sql(by_year),
-        caveats=[FAMILY_NOTE, *([BRAND_NOTE] if brand_rows else []), *caveats(catalog, f, policy)],
+        caveats=[*_also_matched(name, family), FAMILY_NOTE, *([BRAND_NOTE] if brand_rows else []),
+                 *caveats(catalog, f, policy)],
         meta={**family, "members": member_rows, "largest_awards": _rows(catalog, largest),
               "brands_resold": brand_rows, "federal_action_obligation": total},
         facts={"family_name": family["family_name"], "family_id": family["family_id"],
                "family_source": family["family_source"], "scope_total_obligations": total},
     )
+
+
+def _also_matched(name: str, family: dict[str, Any]) -> list[str]:
+    if not family.get("also_matched"):
+        return []
+    return [f"{name!r} is read as {family['family_name']}, the largest of the families it "
+            f"matches; also matched: {'; '.join(family['also_matched'])}"]
 
 
 def explain_name(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, Any]:

@@ -123,7 +123,8 @@ def top(
 def trend(
     agency: AgencyOpt = None,
     recipient: Annotated[str | None, typer.Option(
-        "--recipient", "-r", help="Recipient name contains this text")] = None,
+        "--recipient", "-r", help="Recipient names with a word starting with this text "
+        "('Dell' finds DELL MARKETING L.P., not CADDELL)")] = None,
     keyword: Annotated[str | None, typer.Option("--keyword", "-k")] = None,
     fmt: FormatOpt = Format.table,
     show_sql: SqlOpt = False,
