@@ -9,32 +9,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from contractwatch.agencies import UnknownAgency, resolve_agency
+from contractwatch.result import Result
 from contractwatch.store import Block, Catalog, LoadRecord
 from contractwatch.values.ids import PERMALINK
 
 TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "vehicle", "family", "brand",
           "subrecipient")
-
-
-@dataclass
-class Result:
-    """What a query returns: rows for any output format, plus provenance."""
-
-    title: str
-    columns: list[str]
-    rows: list[dict[str, Any]]
-    sql: str | None = None
-    caveats: list[str] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)
-    # the answer's headline facts by column name (an award's recipient, total, ceiling…):
-    # part of the answer in every format, see output.render
-    facts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -241,6 +241,7 @@ def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: 
         ).order_by(lambda x: x.federal_action_obligation.desc())
         brand_rows = _rows(catalog, brands)
     rows = _rows(catalog, by_year)
+    largest_rows = _rows(catalog, largest)
     total = sum((r["federal_action_obligation"] for r in rows), start=type(
         rows[0]["federal_action_obligation"])(0)) if rows else 0
     return Result(
@@ -251,10 +252,20 @@ def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: 
         rows=rows, sql=catalog.to_sql(by_year),
         caveats=[*_also_matched(name, family), FAMILY_NOTE, *([BRAND_NOTE] if brand_rows else []),
                  *caveats(catalog, f, policy)],
-        meta={**family, "members": member_rows, "largest_awards": _rows(catalog, largest),
+        meta={**family, "members": member_rows, "largest_awards": largest_rows,
               "brands_resold": brand_rows, "federal_action_obligation": total},
         facts={"family_name": family["family_name"], "family_id": family["family_id"],
                "family_source": family["family_source"], "scope_total_obligations": total},
+        parts={
+            "members": Result(f"{family['family_name']}: members (prime recipients as "
+                              "recorded)", ["recipient_name", "federal_action_obligation",
+                                            "transactions", "family_source"], member_rows),
+            "largest_awards": Result("Largest awards", [
+                "award_id_piid", "recipient_name", "federal_action_obligation",
+                "potential_total_value_of_award", "last_action_date"], largest_rows),
+            "brands_resold": Result("Brands named in its descriptions (resold or supplied)",
+                                    ["brand", "federal_action_obligation", "transactions"],
+                                    brand_rows)},
     )
 
 
@@ -293,7 +304,7 @@ def explanation(found: dict[str, Any]) -> Result:
         title=f"Why {found['query']!r} is grouped as it is",
         columns=["organisation_name", "family_name", "evidence_kind", "evidence",
                  "other_name", "match_probability", "family_source", "family_id"],
-        rows=rows, caveats=[FAMILY_NOTE])
+        rows=rows, caveats=[FAMILY_NOTE], meta={"explained": found})
 
 
 def review(catalog: Catalog, out: Path, policy: str = "keep") -> int:

@@ -57,6 +57,12 @@ class State:
 
         return Store(s.store_dir).connect(engine=s.engine)
 
+    def api(self) -> Any:
+        """The Python API's view of the store, as the options set it (contractwatch.api)."""
+        from contractwatch.api import OpenStore
+
+        return OpenStore(self.store_dir, engine=self.engine, duplicates=self.duplicates)
+
     @property
     def policy(self) -> str:
         return self.settings().duplicate_policy

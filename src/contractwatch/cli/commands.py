@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,6 @@ from contractwatch.cli.app import (
     LimitOpt,
     SqlOpt,
     app,
-    fiscal_year_option,
     state,
 )
 
@@ -73,12 +71,11 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
     Example: contractwatch status --loads --format json
     """
     from contractwatch.analyze import Result
-    from contractwatch.analyze import status as run
     from contractwatch.output import render, tell
 
     if state.store().repair_catalog():  # after a failed write (a full disk)
         tell("catalog.duckdb was missing or stale: written again")
-    result = run(state.catalog(), state.policy)
+    result = state.api().status()
     if loads:
         cols = ["load_id", "source_file", "source_format", "vintage", "vintage_source",
                 "complete", "rows_read", "rows_kept", "rows_rejected", "duplicate_copies",
@@ -110,13 +107,11 @@ def top(
 
     Example: contractwatch top --agency ICE --fy 2026 --limit 10
     """
-    from contractwatch.analyze import Filters
-    from contractwatch.analyze import top as run
     from contractwatch.output import render
 
-    f = Filters(agency=agency, fy=fiscal_year_option(fy), keyword=keyword)
     # the scope's total is a headline fact of the answer (the rows may be only --limit groups)
-    render(run(state.catalog(), by, f, limit, state.policy), fmt.value, show_sql=show_sql)
+    render(state.api().top(by, agency=agency, fy=fy, keyword=keyword, limit=limit), fmt.value,
+           show_sql=show_sql)
 
 
 @app.command()
@@ -133,12 +128,10 @@ def trend(
 
     Example: contractwatch trend --agency ICE
     """
-    from contractwatch.analyze import Filters
-    from contractwatch.analyze import trend as run
     from contractwatch.output import render
 
-    f = Filters(agency=agency, recipient=recipient, keyword=keyword)
-    render(run(state.catalog(), f, state.policy), fmt.value, show_sql=show_sql)
+    render(state.api().trend(agency=agency, recipient=recipient, keyword=keyword), fmt.value,
+           show_sql=show_sql)
 
 
 @app.command()
@@ -151,11 +144,9 @@ def award(
 
     Example: contractwatch award 70CDCR26FR0000024
     """
-    from contractwatch.analyze import award as run
     from contractwatch.output import render
 
-    policy = state.duplicates or "collapse"
-    result = run(state.catalog(), award_id, policy)
+    result = state.api().award(award_id)  # collapses exact copies unless --duplicates keep
     if fmt == Format.table and "vehicle_key" in result.meta:  # an IDV: the vehicle's facts
         from rich.console import Console
         from rich.markup import escape
@@ -196,20 +187,11 @@ def search(
 
     Example: contractwatch search "skip tracing" --agency ICE --fy 2026
     """
-    from decimal import Decimal
-
-    from contractwatch.analyze import Filters
-    from contractwatch.analyze import search as run
     from contractwatch.output import render
 
-    for name, amount in (("--min-amount", min_amount), ("--max-amount", max_amount)):
-        if amount is not None and not math.isfinite(amount):
-            raise ValueError(f"{name} {amount}: not an amount")
-    f = Filters(agency=agency, fy=fiscal_year_option(fy), recipient=recipient, psc=psc,
-                naics=naics,
-                min_amount=Decimal(str(min_amount)) if min_amount is not None else None,
-                max_amount=Decimal(str(max_amount)) if max_amount is not None else None)
-    result = run(state.catalog(), text, f, limit, offset, sort, state.policy)
+    result = state.api().search(text, agency=agency, fy=fy, recipient=recipient, psc=psc,
+                                naics=naics, min_amount=min_amount, max_amount=max_amount,
+                                sort=sort, limit=limit, offset=offset)
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "award_id_piid", "recipient_name", "actions", "federal_action_obligation",
         "last_action_date", "matching_description", "awarding_sub_agency_name"])

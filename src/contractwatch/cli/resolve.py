@@ -29,13 +29,9 @@ def company(
 
     Example: contractwatch company "Capgemini"
     """
-    from contractwatch.analyze import Filters, Result
-    from contractwatch.cli.app import fiscal_year_option
-    from contractwatch.companies import company as run
     from contractwatch.output import caveat, dumps, render
 
-    result = run(state.catalog(), name, Filters(agency=agency, fy=fiscal_year_option(fy)),
-                 limit, state.policy)
+    result = state.api().company(name, agency=agency, fy=fy, limit=limit)
     m = result.meta
     if fmt == Format.json:
         sys.stdout.write(dumps({
@@ -50,18 +46,11 @@ def company(
     if fmt == Format.csv:
         render(result, "csv")
         return
-    render(Result(f"{m['family_name']}: members (prime recipients as recorded)",
-                  ["recipient_name", "federal_action_obligation", "transactions",
-                   "family_source"], m["members"]), "table")
+    render(result.parts["members"], "table")
     render(result, "table")
-    render(Result("Largest awards", ["award_id_piid", "recipient_name",
-                                     "federal_action_obligation",
-                                     "potential_total_value_of_award", "last_action_date"],
-                  m["largest_awards"]), "table")
-    if m["brands_resold"]:
-        render(Result("Brands named in its descriptions (resold or supplied)",
-                      ["brand", "federal_action_obligation", "transactions"],
-                      m["brands_resold"]), "table")
+    for part in ("largest_awards", "brands_resold"):
+        if result.parts[part].rows:
+            render(result.parts[part], "table")
 
 
 @resolve_app.command("explain")
@@ -71,14 +60,13 @@ def explain(name: Annotated[str, typer.Argument(help="A recipient name, any spel
 
     Example: contractwatch resolve explain "NET DIRECT SYSTEMS LLC"
     """
-    from contractwatch.companies import explain_name, explanation
     from contractwatch.output import dumps, render
 
-    found = explain_name(state.catalog(), name, state.policy)
-    if fmt == Format.json:
-        sys.stdout.write(dumps(found) + "\n")
+    result = state.api().explain(name)
+    if fmt == Format.json:  # the nested answer: organisations, their links and pairs
+        sys.stdout.write(dumps(result.meta["explained"]) + "\n")
         return
-    render(explanation(found), fmt.value)
+    render(result, fmt.value)
 
 
 @resolve_app.command("review")

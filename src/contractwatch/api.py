@@ -1,0 +1,138 @@
+"""The Python API, for notebooks and scripts; the CLI and the web app answer through it too.
+
+    import contractwatch as cw
+    store = cw.open()                      # the default store (CONTRACTWATCH_STORE), or a path
+    ice = store.top(agency="ICE", fy=2026, by="family")
+    ice.to_pandas(); ice.caveats; ice.sql  # a Result (contractwatch.result)
+
+Every method returns a Result: rows with exact decimals, the SQL behind them, the caveats a
+reader must see, and in Jupyter an HTML table with those caveats.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from contractwatch.result import Result
+
+
+def open(path: str | Path | None = None, *, engine: str | None = None,  # noqa: A001
+         duplicates: str | None = None) -> OpenStore:
+    """The store at `path` (default: CONTRACTWATCH_STORE, else the per-user data folder)."""
+    return OpenStore(path, engine=engine, duplicates=duplicates)
+
+
+class OpenStore:
+    """A store opened for questions. The catalog is read once, on the first question;
+    `refresh()` reads it again after new loads."""
+
+    def __init__(self, path: str | Path | None = None, *, engine: str | None = None,
+                 duplicates: str | None = None) -> None:
+        from contractwatch import settings
+
+        self.settings = settings.load(Path(path) if path else None,
+                                      duplicate_policy=duplicates, engine=engine)
+        self.duplicates = duplicates  # as asked: `award` collapses copies unless told
+        self._catalog: Any = None
+
+    def __repr__(self) -> str:
+        return f"<contractwatch store {self.settings.store_dir}>"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.settings.store_dir)
+
+    @property
+    def catalog(self) -> Any:
+        if self._catalog is None:
+            from contractwatch.store import Store
+
+            self._catalog = Store(self.path).connect(engine=self.settings.engine)
+        return self._catalog
+
+    @property
+    def policy(self) -> str:
+        return self.settings.duplicate_policy
+
+    def refresh(self) -> OpenStore:
+        self._catalog = None
+        return self
+
+    # ---- the analyses -----------------------------------------------------------------
+
+    def top(self, by: str = "recipient", agency: str | None = None,
+            fy: int | str | None = None, keyword: str | None = None,
+            limit: int = 20) -> Result:
+        """Who got the most: obligations by recipient, psc, naics, fy, agency, family or
+        brand."""
+        from contractwatch.analyze import top
+
+        return top(self.catalog, by, filters(agency=agency, fy=fy, keyword=keyword), limit,
+                   self.policy)
+
+    def trend(self, agency: str | None = None, recipient: str | None = None,
+              keyword: str | None = None) -> Result:
+        """Obligations by fiscal year for an agency, a recipient or a keyword."""
+        from contractwatch.analyze import trend
+
+        return trend(self.catalog, filters(agency=agency, recipient=recipient,
+                                           keyword=keyword), self.policy)
+
+    def award(self, award_id: str) -> Result:
+        """An award's actions with a running total; facts: recipient, total, ceiling,
+        vehicle, page. Exact copies of actions are collapsed unless duplicates='keep'."""
+        from contractwatch.analyze import award
+
+        return award(self.catalog, award_id, self.duplicates or "collapse")
+
+    def search(self, text: str, agency: str | None = None, fy: int | str | None = None,
+               recipient: str | None = None, psc: str | None = None,
+               naics: str | None = None, min_amount: Decimal | float | None = None,
+               max_amount: Decimal | float | None = None, sort: str = "obligations",
+               limit: int = 50, offset: int = 0) -> Result:
+        """Awards whose action descriptions contain `text`, ranked by obligations."""
+        from contractwatch.analyze import search
+
+        f = filters(agency=agency, fy=fy, recipient=recipient, psc=psc, naics=naics,
+                    min_amount=min_amount, max_amount=max_amount)
+        return search(self.catalog, text, f, limit, offset, sort, self.policy)
+
+    def company(self, name: str, agency: str | None = None, fy: int | str | None = None,
+                limit: int = 10) -> Result:
+        """A corporate family named as people type it ('Dell', 'palantir'): totals by year
+        and agency; `.parts` holds its members, largest awards and brands resold."""
+        from contractwatch.companies import company
+
+        return company(self.catalog, name, filters(agency=agency, fy=fy), limit, self.policy)
+
+    def explain(self, name: str) -> Result:
+        """Why a recipient sits in its family: links and the matcher's scored pairs."""
+        from contractwatch.companies import explain_name, explanation
+
+        return explanation(explain_name(self.catalog, name, self.policy))
+
+    def status(self) -> Result:
+        """Coverage per agency and fiscal year; facts: loads and rows; `.meta['loads']`."""
+        from contractwatch.analyze import status
+
+        return status(self.catalog, self.policy)
+
+
+def filters(agency: str | None = None, fy: int | str | None = None, **kw: Any) -> Any:
+    """Filters from the values people pass: fy as 2026, '2026' or 'FY2026'; amounts as
+    numbers (never NaN)."""
+    import math
+
+    from contractwatch.analyze import Filters
+    from contractwatch.values.fiscal import parse_fiscal_year
+
+    for name in ("min_amount", "max_amount"):
+        amount = kw.get(name)
+        if amount is not None and not isinstance(amount, Decimal):
+            if not math.isfinite(amount):
+                raise ValueError(f"{name} {amount}: not an amount")
+            kw[name] = Decimal(str(amount))
+    year = parse_fiscal_year(str(fy)) if fy is not None and fy != "" else None
+    return Filters(agency=agency, fy=year, **kw)
