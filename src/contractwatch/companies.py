@@ -131,13 +131,19 @@ def top_by_family_or_brand(catalog: Catalog, by: str, f: Filters, limit: int,
                 "prime_recipients", "shared_with_other_brands", "brand_id"]
         title = f"Obligations named in description, by brand — {f.describe()}"
         notes = [BRAND_NOTE]
+    if by == "family":  # families partition the money: their sum is the scope's total
+        expr = expr.mutate(_scope_total=expr.federal_action_obligation.sum().over())
     expr = expr.order_by([expr.federal_action_obligation.desc(), expr[cols[0]]])
     if limit:
         expr = expr.limit(limit)
-    return Result(title=title, columns=cols, rows=_rows(catalog, expr),
-                  sql=catalog.to_sql(expr),
+    rows = _rows(catalog, expr)
+    facts = {"scope_total_obligations": rows[0].pop("_scope_total")} if rows and \
+        by == "family" else {}
+    for row in rows:
+        row.pop("_scope_total", None)
+    return Result(title=title, columns=cols, rows=rows, sql=catalog.to_sql(expr),
                   caveats=notes + caveats(catalog, f, policy),
-                  meta={"by": by, "policy": policy})
+                  meta={"by": by, "policy": policy}, facts=facts)
 
 
 def family_totals(catalog: Catalog, policy: str = "keep") -> dict[str, Any]:

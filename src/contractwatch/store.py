@@ -476,7 +476,11 @@ class Catalog:
         if engine == "duckdb":
             self.con = ibis.duckdb.connect(**duckdb_config(memory_limit))
             # the engine's own progress bar would write into our output; ours is Rich's
-            self.con.raw_sql("SET enable_progress_bar = false").fetchall()
+            try:
+                self.con.raw_sql("SET enable_progress_bar = false").fetchall()
+            except Exception as e:  # in Jupyter without ipywidgets the bar is off already
+                if "ipywidgets" not in str(e):
+                    raise
         elif engine == "spark":
             from contractwatch.engines import spark_backend
 

@@ -35,7 +35,7 @@ def company(
     m = result.meta
     if fmt == Format.json:
         sys.stdout.write(dumps({
-            "family_id": m["family_id"], "family_name": m["family_name"],
+            **result.facts, "family_id": m["family_id"], "family_name": m["family_name"],
             "family_source": m["family_source"],
             "federal_action_obligation": m["federal_action_obligation"],
             "members": m["members"], "by_fiscal_year_and_agency": result.rows,
