@@ -94,6 +94,13 @@ def set_quiet(quiet: bool) -> None:
     _quiet = quiet
 
 
+def new_run(quiet: bool = False) -> None:
+    """A command starts: no caveat told yet (several may run in one process)."""
+    _told.clear()
+    if quiet:
+        set_quiet(True)
+
+
 def render(result: Any, fmt: str = "table", out: IO[str] | None = None,
            show_sql: bool = False, columns: list[str] | None = None) -> None:
     """Write a Result (see analyze.Result): the answer on stdout, caveats on stderr.

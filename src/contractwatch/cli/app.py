@@ -88,10 +88,9 @@ def _global(
         "--quiet", "-q", help="No caveats on stderr (the answer and errors still print)")]
     = False,
 ) -> None:
-    if quiet:
-        from contractwatch.output import set_quiet
+    from contractwatch.output import new_run
 
-        set_quiet(True)
+    new_run(quiet=quiet)
     state.store_dir = store
     state.duplicates = duplicates.value if duplicates else None
     state.engine = engine.value if engine else None
