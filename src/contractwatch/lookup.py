@@ -88,10 +88,13 @@ def similar(query: tuple[str, ...], name: str) -> bool:
     have = words(name)
     if not have:
         return False
-    if SequenceMatcher(None, " ".join(query), " ".join(have)).ratio() >= FUZZY:
+    typed = " ".join(query)
+    if len(typed) < 5:  # 'NOPE' is not a misspelt OPE: too short to guess at
+        return False
+    if SequenceMatcher(None, typed, " ".join(have)).ratio() >= FUZZY:
         return True
-    return all(any(SequenceMatcher(None, q, w).ratio() >= FUZZY for w in have)
-               for q in query if len(q) >= 4)
+    return all(any(SequenceMatcher(None, q, w).ratio() >= FUZZY for w in have if len(w) >= 5)
+               for q in query if len(q) >= 5)
 
 
 def _prefixes_in_order(query: list[str], name: list[str]) -> bool:
