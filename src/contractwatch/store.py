@@ -189,6 +189,16 @@ def coverage_rows(loads: list[LoadRecord]) -> list[tuple[Any, ...]]:
             for r in loads if r.complete for b in r.blocks]
 
 
+def _sql_value(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _arrow(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> Any:
     import pyarrow as pa
 
@@ -473,11 +483,13 @@ class Catalog:
 
     def _values_table(self, name: str, columns: list[tuple[str, str]],
                       rows: list[tuple[Any, ...]]) -> None:
+        """A small table from Python rows, as SQL text (DuckDB's parameter binding would
+        import pandas and NumPy, a quarter of a second)."""
         self.duck.execute(f"CREATE OR REPLACE TABLE {name} ("
                           + ", ".join(f"{c} {kind}" for c, kind in columns) + ")")
         if rows:
-            self.duck.executemany(f"INSERT INTO {name} VALUES ("
-                                  + ", ".join("?" for _ in columns) + ")", rows)
+            self.duck.execute(f"INSERT INTO {name} VALUES " + ", ".join(
+                "(" + ", ".join(_sql_value(v) for v in row) + ")" for row in rows))
 
     # raw tables -------------------------------------------------------------------------
     def _files(self, name: str) -> list[str]:

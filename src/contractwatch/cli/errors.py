@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -9,30 +10,10 @@ def run_safely(app: Any) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from contractwatch.agencies import UnknownAgency
-    from contractwatch.ingest import IngestError
-    from contractwatch.sources.base import SourceError
-    from contractwatch.store import StoreError
-
-    known: tuple[type[BaseException], ...] = (
-        SourceError, IngestError, StoreError, UnknownAgency, LookupError, ValueError,
-    )
-    try:
-        from contractwatch.sources.usaspending_api import ApiError
-
-        known = (*known, ApiError)
-    except ImportError:
-        pass
     interrupted = "interrupted; the store is unchanged by the interrupted step"
     try:
         # Typer turns Ctrl+C inside a command into the return value 130
         code = app(standalone_mode=False)
-    except known as exc:
-        # the message quotes file names and values: brackets in them are text, not markup
-        # one line however long (paths, values): a log or a terminal wraps it, not us
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}",
-                                   highlight=False, soft_wrap=True)
-        return 2
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
@@ -41,6 +22,12 @@ def run_safely(app: Any) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     except Exception as exc:  # usage errors (Typer carries its own copy of click)
+        if isinstance(exc, _known_errors()):
+            # the message quotes file names and values: brackets in them are text, not markup
+            # one line however long (paths, values): a log or a terminal wraps it, not us
+            Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}",
+                                       highlight=False, soft_wrap=True)
+            return 2
         if _is_engine_interrupt(exc):  # Ctrl+C while the engine ran a query
             Console(stderr=True).print(interrupted)
             return 130
@@ -54,6 +41,21 @@ def run_safely(app: Any) -> int:
     if code == 130:
         Console(stderr=True).print(interrupted)
     return code if isinstance(code, int) else 0
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """The library's error classes that were imported, so could have been raised: importing
+    the others (the API client's pulls in httpx and pydantic) would only cost start-up."""
+    known: list[type[BaseException]] = [LookupError, ValueError]
+    for module, name in (("contractwatch.sources.base", "SourceError"),
+                         ("contractwatch.ingest", "IngestError"),
+                         ("contractwatch.store", "StoreError"),
+                         ("contractwatch.agencies", "UnknownAgency"),
+                         ("contractwatch.sources.usaspending_api", "ApiError")):
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            known.append(getattr(loaded, name))
+    return tuple(known)
 
 
 def _is_engine_interrupt(exc: BaseException) -> bool:

@@ -1,0 +1,80 @@
+"""The analyses' precompiled SQL (data/query_templates.json) is what Ibis compiles now, and a
+query command runs it without importing Ibis, pandas or Arrow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from contractwatch import queries
+
+HEAVY = ("ibis", "pandas", "pyarrow", "sqlglot", "httpx", "numpy")
+
+
+def test_shipped_templates_match_the_expressions():
+    shipped = json.loads(queries.TEMPLATES_JSON.read_text(encoding="utf-8"))
+    assert queries.compile_all() == shipped, (
+        "data/query_templates.json is stale: run `python -m contractwatch.queries`")
+
+
+def test_values_are_filled_in_as_quoted_literals():
+    sql = "SELECT * FROM t WHERE a = '§recipient§' AND b = CAST('§fy§' AS BIGINT) LIMIT " \
+        f"{queries.LIMIT_MARK}"
+    filled = _fill(sql, {"recipient": "O'Brien § 'x'", "fy": 2026, "limit": 5})
+    assert filled == ("SELECT * FROM t WHERE a = 'O''Brien § ''x''' AND "
+                      "b = CAST('2026' AS BIGINT) LIMIT 5")
+    assert _fill(sql, {"limit": 0}).endswith("CAST(NULL AS BIGINT) ")
+    assert queries.sql_literal(Decimal("10.50")) == "'10.50'"
+    with pytest.raises(TypeError):
+        queries.sql_literal(1.5)
+
+
+def _fill(sql: str, values: dict) -> str:
+    original = queries.templates
+    queries.templates = lambda: {"q": sql}  # type: ignore[assignment]
+    try:
+        return queries.fill("q", values)
+    finally:
+        queries.templates = original  # type: ignore[assignment]
+
+
+def _modules_after(args: list[str], store: str) -> set[str]:
+    code = ("import sys\nfrom contractwatch.cli import app\n"
+            "from contractwatch.cli.errors import run_safely\n"
+            f"sys.argv = ['contractwatch', *{args!r}]\n"
+            "code = run_safely(app)\n"
+            "print('\\n'.join(sorted(sys.modules)))\n"
+            "sys.exit(code)\n")
+    env = {**os.environ, "CONTRACTWATCH_STORE": store}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"], ["top", "--help"],
+])
+def test_help_imports_no_engine_layer(args, tmp_path):
+    loaded = _modules_after(args, str(tmp_path))
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    assert "duckdb" not in loaded
+
+
+@pytest.mark.parametrize("args", [
+    ["status"],
+    ["top", "--agency", "ICE", "--fy", "2026"],
+    ["top", "--by", "psc", "--keyword", "guard", "-n", "3"],
+    ["top", "--by", "agency", "--format", "json"],
+    ["trend", "--agency", "ICE", "--recipient", "GEO"],
+    ["award", "70CDCR26FR0000024"],
+    ["search", "detention", "--agency", "ICE", "--offset", "2", "-n", "3"],
+])
+def test_query_commands_import_no_ibis_pandas_or_arrow(args, transactions_store):
+    loaded = _modules_after(args, str(transactions_store.root))
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
