@@ -78,3 +78,45 @@ def test_help_imports_no_engine_layer(args, tmp_path):
 def test_query_commands_import_no_ibis_pandas_or_arrow(args, transactions_store):
     loaded = _modules_after(args, str(transactions_store.root))
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+@pytest.mark.parametrize("args", [
+    ["top", "--by", "family", "--agency", "ICE", "--fy", "2026"],
+    ["top", "--by", "brand", "-n", "5"],
+    ["company", "Capgemini"],
+    ["resolve", "explain", "THE GEO GROUP, INC."],
+])
+def test_family_and_brand_answers_read_the_stored_resolution(args, transactions_store):
+    """Once resolved (by the first such question), family, brand and company answers cost
+    what a recipient answer costs: no matcher, no Ibis, no Arrow."""
+    _modules_after(args, str(transactions_store.root))  # the first may resolve and store
+    loaded = _modules_after(args, str(transactions_store.root))
+    assert not loaded & {*HEAVY, "splink"}, sorted(loaded & {*HEAVY, "splink"})
+
+
+def test_stored_resolution_follows_the_data_and_the_judgements(tmp_path):
+    """A new load or a new judgement gives a new version (computed again); an unchanged
+    store reuses the stored one."""
+    from contractwatch import companies
+    from contractwatch.ingest import ingest
+    from contractwatch.store import Store
+    from tests.conftest import TRANSACTIONS
+
+    store = Store(tmp_path / "s")
+    ingest(store, [TRANSACTIONS / "CBP_ICE_FY2025_Contract_Obligations.csv"], progress=False)
+    first = companies.families_folder(store.connect())
+    assert (first / "mapping.parquet").is_file()
+    assert companies.families_folder(store.connect()) == first
+    (first / "evidence.json").write_text('{"org_names": {}, "evidence": {"x": ["kept"]}, '
+                                         '"threshold": 0.8}')
+    # read back as stored, not computed again
+    assert companies.resolution_rows(store.connect()).evidence == {"x": ["kept"]}
+    ingest(store, [TRANSACTIONS / "CBP_ICE_FY2026_Contract_Obligations.csv"], progress=False)
+    after_load = companies.families_folder(store.connect())
+    assert after_load != first
+    judged = companies.judgements_path(store.connect())
+    judged.parent.mkdir(parents=True, exist_ok=True)
+    judged.write_text("left_id,right_id,judgement\n")
+    after_judgement = companies.families_folder(store.connect())
+    assert after_judgement not in (first, after_load)
+    assert companies.brands_folder(store.connect()).parent.name == "brands"

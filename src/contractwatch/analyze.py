@@ -156,8 +156,8 @@ def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
     return catalog.execute_arrow(expr).to_pylist()
 
 
-def _query(catalog: Catalog, name: str, values: dict[str, Any],
-           build: Any) -> tuple[list[dict[str, Any]], str]:
+def run_query(catalog: Catalog, name: str, values: dict[str, Any],
+              build: Any) -> tuple[list[dict[str, Any]], str]:
     """Rows and SQL text of one analysis: on DuckDB its precompiled template with the values
     filled in, elsewhere the expression `build(values)` compiled by Ibis."""
     if catalog.engine == "duckdb":
@@ -186,7 +186,7 @@ def copies_in_scope(catalog: Catalog, f: Filters) -> int:
         return 0
     if catalog.all_rows_current() and not (f.keyword or f.recipient or f.psc or f.naics):
         return sum(b.duplicate_copies for _, b in _blocks_in_scope(catalog, f))
-    rows, _ = _query(catalog, "copies", filter_values(f), lambda v: _copies_expr(catalog, v))
+    rows, _ = run_query(catalog, "copies", filter_values(f), lambda v: _copies_expr(catalog, v))
     return int(rows[0]["n"])
 
 
@@ -331,7 +331,7 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
             return top_by_family_or_brand(catalog, by, f, limit, policy)
         raise ValueError(f"--by must be one of {', '.join(TOP_BY)}, not {by!r}")
     values = {**filter_values(f), "limit": limit}
-    rows, sql = _query(catalog, f"top:{by}:{policy}", values,
+    rows, sql = run_query(catalog, f"top:{by}:{policy}", values,
                        lambda v: _top_expr(catalog, by, policy, v))
     total = rows[0]["_scope_total"] if rows else None
     for row in rows:
@@ -378,7 +378,7 @@ def _top_expr(catalog: Catalog, by: str, policy: str, v: dict[str, Any]) -> Any:
 def trend(catalog: Catalog, filters: Filters | None = None, policy: str = "keep") -> Result:
     """Obligations by fiscal year for an agency, a recipient, or anything filterable."""
     f = filters or Filters()
-    found_rows, sql = _query(catalog, f"trend:{policy}", filter_values(f),
+    found_rows, sql = run_query(catalog, f"trend:{policy}", filter_values(f),
                              lambda v: _trend_expr(catalog, policy, v))
     found = {row["fiscal_year"]: row for row in found_rows}
     # Years the store holds data for in this scope: a year with data but no matching row is
@@ -441,9 +441,9 @@ def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: i
         raise ValueError(f"sort must be one of {', '.join(SEARCH_SORTS)}")
     values = {**filter_values(f), "text": text.strip(), "limit": limit, "offset": offset}
     paged = "paged" if offset else "first"
-    counted, _ = _query(catalog, f"search_count:{policy}", values,
+    counted, _ = run_query(catalog, f"search_count:{policy}", values,
                         lambda v: _count(_search_expr(catalog, policy, sort, v)))
-    rows, sql = _query(catalog, f"search:{sort}:{paged}:{policy}", values,
+    rows, sql = run_query(catalog, f"search:{sort}:{paged}:{policy}", values,
                        lambda v: _search_page(catalog, policy, sort, v, bool(offset)))
     return Result(
         title=f"Awards whose descriptions contain {text!r} — {f.describe()}",
@@ -522,7 +522,7 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
     policy collapses them (and says how many were dropped).
     """
     key = award_id.strip().upper()
-    rows, sql = _query(catalog, f"award:{policy}", {"key": key},
+    rows, sql = run_query(catalog, f"award:{policy}", {"key": key},
                        lambda v: _award_expr(catalog, policy, v))
     if not rows:
         raise LookupError(f"no award {award_id!r} in the store (give a PIID such as "
@@ -549,7 +549,7 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
         notes.append(f"this PIID maps to {len(keys)} award keys (the recorded parent vehicle "
                      f"changed or the PIID is reused): {', '.join(keys)}")
     if policy == "collapse":
-        counted = _query(catalog, "award_kept", {"key": key},
+        counted = run_query(catalog, "award_kept", {"key": key},
                          lambda v: _award_kept_expr(catalog, v))[0][0]
         dropped = int(counted["n"]) - len(rows)
         if dropped:
@@ -623,11 +623,11 @@ def _award_detail(catalog: Catalog, keys: list[str]) -> dict[str, Any] | None:
 def status(catalog: Catalog, policy: str = "keep") -> Result:
     """Loads, rows, date coverage per agency and fiscal year, duplicates and warnings."""
     if catalog.loads:
-        rows, sql = _query(catalog, f"status:{policy}", {},
+        rows, sql = run_query(catalog, f"status:{policy}", {},
                            lambda v: _status_expr(catalog, policy))
-        stored = int(_query(catalog, "stored", {},
+        stored = int(run_query(catalog, "stored", {},
                             lambda v: _count(catalog.transactions_all()))[0][0]["n"])
-        current = int(_query(catalog, f"current:{policy}", {},
+        current = int(run_query(catalog, f"current:{policy}", {},
                              lambda v: _count(catalog.transactions(policy)))[0][0]["n"])
     else:
         rows, sql, stored, current = [], None, 0, 0

@@ -549,6 +549,27 @@ class Catalog:
             register_arrow_spark(self.con, name, data)
         return self.con.table(name)
 
+    def attach_parquet(self, name: str, files: list[str]) -> None:
+        """Name Parquet files as a table (derived data stored beside the loads), for the
+        precompiled SQL on DuckDB and for `table(name)`."""
+        if self._cache.get(f"attached:{name}") == files:
+            return
+        if self.engine == "duckdb":
+            self.duck.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                              f"read_parquet({files!r})")
+            self._cache.pop(name, None)
+        else:
+            from contractwatch.engines import read_parquet_spark
+
+            self._cache[name] = read_parquet_spark(self.con, files, name)
+        self._cache[f"attached:{name}"] = files
+
+    def table(self, name: str) -> Any:
+        """An attached table as an Ibis table."""
+        if name not in self._cache:
+            self._cache[name] = self.con.table(name)
+        return self._cache[name]
+
     def transactions_all(self) -> Any:
         """Every stored row of every committed load, with its load's vintage rank."""
         if "all" in self._cache:
