@@ -142,6 +142,9 @@ def _money(value: Decimal | None) -> str | None:
 def ftm_entities(catalog: Catalog, f: Filters, policy: str = "keep",
                  report: ExportReport | None = None) -> Iterator[Any]:
     """Entity proxies for the awards in scope (see the module docstring)."""
+    from contractwatch.extras import require
+
+    require("ftm", "export --format ftm", "followthemoney")
     from followthemoney import model
 
     from contractwatch.resolve import organisation_id

@@ -51,7 +51,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
                          ("contractwatch.ingest", "IngestError"),
                          ("contractwatch.store", "StoreError"),
                          ("contractwatch.agencies", "UnknownAgency"),
-                         ("contractwatch.sources.usaspending_api", "ApiError")):
+                         ("contractwatch.sources.usaspending_api", "ApiError"),
+                         ("contractwatch.extras", "MissingExtra")):
         loaded = sys.modules.get(module)
         if loaded is not None:
             known.append(getattr(loaded, name))
