@@ -124,6 +124,12 @@ def _where(t: Any, value: Any, condition: Any) -> Any:
     return t.filter(condition(value))
 
 
+def amount_between(t: Any, column: str, v: dict[str, Any]) -> Any:
+    """Rows whose `column` is within the filters' --min-amount and --max-amount."""
+    t = _where(t, v["min_amount"], lambda m: t[column] >= m)
+    return _where(t, v["max_amount"], lambda m: t[column] <= m)
+
+
 def apply_filters(t: Any, f: Filters) -> Any:
     """Row filters shared by every query (on canonical columns)."""
     return apply_values(t, filter_values(f))
@@ -475,8 +481,7 @@ def _search_expr(catalog: Catalog, policy: str, sort: str, v: dict[str, Any]) ->
     of_matched = scope.semi_join(matched, "award_key")
     per_award = awards(catalog, policy, of_matched.drop("award_key"))
     expr = per_award.join(matched, "award_key")
-    expr = _where(expr, v["min_amount"], lambda m: expr.federal_action_obligation >= m)
-    expr = _where(expr, v["max_amount"], lambda m: expr.federal_action_obligation <= m)
+    expr = amount_between(expr, "federal_action_obligation", v)
     expr = expr.select(*SEARCH_COLUMNS)
     return expr.order_by(_search_order(expr, sort))
 

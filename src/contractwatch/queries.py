@@ -79,7 +79,7 @@ def compile_all() -> dict[str, str]:
     """Every template, for stores whose rows are all current and for the general case."""
     import tempfile
 
-    from contractwatch import analyze, companies, report
+    from contractwatch import analyze, companies, export, report
     from contractwatch.store import Store
 
     out: dict[str, str] = {}
@@ -90,7 +90,8 @@ def compile_all() -> dict[str, str]:
             p = placeholders()
             named = [*analyze.query_expressions(catalog, p),
                      *companies.query_expressions(catalog, p),
-                     *report.query_expressions(catalog, p)]
+                     *report.query_expressions(catalog, p),
+                     *export.query_expressions(catalog, p)]
             for name, expr in named:
                 # without Ibis's indentation: a third of the size, as quick to read in
                 sql = catalog.to_sql(expr)
