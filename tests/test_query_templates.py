@@ -120,3 +120,39 @@ def test_stored_resolution_follows_the_data_and_the_judgements(tmp_path):
     after_judgement = companies.families_folder(store.connect())
     assert after_judgement not in (first, after_load)
     assert companies.brands_folder(store.connect()).parent.name == "brands"
+
+
+@pytest.mark.parametrize(("args", "hidden", "extra"), [
+    (["export", "--format", "ftm", "--agency", "ICE", "--fy", "2026"], "followthemoney", "ftm"),
+    (["serve", "--port", "0"], "fastapi", "web"),
+])
+def test_a_missing_extra_is_named_in_one_line(args, hidden, extra, transactions_store):
+    """Optional parts are extras: a command that needs a missing one says which to install."""
+    code = ("import sys\n"
+            f"sys.modules[{hidden!r}] = None  # as if not installed\n"
+            "from contractwatch.cli import app\n"
+            "from contractwatch.cli.errors import run_safely\n"
+            f"sys.argv = ['contractwatch', *{args!r}]\n"
+            "sys.exit(run_safely(app))\n")
+    env = {**os.environ, "CONTRACTWATCH_STORE": str(transactions_store.root)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"install contractwatch[{extra}]" in lines[0], done.stderr
+    assert hidden in lines[0]
+
+
+def test_a_report_without_the_chart_extra_says_it_left_charts_out(transactions_store, tmp_path):
+    code = ("import sys\nsys.modules['vl_convert'] = None\n"
+            "from contractwatch.cli import app\n"
+            "from contractwatch.cli.errors import run_safely\n"
+            f"sys.argv = ['contractwatch', 'report', '--agency', 'ICE', '--fy', '2026', "
+            f"'-o', {str(tmp_path / 'r.html')!r}]\n"
+            "sys.exit(run_safely(app))\n")
+    env = {**os.environ, "CONTRACTWATCH_STORE": str(transactions_store.root)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert "install contractwatch[charts]" in page and "<svg" not in page

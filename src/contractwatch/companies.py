@@ -64,8 +64,10 @@ KEEP_VERSIONS = 3  # older versions stay a while for processes still reading the
 
 
 def _version(catalog: Catalog, *parts: Any, files: list[Path]) -> str:
-    h = hashlib.sha256(json.dumps([STORED_FORMAT, sorted(ld.load_id for ld in catalog.loads),
-                                   *parts]).encode())
+    # a load's vintage can move forward (the same file under a later date): it decides
+    # which rows are current, so it is part of the version with the load itself
+    loads = sorted([ld.load_id, ld.vintage, ld.complete] for ld in catalog.loads)
+    h = hashlib.sha256(json.dumps([STORED_FORMAT, loads, *parts]).encode())
     for path in files:
         h.update(path.read_bytes() if path.is_file() else b"-")
         h.update(b"\0")
