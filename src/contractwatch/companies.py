@@ -239,11 +239,12 @@ def _key_expr(t: Any) -> Any:
 
 def with_families(catalog: Catalog, t: Any, policy: str = "keep") -> Any:
     """Transactions with organisation and family columns joined on."""
-    m = catalog.table(attach_families(catalog, policy))
-    m = m.select("_rk", "organisation_id", "organisation_name", "family_id", "family_name",
-                 "family_source")
-    t = t.mutate(_rk=_key_expr(t))
-    return t.left_join(m, "_rk").drop("_rk", "_rk_right")
+    added = ["organisation_id", "organisation_name", "family_id", "family_name",
+             "family_source"]
+    m = catalog.table(attach_families(catalog, policy)).select("_rk", *added)
+    # the columns by name, not drop(): its order varies per process, and so would the SQL
+    joined = t.mutate(_rk=_key_expr(t)).left_join(m, "_rk")
+    return joined.select(*t.columns, *added)
 
 
 def with_brands(catalog: Catalog, t: Any) -> Any:

@@ -27,7 +27,8 @@ TEMPLATES_JSON = Path(__file__).with_name("data") / "query_templates.json"
 PARAMS = {
     "agency": "string", "department": "string", "fy": "int64", "keyword": "string",
     "recipient": "string", "psc": "string", "naics": "string",
-    "min_amount": "decimal(38, 9)", "max_amount": "decimal(38, 9)",
+    # compared as DOUBLE: exact for amounts in cents below 10^13, and any number parses
+    "min_amount": "float64", "max_amount": "float64",
     "text": "string", "key": "string", "offset": "int64", "limit": "int64",
 }
 # `.limit()` takes a number, not an expression: this one stands for the limit in the text
