@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from contractwatch.cli import app
 
 COMMANDS = ["ingest", "status", "top", "trend", "award", "search", "company", "serve", "sync",
-            "enrich", "report", "export", "resolve explain", "resolve review", "watch add",
+            "enrich", "report", "export", "resolve explain", "resolve review", "resolve update", "watch add",
             "watch list", "watch remove", "watch check"]
 
 
