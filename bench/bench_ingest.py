@@ -1,6 +1,7 @@
 """Ingest speed and memory next to plain DuckDB and Polars CSV→Parquet, in the same run.
 
     .venv/bin/python bench/bench_ingest.py [--rows 2000000] [--repeat 3] [--only cw] [--keep]
+                                           [--layout api-export|wide]
 
 Builds a CSV of about --rows rows by repeating the shared API-export rows (each repetition
 gets its own award ids, so keys stay unique as in a real multi-year pull), then times, each
@@ -15,6 +16,10 @@ The baselines write snappy Parquet, the codec of contractwatch's default store. 
 time, each job's CPU seconds (user + system) are reported: on two cores a job cannot finish
 faster than half its CPU time, which tells what a target leaves room for.
 Target (issue): contractwatch ≥ 0.5× their speed, peak memory < 1.5 GB at any size.
+`--layout wide` builds the file in today's 297-column download layout instead, from real rows:
+the ICE rows of the 2018 download (../shared/data/fpds_full) in today's columns
+(tests/official_layouts.py) and the real FY2026 archive rows of tests/data/real. Every
+baseline and contractwatch then keep every column.
 The jobs run --repeat times, interleaved, and the median is reported: on a shared machine
 single runs vary by ±15 %.
 """
@@ -92,6 +97,38 @@ def build_csv(target: Path, rows: int) -> int:
     return written
 
 
+def build_wide_csv(target: Path, rows: int) -> int:
+    """Today's 297-column layout from real rows, each repetition with its own PIIDs."""
+    sys.path.insert(0, str(ROOT))
+    from tests.official_layouts import official_columns, todays_rows
+
+    header = official_columns("transaction_contracts")
+    base: list[dict[str, str]] = []
+    for year in range(2013, 2019):
+        base.extend(todays_rows(10**6, year))
+    for path in sorted((ROOT / "tests" / "data" / "real" / "contracts_full").glob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as fh:
+            base.extend(csv.DictReader(fh))
+    written = 0
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        rep = 0
+        while written < rows:
+            suffix = f"R{rep:03d}"
+            for row in base:
+                if written >= rows:
+                    break
+                piid = row["award_id_piid"]
+                new = dict(row, award_id_piid=piid + suffix)
+                for key in ("contract_award_unique_key", "contract_transaction_unique_key"):
+                    new[key] = row[key].replace(piid, piid + suffix, 1)
+                writer.writerow([new.get(c, "") for c in header])
+                written += 1
+            rep += 1
+    return written
+
+
 def run(label: str, code: str) -> dict[str, float | str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
@@ -110,12 +147,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per job (median reported)")
     ap.add_argument("--only", choices=["cw"], help="cw: only contractwatch (memory at scale)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--layout", choices=["api-export", "wide"], default="api-export",
+                    help="wide: today's 297-column download, every column kept")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cw-bench-"))
     try:
         src = work / "big.csv"
         t0 = time.perf_counter()
-        n = build_csv(src, args.rows)
+        n = (build_wide_csv if args.layout == "wide" else build_csv)(src, args.rows)
         print(f"built {n:,} rows, {src.stat().st_size / 1e9:.2f} GB in "
               f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
         jobs = [
@@ -157,7 +196,8 @@ def main() -> None:
             r["rows_per_second"] = round(n / r["seconds"])
             if r is not ours:  # the issue's ratio: our speed over the baseline's
                 r["contractwatch_speed_ratio"] = round(r["seconds"] / ours["seconds"], 2)
-        print(json.dumps({"rows": n, "csv_bytes": src.stat().st_size, "repeat": args.repeat,
+        print(json.dumps({"layout": args.layout, "rows": n, "csv_bytes": src.stat().st_size,
+                          "repeat": args.repeat,
                           "results": results}, indent=1))
     finally:
         if not args.keep:

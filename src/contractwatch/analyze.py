@@ -22,7 +22,8 @@ from contractwatch.agencies import UnknownAgency, resolve_agency
 from contractwatch.store import Block, Catalog, LoadRecord
 from contractwatch.values.ids import PERMALINK
 
-TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "family", "brand")
+TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "vehicle", "family", "brand",
+          "subrecipient")
 
 
 @dataclass
@@ -165,8 +166,9 @@ def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
 def run_query(catalog: Catalog, name: str, values: dict[str, Any],
               build: Any) -> tuple[list[dict[str, Any]], str]:
     """Rows and SQL text of one analysis: on DuckDB its precompiled template with the values
-    filled in, elsewhere the expression `build(values)` compiled by Ibis."""
-    if catalog.engine == "duckdb":
+    filled in, elsewhere (Spark, or a store with deletions) `build(values)` compiled by Ibis."""
+    # a delta's deletions make a third shape of the current state: compiled when asked
+    if catalog.engine == "duckdb" and not catalog.has_deletions():
         catalog.raw_tables()
         variant = "disjoint" if catalog.all_rows_current() else "general"
         sql = queries.fill(f"{name}:{variant}", values)
@@ -323,6 +325,8 @@ _TOP_GROUPS = {
     "naics": ["naics_description"],
     "fy": ["fiscal_year"],
     "agency": ["awarding_sub_agency_code", "awarding_sub_agency_name"],
+    # the vehicle an order was placed under (empty: awarded directly, or not recorded)
+    "vehicle": ["parent_award_id_piid", "parent_award_agency_id"],
 }
 
 
@@ -330,6 +334,10 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
         limit: int = 20, policy: str = "keep") -> Result:
     """Totals of obligations by recipient, PSC, NAICS, fiscal year or agency."""
     f = filters or Filters()
+    if by == "subrecipient":  # money below the prime, never added to it
+        from contractwatch.subcontracts import top_subrecipients
+
+        return top_subrecipients(catalog, f, limit)
     if by not in _TOP_GROUPS:
         if by in ("family", "brand"):
             from contractwatch.companies import top_by_family_or_brand
@@ -343,7 +351,8 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
     for row in rows:
         del row["_scope_total"]
     label = {"recipient": "prime recipient (as recorded)", "psc": "product/service",
-             "naics": "industry (NAICS)", "fy": "fiscal year", "agency": "awarding agency"}[by]
+             "naics": "industry (NAICS)", "fy": "fiscal year", "agency": "awarding agency",
+             "vehicle": "vehicle (IDV) ordered under"}[by]
     return Result(
         title=f"Obligations by {label} — {f.describe()}",
         columns=[*_TOP_GROUPS[by], "federal_action_obligation", "transactions", "awards"],
@@ -527,8 +536,12 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
     policy collapses them (and says how many were dropped).
     """
     key = award_id.strip().upper()
+    from contractwatch.vehicles import designates_vehicle, vehicle
+
+    if designates_vehicle(catalog, key):  # a vehicle's figures are totals: every copy counts
+        return vehicle(catalog, key, "keep")
     rows, sql = run_query(catalog, f"award:{policy}", {"key": key},
-                       lambda v: _award_expr(catalog, policy, v))
+                          lambda v: _award_expr(catalog, policy, v))
     if not rows:
         raise LookupError(f"no award {award_id!r} in the store (give a PIID such as "
                           "70CDCR26FR0000024 or a generated id CONT_AWD_…)")
@@ -544,7 +557,9 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
     detail = _award_detail(catalog, keys)
     if ceiling is None and detail and detail.get("base_and_all_options") is not None:
         ceiling = detail["base_and_all_options"]
-        ceiling_source = f"USAspending award detail fetched {detail.get('fetched_at')}"
+        ceiling_source = (f"award summary file {detail.get('fetched_at')}"
+                          if detail.get("source") == "usaspending-award-summaries"
+                          else f"USAspending award detail fetched {detail.get('fetched_at')}")
     parent_piid = latest["parent_award_id_piid"]
     parent_agency = latest["parent_award_agency_id"]
     parent_key = f"CONT_IDV_{parent_piid}_{parent_agency}" if parent_piid and parent_agency \
@@ -582,6 +597,12 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
         "last_action_date": latest["action_date"],
         "detail": detail,
     }
+    from contractwatch.subcontracts import award_subawards
+
+    meta["subawards"] = award_subawards(catalog, keys, running)
+    if meta["subawards"]["exceeds_prime_obligations"]:
+        notes.append("the counted subawards of this award exceed its prime obligations: a "
+                     "reporting problem of the prime's, shown as reported")
     return Result(
         title=f"Award {key}",
         columns=["action_date", "modification_number", "federal_action_obligation",
@@ -646,6 +667,9 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
         "rows_read": ld.rows_read, "rows_kept": ld.rows_kept, "rows_rejected": ld.rows_rejected,
         "duplicate_copies": ld.duplicate_copies, "new": ld.new, "changed": ld.changed,
         "unchanged": ld.unchanged, "loaded_at": ld.loaded_at, "warnings": ld.warnings,
+        "deletes": ld.deletes, "source_column_count": len(ld.source_columns),
+        # the columns kept as the source gave them (queryable in `transactions_wide`)
+        "source_columns": ld.source_columns,
     } for ld in catalog.loads]
     warnings = [f"{ld.source_file}: {w}" for ld in catalog.loads for w in ld.warnings
                 if "page boundary" not in w]
@@ -659,7 +683,8 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
         caveats=caveats(catalog, Filters(), policy, copies) + warnings,
         meta={"loads": loads, "rows_stored": stored, "rows_current": current,
               "duplicate_copies_current": copies, "policy": policy,
-              "superseded_or_withdrawn": stored - current},
+              "superseded_or_withdrawn": stored - current,
+              "award_facts": catalog.details},
     )
 
 

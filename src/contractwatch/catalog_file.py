@@ -24,6 +24,8 @@ from contractwatch.store import (
     coverage_arrow,
     loads_are_disjoint,
     loads_arrow,
+    source_column_names,
+    wide_sql,
 )
 
 VIEWS_JSON = Path(__file__).with_name("data") / "catalog_views.json"
@@ -43,6 +45,8 @@ def compile_views(store: Store | None = None) -> dict[str, dict[str, str]]:
         for variant, current in VARIANTS.items():
             catalog = (store or Store(tmp)).connect()
             catalog.all_rows_current = lambda current=current: current  # type: ignore[method-assign]
+            # the general shape always honours a delta's deletions (an empty table if none)
+            catalog.has_deletions = lambda: True  # type: ignore[method-assign]
             views = {
                 "transactions": catalog.transactions(),
                 "transactions_all": catalog.transactions_all(),
@@ -69,12 +73,25 @@ def write(root: Path, loads: list[LoadRecord], path: Path) -> None:
         copies = committed_files(root, loads, "copies.parquet")
         if copies:
             con.execute(f"CREATE VIEW cw_copies AS SELECT * FROM read_parquet({copies!r})")
+        deletes = committed_files(root, [ld for ld in loads if ld.deletes], "deletes.parquet")
+        if deletes:
+            con.execute(f"CREATE VIEW cw_deletes AS SELECT * FROM read_parquet({deletes!r})")
+        else:
+            con.execute("CREATE TABLE cw_deletes (txn_key VARCHAR, "
+                        "contract_transaction_unique_key VARCHAR, source_row BIGINT, "
+                        "load_id VARCHAR)")
+        kept = committed_files(root, loads, "source_columns.parquet")
         if not files:
             con.execute("CREATE VIEW cw_rows AS SELECT * FROM cw_loads WHERE false")
             return
         con.execute(f"CREATE VIEW cw_rows AS SELECT * FROM read_parquet({files!r})")
         for name, sql in views.items():
             con.execute(f"CREATE VIEW {name} AS {sql}")
+        if kept:  # every source column, beside the canonical ones (see store.wide_sql)
+            con.execute("CREATE VIEW source_columns AS SELECT * FROM "
+                        f"read_parquet({kept!r}, union_by_name = true)")
+            con.execute(f"CREATE VIEW transactions_wide AS "
+                        f"{wide_sql('transactions', source_column_names(loads))}")
     finally:
         con.close()
 

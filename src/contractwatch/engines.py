@@ -183,9 +183,13 @@ def register_arrow_spark(con: Any, name: str, table: Any) -> None:
     df.createOrReplaceTempView(name)
 
 
-def read_parquet_spark(con: Any, files: list[str], name: str) -> Any:
-    """Register Parquet files (a list: Spark's reader takes them as separate arguments)."""
-    df = con._session.read.parquet(*files)
+def read_parquet_spark(con: Any, files: list[str], name: str, merge_schema: bool = False) -> Any:
+    """Register Parquet files (a list: Spark's reader takes them as separate arguments);
+    `merge_schema` for files whose columns differ."""
+    reader = con._session.read
+    if merge_schema:
+        reader = reader.option("mergeSchema", "true")
+    df = reader.parquet(*files)
     df.createOrReplaceTempView(name)
     return con.table(name)
 

@@ -7,6 +7,7 @@ in batches through the embedded engine into Parquet.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -53,6 +54,10 @@ UNIQUE_COLUMNS = {"txn_key", "row_hash", "contract_transaction_unique_key",
 PLAIN_UNDER_SNAPPY = {"row_hash"}
 # How long the load's allocator keeps freed pages for reuse (see _page_reusing_allocator).
 FREED_PAGES_KEPT_MS = 2500
+# Per load, beside transactions.parquet: the source columns no canonical column holds (as
+# the source gave them), and the keys of transactions a delta file deletes.
+SOURCE_COLUMNS_FILE = "source_columns.parquet"
+DELETES_FILE = "deletes.parquet"
 STATISTICS_COLUMNS = ["action_date", "fiscal_year", "awarding_sub_agency_code",
                       "awarding_agency_code", "federal_action_obligation", "source_row",
                       "load_id"]
@@ -65,7 +70,7 @@ class IngestError(Exception):
 @dataclass
 class FileResult:
     source_file: str
-    status: str  # loaded | already-loaded | vintage-updated | rejected
+    status: str  # loaded | already-loaded | vintage-updated | skipped | rejected
     load: LoadRecord | None = None
     message: str = ""
 
@@ -201,7 +206,9 @@ def ingest(store: Store, paths: list[str | Path], *, as_of: str | None = None,
                 else:
                     report.results.append(job.load_file(path, str(path), path.name))
             new = [r.load for r in report.results if r.status == "loaded" and r.load]
-            writer.commit(new, replace_loads=list(job.vintage_updates.values()))
+            writer.commit(new, new_details=job.records["details"],
+                          new_subawards=job.records["subawards"],
+                          replace_loads=list(job.vintage_updates.values()))
         except BaseException:
             job.discard()
             raise
@@ -223,6 +230,9 @@ class _Job:
         self.pending: list[LoadRecord] = []
         self.staged: list[Path] = []
         self.vintage_updates: dict[str, LoadRecord] = {}
+        # award-fact and subaward files staged by this call, by manifest section
+        self.records: dict[str, list[dict[str, Any]]] = {"details": [], "subawards": []}
+        self.staged_records: list[Path] = []
         self.existing = store.loads()
         self.seq = writer.next_seq()
         self.con = _connect()
@@ -240,6 +250,8 @@ class _Job:
     def discard(self) -> None:
         for path in self.staged:
             shutil.rmtree(path, ignore_errors=True)
+        for file in self.staged_records:
+            file.unlink(missing_ok=True)
 
     # ---------------------------------------------------------------------------------
     def load_file(self, path: Path, label: str, name_for_vintage: str) -> FileResult:
@@ -259,6 +271,8 @@ class _Job:
         if vintage is None:
             vintage = vintage_from_name(name_for_vintage) or vintage_from_name(label)
             vintage_source = "file-name" if vintage else "none"
+        if layout.kind in ("award-facts", "subawards"):
+            return self._load_records(path, facts, layout, label, vintage, checksum)
         load_id = self.writer.new_load_id()
         folder = self.writer.staging_dir(load_id)
         self.staged.append(folder)
@@ -272,19 +286,27 @@ class _Job:
         record = LoadRecord(
             load_id=load_id, seq=self.seq, source_file=label, sha256=facts.sha256,
             source_format=layout.name, vintage=vintage, vintage_source=vintage_source,
-            complete=not self.partial, rows_read=written.read, rows_kept=written.kept,
+            # a delta names what changed: it never withdraws what it does not name
+            complete=not self.partial and not layout.is_delta,
+            rows_read=written.read, rows_kept=written.kept,
             rows_rejected=len(written.rejects), duplicate_copies=0, key_conflicts=0,
             new=0, changed=0, unchanged=0,
             loaded_at=time.strftime("%Y-%m-%dT%H:%M:%S"), encoding=facts.encoding,
             origin=self.origin, size_bytes=facts.size,
+            deletes=written.deletes, source_columns=written.source_columns,
         )
         self.seq += 1
         distinct = self._summarise(record, folder, written)
         self._check_overlap(record)
         self._check_shared_keys(record, folder)
         self._compare_with_store(record, folder, distinct)
-        if record.rows_kept == 0:
+        record.warnings.extend(layout.ambiguities(facts.header))
+        if record.deletes:
+            self._count_deleted(record, folder)
+        if record.rows_read == 0:
             record.warnings.append("no data rows (header only)")
+        elif record.rows_kept == 0 and not record.deletes:
+            record.warnings.append("every row was set aside as bad: nothing was added")
         if record.rows_rejected:
             record.warnings.append(
                 f"{record.rows_rejected} bad rows set aside (--skip-bad-rows), each with its "
@@ -321,8 +343,10 @@ class _Job:
                           "nothing to add")
 
     def _chunks(self, path: Path, facts: FileFacts, label: str, layout: Layout,
-                ctx: Context, keep: list[str]) -> Iterator[tuple[Any, int]]:
-        """Trimmed raw rows in tables of about CHUNK_BYTES, with the text bytes they hold.
+                ctx: Context, keep: list[str], as_source: list[str]
+                ) -> Iterator[tuple[Any, Any, int]]:
+        """Trimmed raw rows in tables of about CHUNK_BYTES, the source columns kept as they
+        are (with their record numbers), and the text bytes they hold.
 
         Runs in the read-ahead thread. The date order is sniffed from the first batch, before
         the first chunk is handed over, so the engine's SQL sees it from the start.
@@ -330,9 +354,10 @@ class _Job:
         import pyarrow as pa
 
         pending: list[Any] = []
+        sources: list[Any] = []
         size = 0
         sniffed = ctx.date_order is not None
-        for batch in read_batches(path, facts, label, keep):
+        for batch in read_batches(path, facts, label, list(dict.fromkeys(keep + as_source))):
             if not sniffed:
                 sniffed = True
                 samples: list[str] = []
@@ -345,12 +370,16 @@ class _Job:
                 except ValueError as exc:
                     raise SourceError(label, None, str(exc)) from None
             pending.append(_trimmed(batch, keep))
+            if as_source:
+                sources.append(_as_given(batch, as_source))
             size += batch.nbytes
             if size >= CHUNK_BYTES:
-                yield pa.Table.from_batches(pending), size
-                pending, size = [], 0
+                yield (pa.Table.from_batches(pending),
+                       pa.Table.from_batches(sources) if sources else None, size)
+                pending, sources, size = [], [], 0
         if pending:
-            yield pa.Table.from_batches(pending), size
+            yield (pa.Table.from_batches(pending),
+                   pa.Table.from_batches(sources) if sources else None, size)
 
     def _write_rows(self, path: Path, facts: FileFacts, layout: Layout, label: str,
                     folder: Path, load_id: str) -> _Written:
@@ -362,12 +391,16 @@ class _Job:
         schema = arrow_schema()
         ctx = Context(file=label, date_order=self.date_order)
         keep = layout.source_columns(facts.header, ctx)
+        as_source = layout.kept_as_source(facts.header, ctx)
         task = self.progress.add_task(Path(label).name[-40:], total=facts.size) \
             if self.progress else None
-        written = _Written()
+        written = _Written(source_columns=as_source)
         constants = {"source_format": layout.name, "source_file": label, "load_id": load_id,
                      **layout.constants(facts.header, ctx)}
         sink = _ParquetSink(folder / "transactions.parquet", schema, constants)
+        source_sink = _SourceColumnsSink(folder / SOURCE_COLUMNS_FILE, as_source, load_id) \
+            if as_source else None
+        deleted: list[Any] = []
         # One engine thread per chunk: the reader and the writer threads use the other core,
         # and rows come back in their order, which `_with_passthrough` relies on (and checks).
         # (Two chunks at once in two engine threads was tried: no faster, 150 MB more.)
@@ -375,13 +408,21 @@ class _Job:
         self.con.execute("SET preserve_insertion_order = true")
 
         def write(result: Any) -> None:
-            sink.write(result)
-            written.note_chunk(result)
+            rows, as_given = result
+            sink.write(rows)
+            written.note_chunk(rows)
+            if source_sink is not None and as_given is not None:
+                source_sink.write(as_given)
 
         try:
             with RunBehind(write, name="parquet-writer") as behind:
-                for chunk, nbytes in run_ahead(
-                        self._chunks(path, facts, label, layout, ctx, keep), name="csv-reader"):
+                for chunk, as_given, nbytes in run_ahead(
+                        self._chunks(path, facts, label, layout, ctx, keep, as_source),
+                        name="csv-reader"):
+                    written.read += chunk.num_rows
+                    chunk, removed = layout.split_deletes(chunk)
+                    if removed is not None:
+                        deleted.append(self._deleted_keys(layout, removed))
                     try:
                         layout.prepare(chunk, ctx)
                     except SourceError as exc:  # its line is record + 1; say the real line
@@ -394,14 +435,23 @@ class _Job:
                     self.con.unregister("batch")
                     result = _with_passthrough(result, chunk, layout.passthrough(facts.header,
                                                                                  ctx))
-                    written.read += chunk.num_rows
                     result = self._drop_bad_rows(result, written, path, facts, label)
                     written.kept += result.num_rows
-                    behind.put(result)
+                    behind.put((result, as_given))
                     if self.progress is not None and task is not None:
                         self.progress.advance(task, nbytes)
         finally:
             sink.finish()
+            if source_sink is not None:
+                source_sink.finish()
+        if deleted:
+            import pyarrow.parquet as pq
+
+            table = pa.concat_tables(deleted)
+            table = table.append_column("load_id", pa.array([load_id] * table.num_rows,
+                                                            pa.string()))
+            pq.write_table(table, folder / DELETES_FILE)
+            written.deletes = table.num_rows
         # Start putting the data on disk while the duplicate check runs: the commit's fsync
         # then finds the file clean instead of waiting for it (10M rows: ~0.3 s).
         self.background.submit(_flush_to_disk, sink.path)
@@ -428,6 +478,100 @@ class _Job:
                 folder / "rejects.csv",
             )
         return written
+
+    def _deleted_keys(self, layout: Layout, rows: Any) -> Any:
+        """The transaction keys of a delta's `D` rows (see DeltaTransactionsLayout)."""
+        self.con.register("cw_deleted", rows)
+        try:
+            return self.con.sql(layout.deletes_sql("cw_deleted")).to_arrow_table()  # type: ignore[attr-defined]
+        finally:
+            self.con.unregister("cw_deleted")
+
+    def _count_deleted(self, record: LoadRecord, folder: Path) -> None:
+        """Say how many of a delta's deletions name a transaction the store holds."""
+        from contractwatch.store import committed_files
+
+        others = [o for o in self.existing + self.pending if o.load_id != record.load_id]
+        files = committed_files(self.store.root, others, "transactions.parquet")
+        found = 0
+        if files:
+            found = self.con.execute(
+                "SELECT count(DISTINCT d.txn_key) FROM read_parquet(?) AS d "
+                "SEMI JOIN read_parquet(?) AS t ON d.txn_key = t.txn_key",
+                [str(folder / DELETES_FILE), files]).fetchall()[0][0]
+        missing = record.deletes - int(found)
+        record.warnings.append(
+            f"{record.deletes:,} transaction{'s' if record.deletes != 1 else ''} deleted by "
+            f"this delta file" + (f"; {missing:,} of them not in the store" if missing else ""))
+
+    def _load_records(self, path: Path, facts: FileFacts, layout: Layout, label: str,
+                      vintage: str | None, checksum: Any) -> FileResult:
+        """A file of award facts (award summaries: to `details/`, beside the API's award
+        detail) or of subaward reports (to `subawards/`): one record per row, never summed
+        with transactions, every source column kept under its own name."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        award_facts = layout.kind == "award-facts"
+        section = "details" if award_facts else "subawards"
+        if checksum is not None:
+            facts.sha256 = checksum.result()
+        elif not facts.sha256:
+            facts.sha256 = file_sha256(path)
+        manifest = self.store.manifest()
+        for earlier in manifest.get(section, []) + self.records[section]:
+            if earlier.get("sha256") == facts.sha256:
+                return FileResult(label, "already-loaded", None,
+                                  f"same bytes as {earlier.get('source_file')}; nothing to add")
+        dated = vintage or time.strftime("%Y-%m-%dT%H:%M:%S")
+        ctx = Context(file=label, date_order=self.date_order)
+        if award_facts:
+            sql = layout.facts_sql(facts.header, ctx, dated, layout.name)  # type: ignore[attr-defined]
+        else:
+            sql = layout.reports_sql(facts.header, ctx, dated, label)  # type: ignore[attr-defined]
+        name = f"{self.writer.new_load_id()}.parquet"
+        folder = self.store.root / section
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f"{name}.tmp"
+        written = _Written()
+        writer = None
+        try:
+            for chunk, _, _ in self._chunks(path, facts, label, layout, ctx, list(facts.header),
+                                            []):
+                self.con.register("batch", chunk)
+                result = self.con.sql(sql).to_arrow_table()
+                self.con.unregister("batch")
+                written.read += chunk.num_rows
+                result = self._drop_bad_rows(result, written, path, facts, label)
+                written.kept += result.num_rows
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, result.schema, compression="zstd")
+                writer.write_table(result.cast(writer.schema))
+            if writer is None:  # header only: the schema alone
+                from contractwatch.sources.award_detail import DETAIL_SCHEMA
+                from contractwatch.sources.subawards import SUBAWARD_SCHEMA
+
+                pq.write_table(pa.Table.from_pylist(
+                    [], schema=DETAIL_SCHEMA if award_facts else SUBAWARD_SCHEMA), tmp)
+            else:
+                writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, folder / name)
+        self.staged_records.append(folder / name)
+        self.records[section].append({
+            "file": f"{section}/{name}", "rows": written.kept, "source": layout.name,
+            "source_file": label, "sha256": facts.sha256, "vintage": vintage,
+            "fetched_at": dated, "rows_rejected": len(written.rejects)})
+        what = "award facts (ceilings, vehicles)" if award_facts else "subaward reports"
+        message = f"{written.kept:,} {what}; not added to obligations"
+        if vintage is None:
+            message += ("; no vintage (no --as-of, no date in the file name): dated "
+                        f"{dated}, the time of loading")
+        return FileResult(label, "loaded", None, message)
 
     def _drop_bad_rows(self, result: Any, written: _Written, path: Path, facts: FileFacts,
                        label: str) -> Any:
@@ -613,6 +757,8 @@ class _Written:
     blocks: dict[tuple[Any, Any], list[Any]] = field(default_factory=dict)
 
     maybe_repeated: Any = None  # source rows whose key hash occurs more than once
+    deletes: int = 0  # transactions a delta file deletes
+    source_columns: list[str] = field(default_factory=list)  # kept as the source gave them
 
     def note_chunk(self, result: Any) -> None:
         """Add a chunk's rows to the block totals (in the writer thread, beside the engine)."""
@@ -718,6 +864,47 @@ class _ParquetSink:
         """Close the files (an empty file still gets its schema)."""
         self._open().close()
         self._open_keys().close()
+
+
+class _SourceColumnsSink:
+    """Writes the source columns no canonical column holds, as text, with the load and the
+    record number that join them to the canonical rows (runs in the writer thread).
+
+    Compressed with zstd and dictionary-encoded: most of these columns are codes and flags
+    repeated row after row, so they cost little room beside the canonical file.
+    """
+
+    def __init__(self, path: Path, names: list[str], load_id: str):
+        import pyarrow as pa
+
+        self.path = path
+        self.load_id = load_id
+        self.schema = pa.schema([("load_id", pa.string()), ("source_row", pa.int64())]
+                                + [(n, pa.string()) for n in names])
+        self.writer: Any = None
+        self.filler: Any = None
+
+    def write(self, table: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd",
+                                           write_statistics=["load_id", "source_row"])
+        n = table.num_rows
+        if self.filler is None or len(self.filler) < n:
+            size = max(n, 2 * len(self.filler) if self.filler is not None else 0)
+            self.filler = pa.repeat(self.load_id, size).cast(pa.string())
+        columns = [pa.chunked_array([self.filler.slice(0, n)]), table.column("source_row")] + [
+            _empty_as_null(table.column(name)) for name in self.schema.names[2:]]
+        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+
+    def finish(self) -> None:
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self.writer.close()
 
 
 def _connect() -> Any:
@@ -829,6 +1016,15 @@ def _trimmed(batch: Any, keep: list[str]) -> Any:
     columns = [batch.column(batch.schema.get_field_index(n)) for n in names]
     columns = [pc.utf8_trim_whitespace(c) if c.type == pa.string() else c for c in columns]
     return pa.RecordBatch.from_arrays(columns, names=names)
+
+
+def _as_given(batch: Any, names: list[str]) -> Any:
+    """The source columns kept as they are (not trimmed), with the record numbers."""
+    import pyarrow as pa
+
+    cols = [*names, "source_row"]
+    return pa.RecordBatch.from_arrays(
+        [batch.column(batch.schema.get_field_index(n)) for n in cols], names=cols)
 
 
 def _make_progress() -> Any:

@@ -4,8 +4,11 @@ Layout of a store directory::
 
     manifest.json              the committed loads (replaced atomically: the commit point)
     loads/<load_id>/           one folder per load: transactions.parquet, copies.parquet,
-                               rejects.csv; written under a temporary name, renamed when done
-    details/<id>.parquet       award-level detail fetched from the API (ceilings, parents)
+                               rejects.csv, source_columns.parquet (the source's other
+                               columns as given), deletes.parquet (a delta's deletions);
+                               written under a temporary name, renamed when done
+    details/<id>.parquet       award-level facts: detail fetched from the API, award summary
+                               files (ceilings, parents, vehicles, solicitations)
     catalog.duckdb             views over the committed files, for users of the DuckDB CLI
     .lock                      held by the one process allowed to write
 
@@ -91,6 +94,9 @@ class LoadRecord:
     warnings: list[str] = field(default_factory=list)
     origin: str = "file"  # file | sync:<query name>
     size_bytes: int | None = None  # the file's size: a new size means new bytes
+    deletes: int = 0  # transactions a delta file deletes (loads/<id>/deletes.parquet)
+    # source columns kept as the source gave them (loads/<id>/source_columns.parquet)
+    source_columns: list[str] = field(default_factory=list)
 
     @property
     def data_dir(self) -> str:
@@ -133,6 +139,8 @@ def loads_are_disjoint(loads: list[LoadRecord]) -> bool:
     file per year, is the common case; snapshots of the same year take the general path."""
     blocks: set[tuple[str, int]] = set()
     for load in loads:
+        if load.deletes:
+            return False  # a delta deletes stored rows
         if load.changed or load.unchanged or (load.rows_kept and not load.new):
             return False  # keys seen before (or no comparison recorded)
         for b in load.blocks:
@@ -154,6 +162,27 @@ def committed_files(root: Path, loads: list[LoadRecord], name: str) -> list[str]
         if path.exists():
             out.append(str(path))
     return out
+
+
+def source_column_names(loads: list[LoadRecord]) -> list[str]:
+    """Every source column the loads kept beside the canonical ones, in first-seen order."""
+    return list(dict.fromkeys(n for load in loads for n in load.source_columns))
+
+
+def wide_sql(table: str, names: list[str], kept: str = "source_columns") -> str:
+    """The rows of `table` with every source column kept beside them; a source column named
+    like a canonical one (the 2018 download's own `fiscal_year`) is suffixed `_source`."""
+    from contractwatch.schema import COLUMN_NAMES
+
+    taken = set(COLUMN_NAMES) | {"vintage_rank", "vintage"}
+    columns = "".join(
+        f", s.{_quote(n)} AS {_quote(n + '_source' if n in taken else n)}" for n in names)
+    return (f"SELECT t.*{columns} FROM {table} AS t LEFT JOIN {kept} AS s "
+            "ON t.load_id = s.load_id AND t.source_row = s.source_row")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 LOADS_COLUMNS = [
@@ -240,7 +269,7 @@ class Store:
     def manifest(self) -> dict[str, Any]:
         path = self.root / MANIFEST
         if not path.exists():
-            return {"version": FORMAT_VERSION, "loads": [], "details": []}
+            return {"version": FORMAT_VERSION, "loads": [], "details": [], "subawards": []}
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -248,6 +277,7 @@ class Store:
         if data.get("version") != FORMAT_VERSION:
             raise StoreError(f"{path}: unknown store format version {data.get('version')!r}")
         data.setdefault("details", [])
+        data.setdefault("subawards", [])
         return data
 
     def loads(self) -> list[LoadRecord]:
@@ -262,7 +292,7 @@ class Store:
         manifest = self.manifest()
         loads = [LoadRecord.from_json(x) for x in manifest["loads"]] + list(pending or [])
         return Catalog(self, loads, list(manifest["details"]), engine, spark_session,
-                       memory_limit)
+                       memory_limit, subawards=list(manifest["subawards"]))
 
     # ---- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -323,17 +353,19 @@ class Writer:
         for child in (self.store.root / "loads").iterdir():
             if child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)
-        details_dir = self.store.root / "details"
-        if details_dir.exists():
-            keep_details = {d["file"] for d in manifest["details"]}
-            for child in details_dir.iterdir():
-                if f"details/{child.name}" not in keep_details:
-                    child.unlink(missing_ok=True)
+        for section in ("details", "subawards"):
+            folder = self.store.root / section
+            if folder.exists():
+                keep_files = {d["file"] for d in manifest[section]}
+                for child in folder.iterdir():
+                    if f"{section}/{child.name}" not in keep_files:
+                        child.unlink(missing_ok=True)
         for tmp in self.store.root.glob("*.tmp"):
             tmp.unlink(missing_ok=True)
 
     def commit(self, new_loads: list[LoadRecord], new_details: list[dict[str, Any]] | None = None,
                replace_loads: list[LoadRecord] | None = None,
+               new_subawards: list[dict[str, Any]] | None = None,
                extra: dict[str, Any] | None = None) -> None:
         """Make staged loads visible: rename their folders, then replace the manifest.
 
@@ -355,6 +387,7 @@ class Writer:
         loads.extend(_to_json(r) for r in new_loads)
         manifest["loads"] = loads
         manifest["details"] = manifest["details"] + list(new_details or [])
+        manifest["subawards"] = manifest["subawards"] + list(new_subawards or [])
         for key, value in (extra or {}).items():
             manifest[key] = value
         atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
@@ -417,10 +450,12 @@ class Catalog:
 
     def __init__(self, store: Store, loads: list[LoadRecord], details: list[dict[str, Any]],
                  engine: str = "duckdb", spark_session: Any = None,
-                 memory_limit: str | None = None):
+                 memory_limit: str | None = None,
+                 subawards: list[dict[str, Any]] | None = None):
         self.store = store
         self.loads = loads
         self.details = details
+        self.subaward_files = subawards or []
         self.engine = engine
         self.memory_limit = memory_limit
         if engine == "spark":
@@ -494,6 +529,27 @@ class Catalog:
     # raw tables -------------------------------------------------------------------------
     def _files(self, name: str) -> list[str]:
         return committed_files(self.store.root, self.loads, name)
+
+    def _read(self, name: str, files: list[str], empty_schema: Any,
+              union_by_name: bool = False) -> Any:
+        """Parquet files as one table; `union_by_name` for files whose columns differ (those
+        that keep each source's own columns), missing columns then read as nulls."""
+        import pyarrow as pa
+
+        if name in self._cache:
+            return self._cache[name]
+        if files and self.engine == "spark":
+            from contractwatch.engines import read_parquet_spark
+
+            table = read_parquet_spark(self.con, files, name, merge_schema=union_by_name)
+        elif files and union_by_name:
+            table = self.con.read_parquet(files, table_name=name, union_by_name=True)
+        elif files:
+            table = self.con.read_parquet(files, table_name=name)
+        else:
+            table = self._register_arrow(name, pa.Table.from_pylist([], schema=empty_schema))
+        self._cache[name] = table
+        return table
 
     def _checked_files(self) -> list[str]:
         """The committed data files, refusing a store that lost one."""
@@ -584,6 +640,31 @@ class Catalog:
         self._cache["all"] = ranked
         return ranked
 
+    def source_columns(self) -> Any:
+        """The source columns kept beside the canonical ones, keyed by (load_id, source_row);
+        loads differ in which they carry (a column a load lacks reads as null)."""
+        import pyarrow as pa
+
+        schema = pa.schema([("load_id", pa.string()), ("source_row", pa.int64())])
+        return self._read("cw_source_columns", self._files("source_columns.parquet"), schema,
+                          union_by_name=True)
+
+    def has_deletions(self) -> bool:
+        """Whether a delta file deleted transactions (catalog_file compiles both shapes)."""
+        return any(ld.deletes for ld in self.loads)
+
+    def deletions(self) -> Any:
+        """Transactions deleted by delta files, with the deleting load's vintage rank."""
+        import pyarrow as pa
+
+        schema = pa.schema([("txn_key", pa.string()),
+                            ("contract_transaction_unique_key", pa.string()),
+                            ("source_row", pa.int64()), ("load_id", pa.string())])
+        files = committed_files(self.store.root, [ld for ld in self.loads if ld.deletes],
+                                "deletes.parquet")
+        d = self._read("cw_deletes", files, schema)
+        return d.join(self.loads_table().select("load_id", "vintage_rank"), "load_id")
+
     def loads_table(self) -> Any:
         return self._table("cw_loads")
 
@@ -607,7 +688,13 @@ class Catalog:
         if self.all_rows_current():
             cur = t  # nothing superseded, nothing withdrawn: skip two joins over every row
         else:
-            newest_key = t.group_by("txn_key").aggregate(key_rank=t.vintage_rank.max())
+            # a delta's deletion counts as a version of its transaction: when it is the
+            # newest, no row of that key is current
+            versions = t.select("txn_key", "vintage_rank")
+            if self.has_deletions():
+                versions = versions.union(self.deletions().select("txn_key", "vintage_rank"))
+            newest_key = versions.group_by("txn_key").aggregate(
+                key_rank=versions.vintage_rank.max())
             cov = self.coverage_table()
             newest_cov = cov.group_by(["cov_agency", "cov_fiscal_year"]).aggregate(
                 cov_rank=cov.cov_rank.max()
@@ -634,24 +721,39 @@ class Catalog:
         cur = self.transactions("keep")
         return cur.semi_join(self.copies_table(), ["load_id", "source_row"])
 
+    def subaward_reports(self) -> Any:
+        """Every subaward report loaded, re-filings included (see sources/subawards.py)."""
+        from contractwatch.sources.subawards import SUBAWARD_SCHEMA
+
+        files = [str(self.store.root / d["file"]) for d in self.subaward_files]
+        return self._read("cw_subaward_reports", files, SUBAWARD_SCHEMA, union_by_name=True)
+
+    def subawards(self) -> Any:
+        """Each subaward once: the latest report of prime award × subaward number ×
+        subawardee (by the report's last-modified time, then its fetch), since primes re-file
+        the same subaward month after month with its running total."""
+        if "subawards" in self._cache:
+            return self._cache["subawards"]
+        import ibis
+
+        r = self.subaward_reports()
+        who = r.subawardee_uei.fill_null(r.subawardee_name.upper())
+        r = r.mutate(subawardee_key=who.fill_null(""))
+        order = [ibis.desc(r.subaward_report_last_modified_date),
+                 ibis.desc(r.subaward_report_year), ibis.desc(r.subaward_report_month),
+                 ibis.desc(r.vintage), ibis.desc(r.subaward_report_id)]
+        w = ibis.window(group_by=[r.prime_award_unique_key, r.subaward_number,
+                                  r.subawardee_key], order_by=order)
+        counted = r.mutate(_n=ibis.row_number().over(w)).filter(lambda t: t._n == 0).drop("_n")
+        self._cache["subawards"] = counted
+        return counted
+
     def award_details(self) -> Any:
         """Award-level facts fetched from the API (ceiling, parent, UEI), newest per award."""
         from contractwatch.sources.award_detail import DETAIL_SCHEMA
 
         files = [str(self.store.root / d["file"]) for d in self.details]
-        if "cw_details" not in self._cache:
-            if not files:
-                self._cache["cw_details"] = self._register_arrow("cw_details",
-                                                                 _empty(DETAIL_SCHEMA))
-            elif self.engine == "spark":
-                from contractwatch.engines import read_parquet_spark
-
-                self._cache["cw_details"] = read_parquet_spark(self.con, files, "cw_details")
-            else:
-                self.duck.execute(f"CREATE OR REPLACE VIEW cw_details AS SELECT * FROM "
-                                  f"read_parquet({files!r})")
-                self._cache["cw_details"] = self.con.table("cw_details")
-        t = self._cache["cw_details"]
+        t = self._read("cw_details", files, DETAIL_SCHEMA, union_by_name=True)
         newest = t.group_by("contract_award_unique_key").aggregate(_latest=t.fetched_at.max())
         t = t.join(newest, "contract_award_unique_key")
         return t.filter(t.fetched_at == t._latest).drop("_latest").distinct(

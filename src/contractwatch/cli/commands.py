@@ -80,7 +80,7 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
     if loads:
         cols = ["load_id", "source_file", "source_format", "vintage", "vintage_source",
                 "complete", "rows_read", "rows_kept", "rows_rejected", "duplicate_copies",
-                "new", "changed", "unchanged", "loaded_at"]
+                "new", "changed", "unchanged", "deletes", "source_column_count", "loaded_at"]
         render(Result("Loads", cols, result.meta["loads"], caveats=result.caveats), fmt.value)
         return
     if fmt == Format.table:
@@ -100,7 +100,9 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
 @app.command()
 def top(
     by: Annotated[str, typer.Option(
-        "--by", help="recipient | psc | naics | fy | agency | family | brand")] = "recipient",
+        "--by", help="recipient | psc | naics | fy | agency | vehicle | family | brand | "
+        "subrecipient"
+    )] = "recipient",
     agency: AgencyOpt = None,
     fy: FyOpt = None,
     keyword: Annotated[str | None, typer.Option(
@@ -172,6 +174,15 @@ def award(
 
         m = result.meta
         err = Console(stderr=True, highlight=False)
+        if "vehicle_key" in m:
+            from contractwatch.vehicles import describe
+
+            for line in describe(result):
+                err.print(escape(line))
+            render(result, fmt.value, show_sql=show_sql, columns=[
+                "level", "award_id_piid", "recipient_name", "obligated", "own_ceiling",
+                "last_action_date"])
+            return
         err.print(f"[bold]{escape(m['award_id_piid'])}[/bold] — "
                   f"{escape(', '.join(m['recipient_names']))} — {escape(m['agency'] or '')}")
         err.print(f"obligated {format_dollars(m['federal_action_obligation'])} in "
@@ -179,6 +190,12 @@ def award(
         ceiling = format_dollars(m["ceiling"]) if m["ceiling"] is not None else \
             "unknown (not in this source; run `contractwatch enrich`)"
         err.print(f"ceiling (this award's own): {ceiling}")
+        subs = m.get("subawards") or {}
+        if subs.get("subawards"):
+            err.print(f"subawards (below the prime, not added to it): "
+                      f"{format_dollars(subs['total'])} in {len(subs['subawards'])} subawards, "
+                      f"each counted once ({subs['refilings_set_aside']} re-filed reports set "
+                      "aside)")
         if m["parent_award_key"]:
             err.print(escape(f"ordered under vehicle {m['parent_award_id_piid']} "
                              f"({m['parent_permalink']})"))

@@ -7,10 +7,16 @@ means adding a module here and listing it in LAYOUTS.
 from __future__ import annotations
 
 from contractwatch.sources.api_export import ApiExportLayout
+from contractwatch.sources.award_summaries import AwardSummariesLayout
 from contractwatch.sources.base import Layout, SourceError
-from contractwatch.sources.prime_transactions import PrimeTransactionsLayout
+from contractwatch.sources.prime_transactions import (
+    DeltaTransactionsLayout,
+    PrimeTransactionsLayout,
+)
+from contractwatch.sources.subawards import SubawardsLayout
 
-LAYOUTS: list[Layout] = [ApiExportLayout(), PrimeTransactionsLayout()]
+LAYOUTS: list[Layout] = [ApiExportLayout(), PrimeTransactionsLayout(), DeltaTransactionsLayout(),
+                         AwardSummariesLayout(), SubawardsLayout()]
 
 
 def detect_layout(header: list[str], file: str) -> Layout:

@@ -45,6 +45,9 @@ class ApiExportLayout(Layout):
     def date_columns(self, header: list[str]) -> list[str]:
         return ["Action Date"]
 
+    def kept_as_source(self, header: list[str], ctx: Context) -> list[str]:
+        return []  # every column of the export is in a canonical column
+
     def prepare(self, batch: Any, ctx: Context) -> None:
         """Resolve the Agency values (ICE, CBP …) of this batch to sub-tier codes."""
         import pyarrow.compute as pc

@@ -3,6 +3,7 @@
 Search results carry no ceiling, no parent company and no pricing type; the award profile
 (contracts/v2/awards/award_id.md, ContractResponse) does. One row per award and fetch,
 stored as <store>/details/<name>.parquet; Catalog.award_details() keeps the newest per award.
+Award summary files (sources/award_summaries.py) are stored the same way.
 `base_and_all_options` is the award's own ceiling — for an order, not its vehicle's.
 """
 
@@ -44,6 +45,14 @@ DETAIL_SCHEMA = pa.schema([
     ("last_modified_date", pa.string()),
     ("awarding_sub_agency_code", pa.string()),
     ("awarding_sub_agency_name", pa.string()),
+    # where the row came from: api:awards, or a file (usaspending-award-summaries)
+    ("source", pa.string()),
+    ("award_or_idv_flag", pa.string()),  # AWARD or IDV
+    ("idv_type", pa.string()),  # IDIQ, BPA, GWAC, FSS …
+    ("solicitation_identifier", pa.string()),
+    ("multiple_or_single_award_idv", pa.string()),
+    ("parent_award_type", pa.string()),
+    ("parent_award_single_or_multiple", pa.string()),
 ])
 
 
@@ -91,6 +100,7 @@ def detail_row(data: dict[str, Any], fetched_at: str) -> dict[str, Any]:
         "last_modified_date": _str(period.get("last_modified_date")),
         "awarding_sub_agency_code": _str(sub.get("code")),
         "awarding_sub_agency_name": sub.get("name"),
+        "source": "api:awards",
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 MONEY_MACROS = r"""
 CREATE OR REPLACE MACRO cw_money_text(t) AS
@@ -83,12 +84,20 @@ class Context:
     agency_map: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
 
 
+# YYYY-MM-DD, optionally with a time (`T` or a space; seconds and fractions optional) and a
+# zone (Z, +00, +0000, +00:00). Real downloads write `2025-06-17 09:31:45+00`. Every part must
+# be in range (`99:99:99` is refused), and the day is the one written: a zone never moves a
+# date to another day.
+ISO_DATE_TIME = (r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+                 r"([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?"
+                 r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?")
+
+
 def date_expr(x: str, order: str | None) -> str:
-    # Only YYYY-MM-DD[ time] goes through the engine's cast: it also accepts forms such as
-    # 25/07/13, reading them year-first.
-    iso = (f"CASE WHEN regexp_full_match({x}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}"
-           f"([ T][0-9:.]+)?') THEN COALESCE(TRY_CAST({x} AS DATE), "
-           f"TRY_CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE)) END")
+    # Only ISO dates go through the engine's cast (of the day part alone): it also accepts
+    # forms such as 25/07/13, reading them year-first.
+    iso = (f"CASE WHEN regexp_full_match({x}, '{ISO_DATE_TIME}') THEN "
+           f"TRY_CAST(regexp_extract({x}, '^[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}') AS DATE) END")
     if not order:
         return iso
     formats = DMY if order == "dmy" else MDY
@@ -150,10 +159,73 @@ def sniff_date_order(samples: list[str]) -> str | None:
                      f"12 in the first {len(samples):,} values); pass --date-order dmy|mdy")
 
 
+def typed_columns(fields: dict[str, Field], ctx: Context
+                  ) -> tuple[dict[str, str], list[str], list[str]]:
+    """(typed expression per column, raw values kept for messages, error checks) for the
+    fields read from raw columns; a bad non-empty value or an empty required one is an error
+    naming the column and the value."""
+    exprs: dict[str, str] = {}
+    raws: list[str] = []
+    checks: list[str] = []
+    for name, fld in fields.items():
+        if fld.kind == "derived":
+            continue
+        if fld.kind == "sql":
+            exprs[name] = fld.sql or "NULL"
+            continue
+        expr, raw_expr = typed(fld, ctx)
+        exprs[name] = expr
+        src = fld.source or name
+        if fld.kind != "string":
+            alias = f"_raw_{len(raws)}"
+            raws.append(f"{raw_expr} AS {alias}")
+            checks.append(
+                f"WHEN {alias} IS NOT NULL AND {q(name)} IS NULL THEN "
+                f"{sql_str(src + ': ' + _PROBLEM[fld.kind] + ': ')} || {alias}"
+            )
+        if fld.required:
+            checks.append(
+                f"WHEN {q(name)} IS NULL THEN {sql_str(src + ': required value is empty')}"
+            )
+    return exprs, raws, checks
+
+
+def record_sql(fields: dict[str, Field], header: list[str], ctx: Context, schema: Any,
+               values: dict[str, str], table: str = "batch") -> str:
+    """SELECT of one record per source row in a fixed schema (award facts, subawards): the
+    fields typed and checked (`_error` names a bad value), `values` as SQL over the typed
+    columns, the rest null; then every source column no schema column is named after, as
+    the source gave it, and `source_row`."""
+    exprs, raws, checks = typed_columns(fields, ctx)
+    error = "CASE " + " ".join(checks) + " END" if checks else "NULL"
+    names = set(schema.names)
+    columns = []
+    for f in schema:
+        expr = values.get(f.name) or (q(f.name) if f.name in exprs else "NULL")
+        columns.append(f"CAST({expr} AS {_ARROW_SQL.get(str(f.type), 'DECIMAL(38,2)')}) "
+                       f"AS {q(f.name)}")
+    kept = [h for h in header if h not in names]
+    inner = ", ".join([f"{e} AS {q(n)}" for n, e in exprs.items()] + raws
+                      + [f"NULLIF({q(h)}, '') AS {q(h)}" for h in kept] + ["source_row"])
+    return (f"WITH parsed AS (SELECT {inner} FROM {table}) "
+            f"SELECT {', '.join(columns + [q(h) for h in kept])}, source_row, "
+            f"{error} AS _error FROM parsed")
+
+
+_ARROW_SQL = {"string": "VARCHAR", "date32[day]": "DATE", "int64": "BIGINT", "bool": "BOOLEAN"}
+
+
 class Layout:
-    """Base class: a named input layout recognised from its header."""
+    """Base class: a named input layout recognised from its header.
+
+    `kind` says where its rows go: `transactions` (the canonical rows every figure sums),
+    `award-facts` (one row per award: totals, ceilings, vehicle; never summed with
+    transactions) or `subawards`.
+    """
 
     name = "layout"
+    kind = "transactions"
+    is_delta = False  # names changes (and deletions) only: never a complete snapshot
     required_columns: tuple[str, ...] = ()
 
     def matches(self, header: list[str]) -> bool:
@@ -178,6 +250,21 @@ class Layout:
         return [h for h in header if h in names or h in self.extra_source_columns]
 
     extra_source_columns: tuple[str, ...] = ()
+
+    def kept_as_source(self, header: list[str], ctx: Context) -> list[str]:
+        """Source columns no canonical column is read from: stored as the source gave them
+        (text), one file per load, so that nothing a user downloaded is thrown away."""
+        used = {f.source for f in self.fields(header, ctx).values() if f.source}
+        return [h for h in header if h not in used]
+
+    def ambiguities(self, header: list[str]) -> list[str]:
+        """What a reader must know about columns whose meaning differs from the canonical
+        one in this layout (said once per load)."""
+        return []
+
+    def split_deletes(self, chunk: Any) -> tuple[Any, Any]:
+        """(rows to load, rows that delete a transaction or None); only deltas have those."""
+        return chunk, None
 
     def hash_columns(self, header: list[str], ctx: Context) -> list[str]:
         """Canonical columns this layout fills: a revised row is told apart by these."""
@@ -223,29 +310,7 @@ class Layout:
         from contractwatch.schema import BY_NAME, COLUMN_NAMES
 
         fields = self.fields(header, ctx)
-        exprs: dict[str, str] = {}
-        raws: list[str] = []
-        checks: list[str] = []
-        for name, fld in fields.items():
-            if fld.kind == "derived":
-                continue
-            if fld.kind == "sql":
-                exprs[name] = fld.sql or "NULL"
-                continue
-            expr, raw_expr = typed(fld, ctx)
-            exprs[name] = expr
-            src = fld.source or name
-            if fld.kind != "string":
-                alias = f"_raw_{len(raws)}"
-                raws.append(f"{raw_expr} AS {alias}")
-                checks.append(
-                    f"WHEN {alias} IS NOT NULL AND {q(name)} IS NULL THEN "
-                    f"{sql_str(src + ': ' + _PROBLEM[fld.kind] + ': ')} || {alias}"
-                )
-            if fld.required:
-                checks.append(
-                    f"WHEN {q(name)} IS NULL THEN {sql_str(src + ': required value is empty')}"
-                )
+        exprs, raws, checks = typed_columns(fields, ctx)
         inner = ",\n  ".join([f"{e} AS {q(n)}" for n, e in exprs.items()] + raws)
         error = "CASE " + " ".join(checks) + " END" if checks else "NULL"
         derived = {n: f.sql for n, f in fields.items() if f.kind == "derived"}

@@ -10,9 +10,12 @@ Two generations are recognised by their header:
 
 from __future__ import annotations
 
+from typing import Any
+
 from contractwatch.sources.base import Context, Field, Layout
 from contractwatch.sources.keys import (
     AWARD_KEY_SQL,
+    KEY_AGENCY_SQL,
     PERMALINK_SQL,
     TRANSACTION_KEY_SQL,
     TXN_KEY_SQL,
@@ -82,11 +85,23 @@ class PrimeTransactionsLayout(Layout):
     required_columns = ("award_id_piid", "modification_number", "federal_action_obligation",
                         "action_date", "awarding_sub_agency_code")
 
+    def matches(self, header: list[str]) -> bool:
+        return super().matches(header) and DELETE_FLAG not in header
+
     def variant(self, header: list[str]) -> str:
         return "current" if "contract_transaction_unique_key" in header else "2018"
 
     def date_columns(self, header: list[str]) -> list[str]:
         return [c for c in header if c.endswith("_date")]
+
+    def ambiguities(self, header: list[str]) -> list[str]:
+        # (the 2018 `award_description` is the same FPDS field as today's
+        # transaction_description, each action's own text: renamed, not changed)
+        out = []
+        if "fiscal_year" in header:
+            out.append("the file's own fiscal_year column is kept as fiscal_year_source; "
+                       "fiscal_year is computed from action_date")
+        return out
 
     def fields(self, header: list[str], ctx: Context) -> dict[str, Field]:
         present = set(header)
@@ -107,3 +122,46 @@ class PrimeTransactionsLayout(Layout):
             out["usaspending_permalink"] = Field(
                 "derived", sql=PERMALINK_SQL.format(key=f"({key})"), stored=False)
         return out
+
+
+DELETE_FLAG = "correction_delete_ind"
+
+
+class DeltaTransactionsLayout(PrimeTransactionsLayout):
+    """The monthly delta file: today's columns after `correction_delete_ind, agency_id`."""
+
+    name = "usaspending-prime-transactions-delta"
+    is_delta = True
+    # read beside the fields: the flag splits the rows, the others key the deleted ones
+    extra_source_columns = (DELETE_FLAG, "agency_id", "contract_transaction_unique_key",
+                            "transaction_number", "parent_award_id_piid")
+
+    def matches(self, header: list[str]) -> bool:
+        return DELETE_FLAG in header and Layout.matches(self, header)
+
+    def split_deletes(self, chunk: Any) -> tuple[Any, Any]:
+        import pyarrow.compute as pc
+
+        flag = pc.utf8_upper(chunk.column(DELETE_FLAG))
+        deleted = pc.fill_null(pc.equal(flag, "D"), False)
+        if not pc.any(deleted).as_py():
+            return chunk, None
+        return chunk.filter(pc.invert(deleted)), chunk.filter(deleted)
+
+    @staticmethod
+    def deletes_sql(table: str) -> str:
+        """Keys of the deleted transactions, as the transaction key of a stored row."""
+        # `agency_id` is FPDS's key agency itself (9700 for Defense), which the rule for
+        # stored rows derives from the awarding agency (sources/keys.py)
+        key = TXN_KEY_SQL.replace(f"coalesce({KEY_AGENCY_SQL}, '')",
+                                  "coalesce(awarding_sub_agency_code, '')")
+        return (
+            f"SELECT {key} AS txn_key, contract_transaction_unique_key, source_row FROM ("
+            "SELECT NULLIF(agency_id, '') AS awarding_sub_agency_code, "
+            "NULLIF(award_id_piid, '') AS award_id_piid, "
+            "NULLIF(modification_number, '') AS modification_number, "
+            "NULLIF(parent_award_id_piid, '') AS parent_award_id_piid, "
+            "TRY_CAST(NULLIF(transaction_number, '') AS BIGINT) AS transaction_number, "
+            f"upper(contract_transaction_unique_key) AS contract_transaction_unique_key, "
+            f"source_row FROM {table})"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -11,6 +12,28 @@ _AWARD_KEY = re.compile(
 )
 _IDV_KEY = re.compile(r"^CONT_IDV_(?P<piid>[^_]+)_(?P<agency>[^_]+)$")
 PERMALINK = "https://www.usaspending.gov/award/{key}/"
+
+
+DOD_KEY_AGENCY = "9700"
+
+
+@functools.cache
+def key_agency_codes() -> frozenset[str]:
+    """Sub-tier codes whose award keys carry the Department of Defense's 9700 (not their own
+    code): every sub-tier of top-tier agency 097 in data/agencies.csv."""
+    import csv
+    from importlib.resources import files
+
+    with files("contractwatch").joinpath("data/agencies.csv").open(encoding="utf-8") as fh:
+        return frozenset(r["subtier_code"] for r in csv.DictReader(fh)
+                         if r["toptier_code"] == "097")
+
+
+def key_agency(sub_agency_code: str | None, agency_code: str | None = None) -> str | None:
+    """The agency inside USAspending's keys for an awarding sub-tier (see sources/keys.py)."""
+    if agency_code == "097" or (sub_agency_code and sub_agency_code in key_agency_codes()):
+        return DOD_KEY_AGENCY
+    return sub_agency_code
 
 
 def pad_duns(value: str | None) -> str | None:

@@ -1,0 +1,252 @@
+"""Vehicles (IDVs): what a contract vehicle is, who holds it, what was ordered under it.
+
+A task or delivery order is placed under a vehicle (IDIQ, BPA, GWAC, FSS schedule…); the
+vehicle may itself sit under a parent vehicle, and several vehicles awarded from one
+solicitation form a multiple-award program. Three ceilings must never be confused: an
+order's own, its holder's vehicle's, and the program's (which each sibling vehicle often
+repeats). They are shown side by side, never added across siblings, and a ceiling no source
+holds is "unknown", never zero.
+
+Obligations are still sums of transactions: on the vehicle itself, on its orders, and on
+orders under its child vehicles (disjoint sets of transactions, so they add up). USAspending's
+"combined" figures leave out the last two kinds.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from contractwatch.analyze import Result, award_key
+from contractwatch.store import Catalog
+from contractwatch.values.ids import PERMALINK, parse_award_key
+
+VEHICLE_FACTS = ("idv_type", "solicitation_identifier", "multiple_or_single_award_idv")
+
+
+def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
+    return catalog.execute_arrow(expr).to_pylist()
+
+
+def _money_sum(rows: list[dict[str, Any]], name: str) -> Decimal:
+    return sum((r[name] or Decimal("0") for r in rows), Decimal("0"))
+
+
+def parse_vehicle_id(text: str) -> tuple[str, str | None]:
+    """(PIID, key agency or None) from a PIID or a CONT_IDV_ key."""
+    key = text.strip().upper()
+    parsed = parse_award_key(key) if key.startswith("CONT_") else None
+    if parsed is not None:
+        return parsed.piid, parsed.agency
+    return key, None
+
+
+def designates_vehicle(catalog: Catalog, text: str) -> bool:
+    """A CONT_IDV_ key, or a PIID that is an IDV's or that orders name as their vehicle."""
+    piid, _ = parse_vehicle_id(text)
+    if text.strip().upper().startswith("CONT_IDV_"):
+        return True
+    t = catalog.transactions_all()
+    hit = t.filter(((t.award_or_idv_flag == "IDV") & (t.award_id_piid.upper() == piid))
+                   | (t.parent_award_id_piid.upper() == piid)).select("load_id").limit(1)
+    return bool(_rows(catalog, hit))
+
+
+def _source_facts(catalog: Catalog, rows: Any) -> dict[str, Any]:
+    """The vehicle facts full downloads carry in source columns (type, solicitation), from
+    the newest of the given rows that has them."""
+    names = {n for ld in catalog.loads for n in ld.source_columns}
+    wanted = [n for n in VEHICLE_FACTS if n in names]
+    if not wanted:
+        return {}
+    src = catalog.source_columns()
+    joined = rows.select("load_id", "source_row", "action_date").join(
+        src.select("load_id", "source_row", *wanted), ["load_id", "source_row"])
+    found = _rows(catalog, joined.order_by(joined.action_date.desc()))
+    return {n: next((r[n] for r in found if r.get(n)), None) for n in wanted}
+
+
+def _facts(catalog: Catalog, piid: str, agency: str | None) -> list[dict[str, Any]]:
+    """Award facts (summary files, API detail) of this vehicle, newest first."""
+    if not catalog.details:
+        return []
+    d = catalog.award_details()
+    match = d.award_id_piid.upper() == piid
+    if agency:
+        match = match & (d.contract_award_unique_key == f"CONT_IDV_{piid}_{agency}")
+    else:
+        match = match & d.contract_award_unique_key.startswith("CONT_IDV_")
+    return _rows(catalog, d.filter(match).order_by(d.fetched_at.desc()))
+
+
+def vehicle(catalog: Catalog, vehicle_id: str, policy: str = "keep") -> Result:
+    """The vehicle, its orders (and its child vehicles' orders), its siblings."""
+    piid, agency = parse_vehicle_id(vehicle_id)
+    t = catalog.transactions(policy)
+    own = t.filter((t.award_or_idv_flag == "IDV") & (t.award_id_piid.upper() == piid))
+    placed = t.parent_award_id_piid.upper() == piid
+    if agency:
+        placed = placed & (t.parent_award_agency_id == agency)
+    orders = t.filter(placed)
+    own_rows = _rows(catalog, own.select("action_date", "federal_action_obligation",
+                                         "potential_total_value_of_award", "recipient_name",
+                                         "contract_award_unique_key", "award_type",
+                                         "awarding_sub_agency_name", "load_id", "source_row")
+                     .order_by(["action_date", "source_row"]))
+    per_order = _orders(catalog, orders)
+    child_keys = sorted({r["award_id_piid"] for r in per_order if r["is_vehicle"]})
+    grandchildren = _orders(catalog, t.filter(t.parent_award_id_piid.upper().isin(child_keys))) \
+        if child_keys else []
+    facts = _facts(catalog, piid, agency)
+    if not own_rows and not per_order and not facts:
+        raise LookupError(f"no vehicle {vehicle_id!r} in the store: no IDV record and no "
+                          "order placed under it (load a full download or award summaries, "
+                          "or give a PIID such as 70CDCR26D00000015)")
+    fact = facts[0] if facts else {}
+    source_facts = _source_facts(catalog, own) if own_rows else {}
+    ceiling, ceiling_source = _vehicle_ceiling(own_rows, fact)
+    holder = (own_rows[-1]["recipient_name"] if own_rows else None) or fact.get("recipient_name")
+    key = (own_rows[-1]["contract_award_unique_key"] if own_rows else None) \
+        or fact.get("contract_award_unique_key") \
+        or (f"CONT_IDV_{piid}_{agency or per_order[0]['parent_award_agency_id']}"
+            if agency or (per_order and per_order[0]["parent_award_agency_id"]) else None)
+    solicitation = fact.get("solicitation_identifier") or source_facts.get(
+        "solicitation_identifier")
+    caveats = []
+    if not own_rows and not fact:
+        caveats.append("the vehicle's own record is not in the store (only orders placed under "
+                       "it): its holder, type and ceiling are unknown; load a full download "
+                       "with IDV rows or award summaries to know them")
+    siblings = _siblings(catalog, solicitation, key) if solicitation else []
+    if siblings:
+        caveats.append(f"{len(siblings)} other vehicle{'s' if len(siblings) != 1 else ''} "
+                       f"come from solicitation {solicitation} (a multiple-award program): each "
+                       "ceiling is shown on its own, never added up; a program's ceiling is "
+                       "often repeated on every sibling")
+    rows = [dict(r, level="order") for r in per_order] + [
+        dict(r, level="order under a child vehicle") for r in grandchildren]
+    on_vehicle = _money_sum(own_rows, "federal_action_obligation")
+    on_orders = _money_sum([r for r in per_order if not r["is_vehicle"]], "obligated")
+    on_child_vehicles = _money_sum([r for r in per_order if r["is_vehicle"]], "obligated")
+    on_grandchildren = _money_sum(grandchildren, "obligated")
+    meta = {
+        "vehicle_piid": piid,
+        "vehicle_key": key,
+        "holder": holder,
+        "vehicle_type": fact.get("idv_type") or source_facts.get("idv_type")
+        or (own_rows[-1]["award_type"] if own_rows else None),
+        "multiple_or_single_award": fact.get("multiple_or_single_award_idv")
+        or source_facts.get("multiple_or_single_award_idv"),
+        "solicitation_identifier": solicitation,
+        "ceiling": ceiling,
+        "ceiling_source": ceiling_source,
+        "first_action_date": own_rows[0]["action_date"] if own_rows else None,
+        "obligated_on_vehicle": on_vehicle,
+        "obligated_on_orders": on_orders,
+        "obligated_on_child_vehicles": on_child_vehicles,
+        "obligated_on_orders_under_child_vehicles": on_grandchildren,
+        "obligated_total": on_vehicle + on_orders + on_child_vehicles + on_grandchildren,
+        "orders": sum(1 for r in per_order if not r["is_vehicle"]),
+        "child_vehicles": len(child_keys),
+        "orders_under_child_vehicles": len(grandchildren),
+        "siblings": siblings,
+        "usaspending_permalink": PERMALINK.format(key=key) if key else None,
+        "sources": sorted(({"transactions (IDV rows)"} if own_rows else set())
+                          | ({f"award facts: {fact.get('source')} {fact.get('fetched_at')}"}
+                             if fact else set())),
+    }
+    return Result(
+        title=f"Vehicle {piid}" + (f" held by {holder}" if holder else ""),
+        columns=["level", "award_key", "award_id_piid", "recipient_name", "obligated",
+                 "own_ceiling", "first_action_date", "last_action_date", "actions"],
+        rows=rows, sql=catalog.to_sql(orders), caveats=caveats, meta=meta,
+    )
+
+
+def _orders(catalog: Catalog, orders: Any) -> list[dict[str, Any]]:
+    """One row per order: its recipient, obligations, own ceiling (its latest action's)."""
+    o = orders.mutate(award_key=award_key(orders), _order=orders.action_date.cast("string")
+                      .concat("|", orders.source_row.cast("string")))
+    expr = o.group_by("award_key").aggregate(
+        award_id_piid=o.award_id_piid.arbitrary(),
+        recipient_name=o.recipient_name.argmax(o._order),
+        obligated=o.federal_action_obligation.sum(),
+        own_ceiling=o.potential_total_value_of_award.argmax(o._order),
+        first_action_date=o.action_date.min(),
+        last_action_date=o.action_date.max(),
+        actions=o.count(),
+        is_vehicle=(o.award_or_idv_flag == "IDV").any(),
+        parent_award_agency_id=o.parent_award_agency_id.arbitrary(),
+    )
+    return _rows(catalog, expr.order_by([expr.obligated.desc(), expr.award_key]))
+
+
+def _vehicle_ceiling(own_rows: list[dict[str, Any]], fact: dict[str, Any]
+                     ) -> tuple[Decimal | None, str | None]:
+    """The vehicle's own ceiling: its latest action's cumulative value, else award facts."""
+    if own_rows and own_rows[-1]["potential_total_value_of_award"] is not None:
+        return (own_rows[-1]["potential_total_value_of_award"],
+                "the vehicle's latest action (potential_total_value_of_award)")
+    if fact.get("base_and_all_options") is not None:
+        return fact["base_and_all_options"], f"{fact.get('source')} {fact.get('fetched_at')}"
+    return None, None
+
+
+def _siblings(catalog: Catalog, solicitation: str, key: str | None) -> list[dict[str, Any]]:
+    """Other vehicles awarded from the same solicitation, each with its holder and ceiling."""
+    found: dict[str, dict[str, Any]] = {}
+    if catalog.details:
+        d = catalog.award_details()
+        for r in _rows(catalog, d.filter((d.solicitation_identifier == solicitation)
+                                         & d.contract_award_unique_key.startswith("CONT_IDV_"))):
+            found.setdefault(r["contract_award_unique_key"], {
+                "vehicle_key": r["contract_award_unique_key"], "holder": r["recipient_name"],
+                "ceiling": r["base_and_all_options"], "source": r["source"]})
+    names = {n for ld in catalog.loads for n in ld.source_columns}
+    if "solicitation_identifier" in names:
+        t = catalog.transactions()
+        src = catalog.source_columns()
+        idv = t.filter(t.award_or_idv_flag == "IDV")
+        j = idv.join(src.select("load_id", "source_row", "solicitation_identifier"),
+                     ["load_id", "source_row"])
+        j = j.filter(j.solicitation_identifier == solicitation)
+        j = j.mutate(_order=j.action_date.cast("string").concat("|",
+                                                                j.source_row.cast("string")))
+        expr = j.group_by("contract_award_unique_key").aggregate(
+            holder=j.recipient_name.argmax(j._order),
+            ceiling=j.potential_total_value_of_award.argmax(j._order))
+        for r in _rows(catalog, expr):
+            found.setdefault(r["contract_award_unique_key"], {
+                "vehicle_key": r["contract_award_unique_key"], "holder": r["holder"],
+                "ceiling": r["ceiling"], "source": "transactions (IDV rows)"})
+    found.pop(key or "", None)
+    return sorted(found.values(), key=lambda r: r["vehicle_key"])
+
+
+def describe(result: Result) -> list[str]:
+    """The vehicle's headline facts as lines for people (ceilings labelled, never summed)."""
+    from contractwatch.values.money import format_dollars
+
+    m = result.meta
+
+    def money(value: Decimal | None) -> str:
+        return format_dollars(value) if value is not None else "unknown"
+
+    lines = [f"Vehicle {m['vehicle_piid']} ({m['vehicle_type'] or 'type unknown'}) held by "
+             f"{m['holder'] or 'an unknown holder'}",
+             f"its own ceiling: {money(m['ceiling'])}"
+             + (f" (from {m['ceiling_source']})" if m["ceiling_source"] else ""),
+             f"obligated {money(m['obligated_total'])}: on the vehicle itself "
+             f"{money(m['obligated_on_vehicle'])}, on {m['orders']} orders "
+             f"{money(m['obligated_on_orders'])}, on {m['child_vehicles']} child vehicles "
+             f"{money(m['obligated_on_child_vehicles'])}, on "
+             f"{m['orders_under_child_vehicles']} orders under them "
+             f"{money(m['obligated_on_orders_under_child_vehicles'])}"]
+    if m["solicitation_identifier"]:
+        lines.append(f"solicitation {m['solicitation_identifier']}")
+    for s in m["siblings"]:
+        lines.append(f"sibling vehicle {s['vehicle_key']} held by {s['holder'] or 'unknown'}, "
+                     f"its own ceiling {money(s['ceiling'])} (not added)")
+    if m["usaspending_permalink"]:
+        lines.append(f"USAspending: {m['usaspending_permalink']}")
+    return lines
