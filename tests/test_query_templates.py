@@ -72,7 +72,6 @@ def test_help_imports_no_engine_layer(args, tmp_path):
     ["top", "--by", "psc", "--keyword", "guard", "-n", "3"],
     ["top", "--by", "agency", "--format", "json"],
     ["trend", "--agency", "ICE", "--recipient", "GEO"],
-    ["award", "70CDCR26FR0000024"],
     ["search", "detention", "--agency", "ICE", "--offset", "2", "-n", "3"],
 ])
 def test_query_commands_import_no_ibis_pandas_or_arrow(args, transactions_store):
