@@ -1,16 +1,24 @@
 """A local USAspending API for tests and benchmarks: a real HTTP server over the real rows.
 
-It serves the shared CSV files (../shared/data/usaspending) through the documented v2
-endpoints (usaspending_api/api_contracts/contracts/v2/ in fedspendingtransparency/
-usaspending-api): search/spending_by_transaction (+ _count), search/spending_by_award,
-awards/<id>, transactions, awards/idvs/awards, awards/last_updated, download/count,
-download/transactions and download/status, with the documented filters, page_metadata,
-limit ≤ 100 and the 50,000-row search window.
+It is derived from the official contracts copied in tests/apiserver/contracts/ (see
+SOURCE.md there; parsed by tests/apiserver/blueprint.py): it serves only routes they define,
+refuses request fields they do not define or of the wrong type (400) and missing required ones
+(422), and checks every response against them before sending it. It serves the shared CSV
+files (../shared/data/usaspending) through search/spending_by_transaction (+ _count),
+search/spending_by_award, awards/<id>, awards/last_updated, transactions, idvs/awards,
+idvs/amounts/<id>, download/count, download/transactions and download/status.
+
+What the contracts leave open follows the server code of fedspendingtransparency/
+usaspending-api (each point cites its file): the 50,000-record search window, the
+spending_by_award cursor (`last_record_unique_id` + `last_record_sort_value`; `page` is then
+ignored), transactions sorted on one non-unique field, MM/DD/YYYY dates, a relative
+`file_url`, a download ZIP holding Contracts_PrimeTransactions_*.csv and
+Contracts_Subawards_*.csv (header only when empty).
 
 Like the live API it orders ties in the sort key differently on every request, which is what
 makes naive paging by "Transaction Amount" repeat some rows and skip others. Faults can be
-switched on: 429 bursts with Retry-After, 500s, HTML error pages, slow replies, empty replies
-and truncated JSON.
+switched on: 429 bursts with Retry-After, 500s, HTML error pages, slow replies, empty replies,
+truncated JSON, and an error as HTTP 200 with a bare JSON string.
 
 What the shared rows lack is derived, and only here: the award type comes from the PIID's
 instrument letter; award-level ceilings served by awards/<id> are a fixed function of the
@@ -352,6 +360,8 @@ class ApiServer:
         self.violations: list[str] = []
         self.jobs: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
+        # rows for the Contracts_Subawards member of downloads (SUBAWARD_COLUMNS keys)
+        self.subaward_rows: list[dict[str, str]] = []
         self.lock = threading.Lock()
         self.url = ""
         self._server: Any = None
@@ -703,7 +713,7 @@ class ApiServer:
         job["polls"] += 1
         done = job["polls"] > self.download_polls
         if done and name not in self.files:
-            self.files[name] = download_zip(job["rows"], job["stamp"])
+            self.files[name] = download_zip(job["rows"], job["stamp"], self.subaward_rows)
         return {"status": "finished" if done else "running", "message": None,
                 "file_name": name, "file_url": f"{FILE_PREFIX}{name}",
                 "total_size": len(self.files.get(name, b"")) / 1000 if done else None,
@@ -839,7 +849,8 @@ prime_award_amount prime_award_disaster_emergency_fund_codes
 """.split()
 
 
-def download_zip(rows: list[Record], stamp: str = "2026-01-01_H00M00S00") -> bytes:
+def download_zip(rows: list[Record], stamp: str = "2026-01-01_H00M00S00",
+                 subaward_rows: list[dict[str, str]] | None = None) -> bytes:
     """The ZIP download/transactions serves. Its download_types are
     elasticsearch_transactions and elasticsearch_sub_awards
     (usaspending_api/download/v2/views.py, RowLimitedTransactionDownloadViewSet), so it holds a
@@ -858,7 +869,9 @@ def download_zip(rows: list[Record], stamp: str = "2026-01-01_H00M00S00") -> byt
             f"https://www.usaspending.gov/award/{r.generated_id}/",
         ])
     subawards = io.StringIO()
-    csv.writer(subawards, lineterminator="\n").writerow(SUBAWARD_COLUMNS)
+    sub = csv.DictWriter(subawards, SUBAWARD_COLUMNS, lineterminator="\n")
+    sub.writeheader()
+    sub.writerows(subaward_rows or [])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"Contracts_PrimeTransactions_{stamp}_1.csv", text.getvalue())
