@@ -1,14 +1,18 @@
 """Page latency of `contractwatch serve` under concurrent clients, on the shared data.
 
     .venv/bin/python bench/bench_web.py [--clients 20] [--requests 600] [--seconds 120]
-                                        [--store DIR]
+                                        [--store DIR] [--flood 1000] [--out NAME]
 
 Starts `contractwatch serve` in its own process on 127.0.0.1 (over --store, or a fresh store
 ingested from ../shared/data/usaspending/transactions), then runs --clients concurrent
 clients (httpx, asyncio) that pick pages from a fixed mix until --requests responses or
 --seconds have passed, whichever comes first. Reports median and p95 latency overall, for
 first requests of a URL (the page is computed) and for repeats (served from the app's
-per-manifest page cache), and per page kind. Results go to bench/out/web.json.
+per-manifest page cache), and per page kind (first visits and repeats apart), and how long
+the server took to answer its first request and its home page. With --flood N, it then
+sends N concurrent requests at once (127.0.0.1 only; half of them to distinct uncached
+pages) while timing the home page, and reports how each request ended and how long the
+slowest took. Results go to bench/out/<NAME>.json (default web).
 """
 
 from __future__ import annotations
@@ -105,12 +109,55 @@ async def run_load(base: str, mix: list[tuple[str, str]], clients: int, max_requ
     return results
 
 
+async def run_flood(base: str, n: int, seconds: float) -> dict:
+    """N requests at once (half to distinct uncached search pages, half to cached pages),
+    and the home page timed once a second meanwhile. Bounded by `seconds`."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base, timeout=seconds, limits=limits) as c:
+        async def one(i: int) -> tuple[str, float]:
+            path = f"/search?q=flood+{i}&agency=ICE" if i % 2 else "/agency/ICE"
+            t0 = time.monotonic()
+            try:
+                status = str((await c.get(path)).status_code)
+            except httpx.HTTPError as exc:
+                status = f"error {type(exc).__name__}"
+            return status, time.monotonic() - t0
+
+        async def home_probe(stop: asyncio.Event) -> list[float]:
+            times: list[float] = []
+            async with httpx.AsyncClient(base_url=base, timeout=seconds) as h:
+                while not stop.is_set():
+                    t0 = time.monotonic()
+                    await h.get("/")
+                    times.append(time.monotonic() - t0)
+                    await asyncio.sleep(0.2)
+            return times
+
+        stop = asyncio.Event()
+        probe = asyncio.create_task(home_probe(stop))
+        t0 = time.monotonic()
+        done = await asyncio.gather(*(one(i) for i in range(n)))
+        wall = time.monotonic() - t0
+        stop.set()
+        home = await probe
+    statuses: dict[str, int] = {}
+    for status, _ in done:
+        statuses[status] = statuses.get(status, 0) + 1
+    return {"requests": n, "wall_seconds": round(wall, 1), "statuses": statuses,
+            "slowest_ms": round(max(t for _, t in done) * 1000, 1),
+            "home_page_during_flood": summary(home)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--requests", type=int, default=600)
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--store", type=Path)
+    ap.add_argument("--flood", type=int, default=0, help="then N concurrent requests at once")
+    ap.add_argument("--out", default="web", help="result name under bench/out/")
     args = ap.parse_args()
 
     tmp = None
@@ -128,18 +175,22 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "CONTRACTWATCH_STORE": str(store)}
+    started = time.monotonic()
     server = subprocess.Popen([sys.executable, "-m", "contractwatch", "serve", "--port",
                                str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
         import httpx
 
-        for _ in range(300):
+        for _ in range(3000):
             try:
                 httpx.get(base + "/static/style.css", timeout=5)
                 break
             except httpx.HTTPError:
-                time.sleep(0.1)
+                time.sleep(0.01)
+        first_answer = time.monotonic() - started
+        httpx.get(base + "/", timeout=300).raise_for_status()
+        home_answer = time.monotonic() - started
         found = httpx.get(base + "/search.json", params={"q": "services", "agency": "ICE"},
                           timeout=300).json()
         awards = [r["award_key"] for r in found["tables"]["results"]["rows"]][:25]
@@ -147,6 +198,7 @@ def main() -> None:
         t0 = time.monotonic()
         results = asyncio.run(run_load(base, mix, args.clients, args.requests, args.seconds))
         wall = time.monotonic() - t0
+        flood = asyncio.run(run_flood(base, args.flood, args.seconds)) if args.flood else None
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -160,15 +212,24 @@ def main() -> None:
         "requests_per_second": round(len(results) / wall, 1) if wall else None,
         "distinct_urls": len(mix), "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
+        "server_first_answer_seconds": round(first_answer, 2),
+        "server_home_page_seconds": round(home_answer, 2),
         "all": summary([r["seconds"] for r in ok]),
         "first_request_of_url": summary([r["seconds"] for r in ok if r["first"]]),
         "repeat_requests": summary([r["seconds"] for r in ok if not r["first"]]),
         "by_kind": {k: summary([r["seconds"] for r in ok if r["kind"] == k])
                     for k in sorted({r["kind"] for r in results})},
+        "first_visits_by_kind": {k: summary([r["seconds"] for r in ok
+                                             if r["kind"] == k and r["first"]])
+                                 for k in sorted({r["kind"] for r in results})},
+        "repeats_by_kind": {k: summary([r["seconds"] for r in ok
+                                        if r["kind"] == k and not r["first"]])
+                            for k in sorted({r["kind"] for r in results})},
         "statuses": sorted({str(r["status"]) for r in results}),
+        "flood": flood,
     }
     (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
-    (ROOT / "bench" / "out" / "web.json").write_text(json.dumps(out, indent=1))
+    (ROOT / "bench" / "out" / f"{args.out}.json").write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
 
 

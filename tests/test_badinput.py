@@ -12,13 +12,13 @@ import csv
 import hashlib
 import json
 import shutil
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from tests.badinput.make_cases import CASES, Case
+from tests.clitools import run_cli as cli_in_process
 from tests.conftest import TRANSACTIONS
 
 GOOD = TRANSACTIONS / "CBP_ICE_FY2022_Contract_Obligations.csv"
@@ -54,15 +54,9 @@ def good_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch,
             capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """The real CLI entry point in this process (a subprocess per case would cost ~3 s)."""
-    from contractwatch.cli import app
-    from contractwatch.cli.errors import run_safely
-
-    monkeypatch.setenv("COLUMNS", "1000")  # one error line, unwrapped
-    monkeypatch.setattr(sys, "argv", ["contractwatch", *args])
-    code = run_safely(app)
-    out = capsys.readouterr()
-    return code, out.out, " ".join(out.err.split())
+    """The real CLI entry point in this process, stderr's white space collapsed."""
+    code, out, err = cli_in_process(args, monkeypatch, capsys)
+    return code, out, " ".join(err.split())
 
 
 def stored_rows(root: Path, skip_loads: set[str]) -> list[tuple]:

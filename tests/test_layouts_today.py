@@ -244,3 +244,59 @@ def test_the_2018_files_own_fiscal_year_is_kept_beside_the_computed_one(fpds_sto
         "fiscal_year) FROM transactions_wide").fetchall()[0]
     expected = sum(len(read_rows(p)) for p in FPDS.glob("ice_fy*.csv"))
     assert rows == same == expected
+
+
+def test_a_2018_award_summary_gets_usaspendings_key(tmp_path: Path) -> None:
+    from tests.official_layouts import OFFICIAL
+
+    columns = (OFFICIAL / "history" / "award_contracts_2018-08-17.txt").read_text().split()
+    row = {c: "" for c in columns} | {
+        "award_id_piid": "W56HZV21F0165", "parent_award_id": "W56HZV17D0034",
+        "parent_award_agency_id": "9700", "awarding_agency_code": "097",
+        "awarding_sub_agency_code": "2100", "award_or_idv_flag": "AWARD",
+        "obligated_amount": "10.00", "potential_total_value_of_award": "20.00"}
+    path = write_csv(tmp_path / "Contracts_PrimeAwardSummaries_2018-08-01.csv", columns, [row])
+    store = Store(tmp_path / "store")
+    ingest(store, [path], progress=False)
+    catalog = store.connect()
+    fact = catalog.execute_arrow(catalog.award_details()).to_pylist()[0]
+    assert fact["contract_award_unique_key"] == "CONT_AWD_W56HZV21F0165_9700_W56HZV17D0034_9700"
+    assert fact["total_obligation"] == Decimal("10.00")
+
+
+def test_exports_carry_every_source_column_and_filter_on_them(tmp_path: Path) -> None:
+    """The real custom download (tests/data/real): the CSV export holds every column of the
+    file, and --where selects rows by a column the canonical schema does not have."""
+    import csv
+    import subprocess
+    import sys
+
+    from tests.plain import read_rows
+
+    real = (Path(__file__).parent / "data" / "real" / "contracts_prime_transactions" /
+            "usaspending_transactions_lmt.csv")
+    source = read_rows(real)
+    store = tmp_path / "store"
+    run = [sys.executable, "-m", "contractwatch", "--store", str(store)]
+    subprocess.run([*run, "ingest", str(real), "--as-of", "2026-06-15"], check=True,
+                   capture_output=True)
+    out = tmp_path / "out"
+    done = subprocess.run([*run, "export", "--format", "csv", "-o", str(out), "--table",
+                           "transactions", "--where", "extent_competed_code=A"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with open(out / "transactions.csv", newline="", encoding="utf-8") as fh:
+        got = list(csv.DictReader(fh))
+    wanted = [r for r in source if r["extent_competed_code"] == "A"]
+    assert 0 < len(got) == len(wanted) < len(source)
+    assert set(source[0]) <= set(got[0])  # every column of the file
+    by_key = {r["contract_transaction_unique_key"]: r for r in got}
+    for r in wanted:
+        row = by_key[r["contract_transaction_unique_key"]]
+        for column in ("solicitation_identifier", "type_of_set_aside", "sole_proprietorship",
+                       "number_of_offers_received"):
+            assert row[column] == r[column]
+    bad = subprocess.run([*run, "export", "--format", "csv", "-o", str(tmp_path / "x"),
+                          "--where", "no_such_column=1"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "no_such_column" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -33,10 +33,6 @@ LMT = REAL / "contracts_prime_transactions" / "usaspending_transactions_lmt.csv"
 TRANSACTION_SAMPLES = [FULL, LMT]
 HISTORY = sorted((OFFICIAL / "history").glob("transaction_contracts_*.txt"))
 
-OLD_LAYOUT = ("the 2018 {} layout (before USAspending put the award key column in front, "
-              "2020) is not recognised")
-
-
 def official(name: str) -> list[str]:
     return (OFFICIAL / name).read_text(encoding="utf-8").split()
 
@@ -205,8 +201,6 @@ def test_every_source_column_of_every_real_row_is_kept(tmp_path: Path, path: Pat
         n: [row[c] or None for c in kept] for n, row in enumerate(sample_rows(path), start=1)}
 
 
-@pytest.mark.xfail(strict=True, reason="sole_proprietorship is stored only as "
-                   "recipient_is_individual, not under its own name")
 def test_every_source_column_is_queryable_by_its_own_name(tmp_path: Path) -> None:
     _, cat = wide_catalog(FULL, tmp_path)
     queryable = {r[0] for r in cat.execute("DESCRIBE transactions_wide").fetchall()}
@@ -259,12 +253,10 @@ def test_derived_keys_equal_the_files_own_keys(tmp_path: Path, path: Path) -> No
 # ---- layouts with no public real sample: the official lists stand in ----
 
 def vintages(kind: str) -> list:
-    """Today's list and the earlier ones; the 2018 layout is marked as not read."""
+    """Today's list and the earlier ones (2018 on)."""
     out: list = [f"{kind}_contracts.txt"]
     for p in sorted((OFFICIAL / "history").glob(f"{kind}_contracts_*.txt")):
-        marks = [pytest.mark.xfail(strict=True, reason=OLD_LAYOUT.format(kind))] \
-            if p.stem.endswith("2018-08-17") else []
-        out.append(pytest.param(f"history/{p.name}", marks=marks))
+        out.append(pytest.param(f"history/{p.name}"))
     return out
 
 

@@ -114,3 +114,20 @@ def test_a_bad_subaward_amount_names_file_and_line(tmp_path: Path, store: Store)
     assert err.value.line == 3 and "subaward_amount" in err.value.problem
     assert store.manifest() == before
     assert not list((store.root / "subawards").glob("*.parquet"))
+
+
+def test_the_2018_layout_names_its_prime_by_piid_only(tmp_path: Path, store: Store) -> None:
+    columns = (Path(__file__).parent / "data" / "official" / "history" /
+               "subaward_contracts_2018-08-17.txt").read_text().split()
+    rows = []
+    for month, amount in ((4, "300.00"), (5, "450.00")):
+        rows.append({c: "" for c in columns} | {
+            "subaward_number": "OLD-7", "prime_award_piid": "70CDCR26FR0000024",
+            "subaward_amount": amount, "subaward_action_date": "2026-01-05",
+            "subaward_report_year": "2026", "subaward_report_month": str(month),
+            "prime_awarding_agency_code": "070", "prime_awarding_sub_agency_code": "7012",
+            "subawardee_name": "OLDER LAYOUT LLC"})
+    path = write_csv(tmp_path / "Contracts_Subawards_2026-06-01.csv", columns, rows)
+    ingest(store, [path], progress=False)
+    m = award(store.connect(), "70CDCR26FR0000024").meta["subawards"]
+    assert m["total"] == Decimal("450.00") and m["refilings_set_aside"] == 1

@@ -361,3 +361,12 @@ def test_family_source_rows_add_up_to_the_family_figure(client):
     rows = _json(client.get(fam["source_rows"][0].replace("/rows?", "/rows.json?")))
     assert rows["facts"]["federal_action_obligation"] == first["federal_action_obligation"]
     assert rows["facts"]["rows"] == first["transactions"]
+
+
+def test_home_counts_and_coverage_match_plain_rows(client, plain_rows):
+    data = _json(client.get("/index.json"))
+    assert data["facts"]["rows_current"] == data["facts"]["rows_stored"] == len(plain_rows)
+    codes = {"7012": "ICE", "7014": "CBP"}
+    got = {(codes[r["awarding_sub_agency_code"]], r["fiscal_year"]): r["federal_action_obligation"]
+           for r in data["tables"]["coverage"]["rows"]}
+    assert got == api_export_totals(FILES)

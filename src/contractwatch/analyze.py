@@ -599,7 +599,7 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
     }
     from contractwatch.subcontracts import award_subawards
 
-    meta["subawards"] = award_subawards(catalog, keys, running)
+    meta["subawards"] = award_subawards(catalog, keys, latest["award_id_piid"], running)
     if meta["subawards"]["exceeds_prime_obligations"]:
         notes.append("the counted subawards of this award exceed its prime obligations: a "
                      "reporting problem of the prime's, shown as reported")

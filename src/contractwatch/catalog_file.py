@@ -12,6 +12,7 @@ those expressions, run:
 
 from __future__ import annotations
 
+import errno
 import json
 import tempfile
 from pathlib import Path
@@ -93,7 +94,22 @@ def write(root: Path, loads: list[LoadRecord], path: Path) -> None:
             con.execute(f"CREATE VIEW transactions_wide AS "
                         f"{wide_sql('transactions', source_column_names(loads))}")
     finally:
+        finish(con, path)
+
+
+def finish(con: Any, path: Path) -> None:
+    """Move everything from the write-ahead log into the file, or raise.
+
+    A close does this silently: on a full disk it leaves a file without its views and a
+    `.wal` beside it, and reports nothing. An explicit CHECKPOINT raises instead.
+    """
+    try:
+        con.execute("CHECKPOINT")
+    finally:
         con.close()
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        raise OSError(errno.EIO, "the catalog's write-ahead log could not be merged", str(wal))
 
 
 def _table(con: Any, name: str, data: Any) -> None:

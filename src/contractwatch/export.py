@@ -30,6 +30,7 @@ from contractwatch.analyze import (
     filter_values,
     run_query,
 )
+from contractwatch.output_paths import check_output_folder
 from contractwatch.store import Catalog
 
 TABLES = ("transactions", "awards", "families")
@@ -57,13 +58,23 @@ class ExportReport:
 
 # ---- tables --------------------------------------------------------------------------------
 
-def transactions_expr(catalog: Catalog, f: Filters, policy: str = "keep") -> Any:
-    """Current transactions in scope, canonical columns plus the vintage they came from."""
+def transactions_expr(catalog: Catalog, f: Filters, policy: str = "keep",
+                      where: dict[str, str] | None = None) -> Any:
+    """Current transactions in scope: canonical columns, the vintage they came from, and
+    every source column the loads kept (nothing a user downloaded is left out); `where`
+    keeps the rows whose named columns (canonical or source) hold the given text."""
     from contractwatch.schema import COLUMN_NAMES
 
     t = apply_filters(catalog.transactions(policy), f)
     t = _amount_filter(t, "federal_action_obligation", f)
-    return t.select(*COLUMN_NAMES, "vintage").order_by(
+    t = catalog.with_source_columns(t.select(*COLUMN_NAMES, "vintage"))
+    for name, value in (where or {}).items():
+        if name not in t.columns:
+            raise LookupError(f"--where: no column {name!r} (a canonical column or a source "
+                              "column the loads kept; see `contractwatch status --loads "
+                              "--format json`)")
+        t = t.filter(t[name].cast("string") == value)
+    return t.order_by(
         ["awarding_sub_agency_code", "action_date", "award_id_piid", "modification_number",
          "source_file", "source_row"])
 
@@ -99,8 +110,13 @@ def _amount_filter(t: Any, column: str, f: Filters) -> Any:
 
 
 def export_tables(catalog: Catalog, fmt: str, out_dir: str | Path, f: Filters,
-                  tables: tuple[str, ...] = TABLES, policy: str = "keep") -> ExportReport:
-    """Write <out_dir>/<table>.csv|parquet for each table, straight from the engine."""
+                  tables: tuple[str, ...] = TABLES, policy: str = "keep",
+                  force: bool = False, where: dict[str, str] | None = None) -> ExportReport:
+    """Write <out_dir>/<table>.csv|parquet for each table, straight from the engine.
+
+    The folder must lie outside the store; existing table files are replaced only with
+    `force`. CSV text that a spreadsheet would run as a formula is neutralised.
+    """
     if fmt not in ("csv", "parquet"):
         raise ExportError(f"table export format must be csv or parquet, not {fmt!r}")
     unknown = set(tables) - set(TABLES)
@@ -108,28 +124,50 @@ def export_tables(catalog: Catalog, fmt: str, out_dir: str | Path, f: Filters,
         raise ExportError(f"unknown table {sorted(unknown)[0]!r}; choose from {TABLES}")
     if not catalog.loads:
         raise LookupError("the store is empty: run `contractwatch ingest` first")
-    out = Path(out_dir)
+    out = check_output_folder(out_dir, catalog.store.root, [f"{t}.{fmt}" for t in tables],
+                              force)
     out.mkdir(parents=True, exist_ok=True)
     report = ExportReport()
     builders = {"transactions": transactions_expr, "awards": awards_expr,
                 "families": families_expr}
     for name in tables:
         try:
-            expr = builders[name](catalog, f, policy)
+            expr = (transactions_expr(catalog, f, policy, where) if name == "transactions"
+                    else builders[name](catalog, f, policy))
         except ImportError as exc:
             report.notes.append(f"{name}: not written, the resolution layer is unavailable "
                                 f"({exc})")
             continue
         path = out / f"{name}.{fmt}"
         tmp = path.with_name(path.name + ".tmp")
-        if fmt == "csv":
-            catalog.con.to_csv(expr, tmp)
-        else:
-            catalog.con.to_parquet(expr, tmp)
-        tmp.replace(path)
+        try:
+            if fmt == "csv":
+                catalog.con.to_csv(csv_safe_expr(expr), tmp)
+            else:
+                catalog.con.to_parquet(expr, tmp)
+            tmp.replace(path)
+        finally:  # a failed write (a full disk) leaves no half file behind
+            tmp.unlink(missing_ok=True)
         report.files.append(str(path))
         report.counts[name] = int(catalog.con.execute(expr.count()))
     return report
+
+
+def csv_safe_expr(t: Any) -> Any:
+    """The table with every text column as `output.csv_cell` writes it: text a spreadsheet
+    would run as a formula gets a leading apostrophe; numbers (typed, or plain number text
+    such as "-1234.50") stay numbers."""
+    import ibis
+
+    from contractwatch.output import FORMULA_START, NUMBER_TEXT
+
+    safe = {}
+    for name, dtype in t.schema().items():
+        if dtype.is_string():
+            c = t[name]
+            risky = c.re_search(FORMULA_START) & ~c.re_search(NUMBER_TEXT)
+            safe[name] = ibis.ifelse(risky.fill_null(False), "'" + c, c)
+    return t.mutate(**safe) if safe else t
 
 
 # ---- FollowTheMoney ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from contractwatch.known_keys import KnownKeys, read_key_hashes
 from contractwatch.sources import detect_layout
 from contractwatch.sources.archive import extract_members, is_zip
 from contractwatch.sources.base import MONEY_MACROS, Context, Layout, SourceError, sniff_date_order
@@ -115,8 +116,12 @@ def vintage_from_name(name: str) -> str | None:
         return None
     try:
         day = date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return None
+    except ValueError as exc:
+        if "-" not in m[0]:  # eight digits in an identifier, not a date
+            return None
+        # …_2026-02-30: a date was meant, and it is wrong
+        raise IngestError(f"{name}: invalid date in the file name ({m[0].strip('_-')}: {exc}); "
+                          "rename the file or give the fetch date with --as-of") from None
     return day.isoformat() if day <= date.today() + timedelta(days=1) else None
 
 
@@ -234,6 +239,7 @@ class _Job:
         self.records: dict[str, list[dict[str, Any]]] = {"details": [], "subawards": []}
         self.staged_records: list[Path] = []
         self.existing = store.loads()
+        self.known_keys = KnownKeys(store.root, self.existing)
         self.seq = writer.next_seq()
         self.con = _connect()
         self.progress = _make_progress() if progress else None
@@ -298,8 +304,12 @@ class _Job:
         self.seq += 1
         distinct = self._summarise(record, folder, written)
         self._check_overlap(record)
-        self._check_shared_keys(record, folder)
-        self._compare_with_store(record, folder, distinct)
+        if not record.deletes and self.known_keys.all_new(written.key_hashes, self.con):
+            # no key in any earlier load: every row is new, none shared (no catalog needed)
+            record.new, record.changed, record.unchanged = distinct, 0, 0
+        else:
+            self._check_shared_keys(record, folder)
+            self._compare_with_store(record, folder, distinct)
         record.warnings.extend(layout.ambiguities(facts.header))
         if record.deletes:
             self._count_deleted(record, folder)
@@ -312,10 +322,12 @@ class _Job:
                 f"{record.rows_rejected} bad rows set aside (--skip-bad-rows), each with its "
                 f"line and problem in {self.store.root / record.data_dir / 'rejects.csv'}")
         if facts.encoding == "cp1252":
-            record.warnings.append("not UTF-8: read as Windows-1252 (cp1252)")
+            record.warnings.append("not UTF-8 throughout: the bytes that are not UTF-8 "
+                                   "read as Windows-1252 (cp1252)")
         if record.vintage is None:
             record.warnings.append("no vintage (no --as-of, no date in the file name)")
         self.pending.append(record)
+        self.known_keys.add(written.key_hashes)
         return FileResult(label, "loaded", record)
 
     def _already_loaded(self, earlier: LoadRecord, label: str,
@@ -323,7 +335,8 @@ class _Job:
         """Same bytes as a load: nothing to add, but the date may move. `--as-of` sets it
         (a correction); a later date in the name advances it (the same bytes fetched again
         later are still current then, whatever was fetched in between)."""
-        named = vintage_from_name(name_for_vintage) or vintage_from_name(label)
+        named = None if self.as_of else (
+            vintage_from_name(name_for_vintage) or vintage_from_name(label))
         vintage, source = (self.as_of, "as-of") if self.as_of else (named, "file-name")
         current = self.vintage_updates.get(earlier.load_id, earlier)  # re-dated in this call
         later = vintage is not None and (current.vintage is None or vintage > current.vintage)
@@ -392,7 +405,7 @@ class _Job:
         ctx = Context(file=label, date_order=self.date_order)
         keep = layout.source_columns(facts.header, ctx)
         as_source = layout.kept_as_source(facts.header, ctx)
-        task = self.progress.add_task(Path(label).name[-40:], total=facts.size) \
+        task = self.progress.add_task(_task_name(label), total=facts.size) \
             if self.progress else None
         written = _Written(source_columns=as_source)
         constants = {"source_format": layout.name, "source_file": label, "load_id": load_id,
@@ -457,7 +470,7 @@ class _Job:
         self.background.submit(_flush_to_disk, sink.path)
         if self.progress is not None and task is not None:
             self.progress.update(task, completed=facts.size)
-        self._release_memory()
+        self._release_memory(facts.size)
         # Rows whose key hash repeats: the only rows that can be copies. Usually few, so the
         # exact check on the keys' text (in `_summarise`) reads those rows only. The hashes
         # went to a side file, not memory: an aggregate over it spills when large.
@@ -467,8 +480,9 @@ class _Job:
             "SELECT source_row FROM (SELECT source_row, count(*) OVER (PARTITION BY key_hash) "
             "  AS n FROM read_parquet(?)) WHERE n > 1",
             [str(sink.keys_path)]).to_arrow_table()
+        written.key_hashes = read_key_hashes(sink.keys_path, written.kept)
         sink.keys_path.unlink()
-        self._release_memory()
+        self._release_memory(facts.size)
         if written.rejects:
             import pyarrow.csv as pacsv
 
@@ -590,10 +604,16 @@ class _Job:
                                    bad.column("_error").to_pylist(), strict=True))
         return result.filter(pc.is_null(errors)).drop_columns(["_error"])
 
-    def _release_memory(self) -> None:
-        """Hand freed memory back to the system between phases, so peaks do not stack."""
+    def _release_memory(self, file_bytes: int | None = None) -> None:
+        """Hand freed memory back to the system between phases, so peaks do not stack.
+
+        Not after a file smaller than a chunk: there is little to hand back, and a new
+        engine costs ~50 ms, most of the time of a small ZIP member.
+        """
         import pyarrow as pa
 
+        if file_bytes is not None and file_bytes < CHUNK_BYTES:
+            return
         self.con.close()
         pa.default_memory_pool().release_unused()
         self.con = _connect()
@@ -759,6 +779,7 @@ class _Written:
     maybe_repeated: Any = None  # source rows whose key hash occurs more than once
     deletes: int = 0  # transactions a delta file deletes
     source_columns: list[str] = field(default_factory=list)  # kept as the source gave them
+    key_hashes: Any = None  # every row's key hash while few (known_keys.LIMIT), else None
 
     def note_chunk(self, result: Any) -> None:
         """Add a chunk's rows to the block totals (in the writer thread, beside the engine)."""
@@ -1025,6 +1046,15 @@ def _as_given(batch: Any, names: list[str]) -> Any:
     cols = [*names, "source_row"]
     return pa.RecordBatch.from_arrays(
         [batch.column(batch.schema.get_field_index(n)) for n in cols], names=cols)
+
+
+def _task_name(label: str) -> str:
+    """A file name in the progress bar: text, not markup; control characters shown."""
+    from rich.markup import escape
+
+    from contractwatch.output import visible
+
+    return escape(visible(Path(label).name[-40:]))
 
 
 def _make_progress() -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -106,7 +107,7 @@ def render(result: Any, fmt: str = "table", out: IO[str] | None = None,
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(cols)
         for row in result.rows:
-            writer.writerow([_csv_value(row.get(c)) for c in cols])
+            writer.writerow([csv_cell(row.get(c)) for c in cols])
     elif fmt == "table":
         _table(result, cols)
     else:
@@ -121,21 +122,52 @@ def render(result: Any, fmt: str = "table", out: IO[str] | None = None,
 
 def tell(text: str, label: str | None = None) -> None:
     """One line for people, on stderr (data goes to stdout). The text is never read as
-    markup (file names and values hold brackets) and never wrapped (a terminal does that)."""
+    markup (file names and values hold brackets), its control characters are shown, not
+    obeyed (`visible`), and it is never wrapped (a terminal does that)."""
     from rich.markup import escape
 
     prefix = f"[yellow]{label}:[/yellow] " if label else ""
-    _stderr().print(prefix + escape(text), soft_wrap=True, highlight=False)
+    _stderr().print(prefix + escape(visible(text)), soft_wrap=True, highlight=False)
 
 
-def _csv_value(value: Any) -> Any:
+# C0 and C1 control characters, DEL, and the Unicode controls that reorder text on screen
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Text for a terminal: control characters (ESC and OSC sequences that clear the screen
+    or retitle the window, line breaks that forge a line, BEL, C1) written as escapes such as
+    \\x1b, so a hostile file or member name is shown, never obeyed. Tabs stay."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+# Text a spreadsheet would run as a formula starts with one of these (OWASP "CSV injection");
+# text that is a plain number ("-1234.50", "+12") is a number there, not a formula.
+FORMULA_START = r"^[=+\-@\t\r]"
+NUMBER_TEXT = r"^[+-]?([0-9][0-9,]*(\.[0-9]*)?|\.[0-9]+)$"
+
+
+def csv_cell(value: Any) -> Any:
+    """One value for a CSV that leaves the program (CLI `--format csv`, exports, web
+    downloads). Numbers stay numbers (a negative amount is `-1234.50`); text starting with
+    = + - @ tab or CR that is not a plain number gets a leading apostrophe, so that a
+    spreadsheet shows it instead of running it."""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    return "" if value is None else value
+        value = "; ".join(str(v) for v in value)
+    if value is None:
+        return ""
+    if isinstance(value, str) and re.search(FORMULA_START, value) and not re.fullmatch(
+            NUMBER_TEXT, value):
+        return "'" + value
+    return value
+
+
+_csv_value = csv_cell  # the name the web app used before csv_cell was public
 
 
 def _stderr() -> Any:
@@ -147,6 +179,7 @@ def _stderr() -> Any:
 def _table(result: Any, cols: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     table = Table(title=result.title, title_justify="left", show_lines=False)
@@ -154,6 +187,6 @@ def _table(result: Any, cols: list[str]) -> None:
         numeric = any(h in c for h in MONEY_HINTS) or c in ("transactions", "awards", "actions")
         table.add_column(c.replace("_", " "), justify="right" if numeric else "left",
                          overflow="fold")
-    for row in result.rows:
-        table.add_row(*[format_cell(row.get(c), c) for c in cols])
+    for row in result.rows:  # data as plain text: never markup, controls shown
+        table.add_row(*[Text(visible(format_cell(row.get(c), c))) for c in cols])
     console.print(table)

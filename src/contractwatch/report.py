@@ -437,6 +437,9 @@ def write_report(report: Report, path: str | Path) -> Path:
         raise ValueError(f"{out.name}: the report is written as .html or .md")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    finally:  # a failed write (a full disk) leaves no half file behind
+        tmp.unlink(missing_ok=True)
     return out

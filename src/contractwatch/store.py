@@ -39,6 +39,7 @@ from typing import Any
 from contractwatch.values.ids import PERMALINK
 
 MANIFEST = "manifest.json"
+CATALOG = "catalog.duckdb"
 FORMAT_VERSION = 1
 
 
@@ -294,6 +295,24 @@ class Store:
         return Catalog(self, loads, list(manifest["details"]), engine, spark_session,
                        memory_limit, subawards=list(manifest["subawards"]))
 
+    def catalog_is_stale(self) -> bool:
+        """catalog.duckdb is missing or older than the manifest (its write failed)."""
+        catalog, manifest = self.root / CATALOG, self.root / MANIFEST
+        return manifest.exists() and (
+            not catalog.exists() or catalog.stat().st_mtime_ns < manifest.stat().st_mtime_ns)
+
+    def repair_catalog(self) -> bool:
+        """Write a missing or stale catalog.duckdb again (True if it did); skipped while
+        another process writes, which refreshes it itself."""
+        if not self.catalog_is_stale():
+            return False
+        try:
+            with self.writer() as writer:  # its start may already repair it
+                writer.repair_catalog()  # raises if it still cannot
+        except (StoreBusy, PermissionError):  # being written, or a read-only store
+            return False
+        return True
+
     # ---- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
     def writer(self, wait: bool = False) -> Iterator[Writer]:
@@ -360,8 +379,11 @@ class Writer:
                 for child in folder.iterdir():
                     if f"{section}/{child.name}" not in keep_files:
                         child.unlink(missing_ok=True)
-        for tmp in self.store.root.glob("*.tmp"):
-            tmp.unlink(missing_ok=True)
+        for pattern in ("*.tmp", "*.tmp.wal"):
+            for tmp in self.store.root.glob(pattern):
+                tmp.unlink(missing_ok=True)
+        with contextlib.suppress(StoreError):  # tried again, and reported, at the commit
+            self.repair_catalog()
 
     def commit(self, new_loads: list[LoadRecord], new_details: list[dict[str, Any]] | None = None,
                replace_loads: list[LoadRecord] | None = None,
@@ -398,17 +420,41 @@ class Writer:
         return max((x["seq"] for x in loads), default=0) + 1
 
     def _write_catalog(self) -> None:
-        """Refresh catalog.duckdb: views users can open with the DuckDB CLI."""
+        """Refresh catalog.duckdb: views users can open with the DuckDB CLI.
+
+        Written to a temporary file and renamed over the old one. If that fails (a full
+        disk), the old catalog, which no longer matches the manifest, is removed, and the
+        caller learns it: the data is committed, but the command must not report success.
+        The next writer, or `contractwatch status`, writes it again (`repair_catalog`).
+        """
         root = self.store.root
-        tmp = root / "catalog.duckdb.tmp"
+        tmp = root / f"{CATALOG}.tmp"
+        wal = root / f"{CATALOG}.tmp.wal"
         tmp.unlink(missing_ok=True)
+        wal.unlink(missing_ok=True)
         try:
             from contractwatch import catalog_file
 
             catalog_file.write(root, self.store.loads(), tmp)
-            os.replace(tmp, root / "catalog.duckdb")
-        except Exception:  # the catalog is a convenience; the manifest is the truth
-            tmp.unlink(missing_ok=True)
+            os.replace(tmp, root / CATALOG)
+        except Exception as exc:
+            for path in (tmp, wal, root / CATALOG):
+                path.unlink(missing_ok=True)
+            raise StoreError(
+                f"{root / CATALOG}: could not be written ({_first_line(exc)}); the data is "
+                "committed, only the DuckDB views are missing: free some space and run "
+                "`contractwatch status` to write them") from None
+
+    def repair_catalog(self) -> bool:
+        """Write catalog.duckdb again if it is missing or older than the manifest."""
+        if not self.store.catalog_is_stale():
+            return False
+        self._write_catalog()
+        return True
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _to_json(record: LoadRecord) -> dict[str, Any]:
@@ -649,6 +695,26 @@ class Catalog:
         return self._read("cw_source_columns", self._files("source_columns.parquet"), schema,
                           union_by_name=True)
 
+    def with_source_columns(self, t: Any, names: list[str] | None = None) -> Any:
+        """`t` (rows with load_id and source_row) with the named source columns kept beside
+        the canonical ones (all of them by default); a source column named like one of
+        `t`'s comes suffixed `_source`. Unknown names are an error naming those known."""
+        known = source_column_names(self.loads)
+        wanted = known if names is None else names
+        unknown = [n for n in wanted if n not in known]
+        if unknown:
+            raise LookupError(f"no source column {unknown[0]!r} in the store's loads "
+                              f"({len(known)} kept, e.g. {', '.join(known[:5]) or 'none'})")
+        if not wanted:
+            return t
+        src = self.source_columns()
+        taken = set(t.columns)
+        src = src.select("load_id", "source_row", **{
+            (f"{n}_source" if n in taken else n): src[n] for n in wanted})
+        joined = t.left_join(src, [t.load_id == src.load_id, t.source_row == src.source_row])
+        return joined.select(*t.columns, *[c for c in src.columns
+                                           if c not in ("load_id", "source_row")])
+
     def has_deletions(self) -> bool:
         """Whether a delta file deleted transactions (catalog_file compiles both shapes)."""
         return any(ld.deletes for ld in self.loads)
@@ -738,11 +804,13 @@ class Catalog:
 
         r = self.subaward_reports()
         who = r.subawardee_uei.fill_null(r.subawardee_name.upper())
-        r = r.mutate(subawardee_key=who.fill_null(""))
+        # the 2018 layout names the prime by PIID only
+        r = r.mutate(subawardee_key=who.fill_null(""),
+                     prime_key=r.prime_award_unique_key.fill_null(r.prime_award_piid))
         order = [ibis.desc(r.subaward_report_last_modified_date),
                  ibis.desc(r.subaward_report_year), ibis.desc(r.subaward_report_month),
                  ibis.desc(r.vintage), ibis.desc(r.subaward_report_id)]
-        w = ibis.window(group_by=[r.prime_award_unique_key, r.subaward_number,
+        w = ibis.window(group_by=[r.prime_key, r.subaward_number,
                                   r.subawardee_key], order_by=order)
         counted = r.mutate(_n=ibis.row_number().over(w)).filter(lambda t: t._n == 0).drop("_n")
         self._cache["subawards"] = counted

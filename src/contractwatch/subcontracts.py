@@ -41,17 +41,19 @@ def refilings(catalog: Catalog, scoped_reports: Any, counted: Any) -> int:
         catalog.con.execute(counted.count()))
 
 
-def award_subawards(catalog: Catalog, award_keys: list[str],
+def award_subawards(catalog: Catalog, award_keys: list[str], piid: str | None,
                     prime_obligated: Decimal | None) -> dict[str, Any]:
     """The subawards of an award: counted once, their total, re-filings set aside, and
     whether they exceed what the prime obligated."""
     if not catalog.subaward_files or not award_keys:
         return {"subawards": [], "total": None, "refilings_set_aside": 0,
                 "exceeds_prime_obligations": False}
-    counted = catalog.subawards()
-    counted = counted.filter(counted.prime_award_unique_key.isin(award_keys))
-    reports = catalog.subaward_reports()
-    reports = reports.filter(reports.prime_award_unique_key.isin(award_keys))
+    def of_award(t: Any) -> Any:  # by key, or by PIID where the report has no key (2018)
+        return t.filter(t.prime_award_unique_key.isin(award_keys)
+                        | (t.prime_award_unique_key.isnull() & (t.prime_award_piid == piid)))
+
+    counted = of_award(catalog.subawards())
+    reports = of_award(catalog.subaward_reports())
     rows = _rows(catalog, counted.select(
         "subaward_number", "subawardee_name", "subawardee_uei", "subaward_amount",
         "subaward_action_date", "subaward_description", "subaward_report_last_modified_date",
@@ -71,7 +73,7 @@ def top_subrecipients(catalog: Catalog, filters: Filters | None = None,
     expr = s.group_by("subawardee_name").aggregate(
         subaward_amount=s.subaward_amount.sum(),
         subawards=s.count(),
-        prime_awards=s.prime_award_unique_key.nunique(),
+        prime_awards=s.prime_key.nunique(),
         prime_awardees=s.prime_awardee_name.nunique(),
     ).order_by([lambda t: t.subaward_amount.desc(), "subawardee_name"])
     if limit:

@@ -37,7 +37,7 @@ from contractwatch.analyze import Filters, apply_filters
 from contractwatch.store import Catalog, Store, atomic_write_text
 
 WATCHES = "watches"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # fullmatch: no trailing newline
 ZERO = Decimal("0")
 # Columns compared to tell a revised action from a repeat. The key columns (agency, PIID,
 # modification) are the identity; fiscal_year follows action_date; the award key and link are
@@ -153,7 +153,7 @@ def _dir(store: Store) -> Path:
 
 
 def _path(store: Store, name: str) -> Path:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise WatchError(f"watch name {name!r}: use letters, digits, '-', '_' or '.' "
                          "(up to 64, starting with a letter or digit)")
     return _dir(store) / name
@@ -583,12 +583,40 @@ def _money(v: Any) -> str:
     return "" if v is None else format_dollars(Decimal(str(v)))
 
 
-def _link(text: str, url: str | None) -> str:
-    return f"[{text}]({url})" if url else text
+# Links go out only to the award pages of USAspending: data can hold any text, and a
+# `javascript:` or look-alike link in a feed reader is an attack, not a citation.
+LINK_HOSTS = ("www.usaspending.gov", "usaspending.gov")
+_SAFE_URL = re.compile(r"https?://([A-Za-z0-9.-]+)(/[A-Za-z0-9._~:/?#@!$&'*+,;=%-]*)?")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#!])")
+
+
+class _Markdown(str):
+    """Text that is already Markdown (a link this module built): not escaped again."""
+
+
+def safe_link(url: Any) -> str | None:
+    """The URL if it is an http(s) link to a known host, written plainly; else None."""
+    if not isinstance(url, str):
+        return None
+    m = _SAFE_URL.fullmatch(url)
+    return url if m and m.group(1).lower() in LINK_HOSTS else None
+
+
+def _link(text: Any, url: str | None) -> str:
+    safe = safe_link(url)
+    return _Markdown(f"[{_md_escape(text)}]({safe})") if safe else _md_escape(text)
 
 
 def _md_escape(text: Any) -> str:
-    return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
+    """Data as literal text in Markdown: no HTML (`<script>` shows as text), no emphasis,
+    links or table breaks from the data's own punctuation, one line."""
+    if text is None:
+        return ""
+    if isinstance(text, _Markdown):
+        return text
+    s = " ".join(str(text).splitlines())
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", s)
 
 
 def noise_summary(finding: Finding) -> list[str]:
@@ -608,7 +636,7 @@ def to_markdown(finding: Finding) -> str:
     """The finding as Markdown, ready to paste into a newsletter or an issue."""
     f = finding
     c = f.counts()
-    lines = [f"## Watch `{f.watch}` — {f.description}", "",
+    lines = [f"## Watch `{f.watch}` — {_md_escape(f.description)}", "",
              f"Checked {f.checked_at}; data vintage {f.since_vintage or 'none'} → "
              f"{f.now_vintage or 'none'}; {len(f.new_loads)} new loads.", ""]
 
@@ -665,7 +693,7 @@ def to_markdown(finding: Finding) -> str:
         lines.append(f"- {c['reappeared']} rows missing from an earlier fetch came back "
                      "(paging noise, not new)")
     for note in f.notes:
-        lines.append(f"- note: {note}")
+        lines.append(f"- note: {_md_escape(note)}")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -694,20 +722,35 @@ def write_feed(store: Store, watches: list[Watch], path: str | Path) -> Path:
             f"{f.check_id}"
         ET.SubElement(entry, f"{{{ns}}}updated").text = f.checked_at
         for a in f.new_awards[:20]:
-            if a["usaspending_permalink"]:
-                ET.SubElement(entry, f"{{{ns}}}link", rel="related",
-                              href=a["usaspending_permalink"], title=a["award_id_piid"])
+            href = safe_link(a["usaspending_permalink"])
+            if href:
+                ET.SubElement(entry, f"{{{ns}}}link", rel="related", href=href,
+                              title=str(a["award_id_piid"]))
         content = ET.SubElement(entry, f"{{{ns}}}content", type="html")
         content.text = _markdown_to_html(to_markdown(f))
-    out = Path(path)
+    out = Path(path)  # each watch keeps its own feed in the store; users' paths are checked
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    ET.ElementTree(feed).write(tmp, encoding="utf-8", xml_declaration=True)
-    os.replace(tmp, out)
+    try:
+        ET.ElementTree(feed).write(tmp, encoding="utf-8", xml_declaration=True)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
 
 
+def is_our_feed(path: Path) -> bool:
+    """An Atom feed this module wrote: `watch check --atom` may refresh it without --force."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16384)
+    except OSError:
+        return False
+    return b"<feed" in head and b"<generator>contractwatch</generator>" in head
+
+
 def _markdown_to_html(text: str) -> str:
+    """HTML for the feed's content; raw HTML in the Markdown stays text (html=False)."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark").enable("table").render(text)
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)

@@ -74,8 +74,10 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
     """
     from contractwatch.analyze import Result
     from contractwatch.analyze import status as run
-    from contractwatch.output import render
+    from contractwatch.output import render, tell
 
+    if state.store().repair_catalog():  # after a failed write (a full disk)
+        tell("catalog.duckdb was missing or stale: written again")
     result = run(state.catalog(), state.policy)
     if loads:
         cols = ["load_id", "source_file", "source_format", "vintage", "vintage_source",

@@ -8,7 +8,6 @@ from typing import Any
 
 def run_safely(app: Any) -> int:
     from rich.console import Console
-    from rich.markup import escape
 
     interrupted = "interrupted; the store is unchanged by the interrupted step"
     try:
@@ -16,6 +15,9 @@ def run_safely(app: Any) -> int:
         code = app(standalone_mode=False)
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the OS refused: a full disk, a missing folder, no permission
+        _error_line(os_error(exc))
+        return 2
     except KeyboardInterrupt:
         Console(stderr=True).print(interrupted)
         return 130
@@ -23,14 +25,15 @@ def run_safely(app: Any) -> int:
         return int(exc.code or 0)
     except Exception as exc:  # usage errors (Typer carries its own copy of click)
         if isinstance(exc, _known_errors()):
-            # the message quotes file names and values: brackets in them are text, not markup
-            # one line however long (paths, values): a log or a terminal wraps it, not us
-            Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}",
-                                       highlight=False, soft_wrap=True)
+            _error_line(str(exc))
             return 2
         if _is_engine_interrupt(exc):  # Ctrl+C while the engine ran a query
             Console(stderr=True).print(interrupted)
             return 130
+        if type(exc).__name__ == "IOException" and type(exc).__module__.startswith("duckdb"):
+            # the engine's own I/O failures (a full disk while it writes an export)
+            _error_line(str(exc).splitlines()[0])
+            return 2
         exceptions = _click_exceptions()
         if isinstance(exc, exceptions.ClickException):
             exc.show()
@@ -57,6 +60,30 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         if loaded is not None:
             known.append(getattr(loaded, name))
     return tuple(known)
+
+
+def _error_line(text: str) -> None:
+    """The message quotes file names and values: brackets in them are text, not markup, and
+    control characters (ESC, OSC) are shown, not obeyed; one line however long (a log or a
+    terminal wraps it, not us)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from contractwatch.output import visible
+
+    Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(visible(text))}",
+                               highlight=False, soft_wrap=True)
+
+
+def os_error(exc: OSError) -> str:
+    """One line for an error of the operating system, saying what it means for the store."""
+    import errno
+
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in detail:
+        return (f"no space left on device ({detail}); nothing more was committed, the store "
+                "keeps its last committed state: free some space and run the command again")
+    return detail
 
 
 def _is_engine_interrupt(exc: BaseException) -> bool:

@@ -97,6 +97,8 @@ def review(
         "--import", help="Store the decisions of a filled-in review CSV")] = None,
     by: Annotated[str, typer.Option("--by", help="Who decided (recorded with each decision)")]
     = "",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file")]
+    = False,
 ) -> None:
     """Export uncertain name pairs for review, or import reviewed decisions.
 
@@ -115,6 +117,9 @@ def review(
         return
     if out is None:
         raise ValueError("give --out FILE to export pairs, or --import FILE to store decisions")
+    from contractwatch.output_paths import check_output_file
+
+    out = check_output_file(out, state.store().root, force)
     n = run(state.catalog(), out, state.policy)
     tell(f"wrote {n} uncertain pairs to {out}")
     json.dumps(n)

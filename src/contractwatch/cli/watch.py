@@ -103,6 +103,9 @@ def watch_check(
         "--atom", help="Also write an Atom feed of the recent checks to this file")] = None,
     no_update: Annotated[bool, typer.Option(
         "--no-update", help="Look without moving the watch forward")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing --atom file that is not a contractwatch feed")]
+    = False,
 ) -> None:
     """What is new since the watch last looked: new awards and modifications, revisions,
     obligation and ceiling changes, recipients new to the agency, rows gone from the source.
@@ -110,9 +113,19 @@ def watch_check(
     Example: contractwatch watch check ice-skip --format markdown --atom ice.xml
     """
     from contractwatch.output import dumps
-    from contractwatch.watch import check, get_watch, list_watches, to_markdown, write_feed
+    from contractwatch.output_paths import check_output_file
+    from contractwatch.watch import (
+        check,
+        get_watch,
+        is_our_feed,
+        list_watches,
+        to_markdown,
+        write_feed,
+    )
 
     store = state.store()
+    if atom:  # before the check moves the watch forward
+        atom = check_output_file(atom, store.root, force, ours=is_our_feed)
     watches = [get_watch(store, name)] if name else list_watches(store)
     if not watches:
         raise LookupError("no watches yet: create one with `contractwatch watch add`")
@@ -186,18 +199,21 @@ def report(
     fy: Annotated[str, typer.Option("--fy", help="Fiscal year, e.g. 2026")],
     output: Annotated[Path, typer.Option("--output", "-o", help="report.html or report.md")],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per ranking")] = 10,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file")] = False,
 ) -> None:
     """A self-contained report (HTML or Markdown) with a footnote behind every figure.
 
     Example: contractwatch report --agency ICE --fy 2026 -o report.html
     """
 
+    from contractwatch.output_paths import check_output_file
     from contractwatch.report import build_report, write_report
 
     year = fiscal_year_option(fy)
     assert year is not None
     if output.suffix.lower() not in (".html", ".htm", ".md", ".markdown"):
         raise ValueError(f"{output.name}: the report is written as .html or .md")
+    output = check_output_file(output, state.store().root, force)
     r = build_report(state.catalog(), agency, year, state.policy, limit)
     path = write_report(r, output)
     tell(f"wrote {path} ({len(r.figures)} figures, {len(r.caveats)} caveats)")
@@ -225,8 +241,21 @@ def export(
     naics: Annotated[str | None, typer.Option("--naics")] = None,
     min_amount: Annotated[float | None, typer.Option("--min-amount")] = None,
     max_amount: Annotated[float | None, typer.Option("--max-amount")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace existing output files")] = False,
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="COLUMN=VALUE: only transactions whose column (canonical, or a source "
+        "column such as extent_competed or solicitation_identifier) holds VALUE; repeatable")]
+    = None,
 ) -> None:
     """Transactions, awards and families as CSV or Parquet; FollowTheMoney entities for Aleph.
+
+    The transactions table carries every column the source files had, beside the canonical
+    ones.
+
+    Outputs are never written inside the store's folder, and an existing file is replaced
+    only with --force. CSV text that a spreadsheet would run as a formula (=, +, -, @) gets
+    a leading apostrophe; numbers stay numbers.
 
     Example: contractwatch export --format ftm --agency ICE --fy 2026 -o ice.ftm.json
     """
@@ -237,6 +266,7 @@ def export(
 
     from contractwatch.analyze import Filters
     from contractwatch.export import TABLES, export_ftm, export_tables
+    from contractwatch.output_paths import check_output_file
 
     f = Filters(agency=agency, fy=fiscal_year_option(fy), keyword=keyword, recipient=recipient,
                 psc=psc, naics=naics,
@@ -248,16 +278,25 @@ def export(
         if output == "-":
             rep = export_ftm(catalog, sys.stdout, f, state.policy)
         else:
-            path = Path(output)
+            path = check_output_file(output, catalog.store.root, force)
             tmp = path.with_name(path.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                rep = export_ftm(catalog, fh, f, state.policy)
-            tmp.replace(path)
+            try:
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    rep = export_ftm(catalog, fh, f, state.policy)
+                tmp.replace(path)
+            finally:  # a failed write (a full disk) leaves no half file behind
+                tmp.unlink(missing_ok=True)
     else:
         if output == "-":
             raise ValueError("--output: give a folder for csv/parquet exports")
+        conditions = {}
+        for item in where or []:
+            name, sep, value = item.partition("=")
+            if not sep or not name.strip():
+                raise ValueError(f"--where {item!r}: give COLUMN=VALUE")
+            conditions[name.strip()] = value
         rep = export_tables(catalog, fmt.value, output, f, tuple(table or TABLES),
-                            state.policy)
+                            state.policy, force, conditions)
     err.print(", ".join(f"{k}: {v:,}" for k, v in rep.counts.items()) or "nothing written")
     for note in rep.notes:
         tell(note, "note")

@@ -7,6 +7,7 @@ archive whose members would expand past a size limit or at a ratio no CSV reache
 
 from __future__ import annotations
 
+import errno
 import stat
 import zipfile
 from collections.abc import Iterator
@@ -16,6 +17,11 @@ from contractwatch.sources.base import SourceError
 
 MAX_TOTAL_BYTES = 64 << 30  # 64 GiB: far above any USAspending download
 MAX_RATIO = 200  # CSV compresses ~10–30×; 200× is a bomb
+READABLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
+                    zipfile.ZIP_LZMA)
+# Windows' "compressed folder" writes Deflate64 (method 9) for large files
+METHOD_NAMES = {9: "Deflate64", 10: "PKWARE DCL Implode", 93: "Zstandard", 95: "XZ",
+                98: "PPMd", 99: "AES encryption"}
 
 
 def is_zip(path: Path) -> bool:
@@ -36,6 +42,19 @@ def _check_member(info: zipfile.ZipInfo, label: str) -> None:
         raise SourceError(label, None, f"unsafe member {name!r} (a symbolic link)")
 
 
+def _check_readable(info: zipfile.ZipInfo, label: str) -> None:
+    """Members Python cannot unpack are refused before anything is extracted."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise SourceError(label, None, f"member {name!r} is encrypted (password-protected); "
+                          "unpack it with its password and load the CSV")
+    if info.compress_type not in READABLE_METHODS:
+        method = METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
+        raise SourceError(label, None, f"member {name!r} is compressed with {method}, which "
+                          "cannot be read here; unpack it with another tool (e.g. 7-Zip) and "
+                          "load the CSV, or re-pack it with ordinary Deflate")
+
+
 def extract_members(archive: Path, workdir: Path, max_total: int = MAX_TOTAL_BYTES,
                     max_ratio: int = MAX_RATIO) -> Iterator[tuple[str, Path]]:
     """Yield (label, extracted path) for each CSV member, checking every member first."""
@@ -51,6 +70,8 @@ def extract_members(archive: Path, workdir: Path, max_total: int = MAX_TOTAL_BYT
         csvs = [i for i in members if i.filename.lower().endswith((".csv", ".txt"))]
         if not csvs:
             raise SourceError(label, None, "the archive holds no .csv member")
+        for info in csvs:
+            _check_readable(info, label)
         total = 0
         for n, info in enumerate(csvs):
             if info.file_size > max_total:
@@ -72,6 +93,8 @@ def extract_members(archive: Path, workdir: Path, max_total: int = MAX_TOTAL_BYT
                             )
                         dst.write(chunk)
             except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise  # the disk is full: not the archive's fault
                 raise SourceError(label, None,
                                   f"member {info.filename!r} is damaged ({exc})") from None
             yield f"{archive.name}!{info.filename}", target

@@ -13,7 +13,9 @@ from typing import Any
 
 MONEY_MACROS = r"""
 CREATE OR REPLACE MACRO cw_money_text(t) AS
-  CASE WHEN regexp_full_match(t, '\(?-?\$?-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?\)?')
+  -- accounting parentheses must pair: "(1,234.50" and "99.00)" are not amounts
+  CASE WHEN regexp_full_match(t, '\(-?\$?-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?\)'
+                                 || '|-?\$?-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?')
        THEN (CASE WHEN starts_with(t, '(') AND ends_with(t, ')') THEN '-' ELSE '' END)
             || replace(replace(replace(replace(t, '(', ''), ')', ''), '$', ''), ',', '')
        ELSE t END;
@@ -252,10 +254,12 @@ class Layout:
     extra_source_columns: tuple[str, ...] = ()
 
     def kept_as_source(self, header: list[str], ctx: Context) -> list[str]:
-        """Source columns no canonical column is read from: stored as the source gave them
+        """Source columns no canonical column of their name holds: stored as the source gave them
         (text), one file per load, so that nothing a user downloaded is thrown away."""
-        used = {f.source for f in self.fields(header, ctx).values() if f.source}
-        return [h for h in header if h not in used]
+        # a column read into a canonical column of another name (sole_proprietorship into
+        # recipient_is_individual) stays queryable under its own name too
+        same = {name for name, f in self.fields(header, ctx).items() if f.source == name}
+        return [h for h in header if h not in same]
 
     def ambiguities(self, header: list[str]) -> list[str]:
         """What a reader must know about columns whose meaning differs from the canonical

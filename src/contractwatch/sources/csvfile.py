@@ -8,9 +8,11 @@ file, the line and the problem.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,8 @@ def inspect_file(path: Path, label: str) -> FileFacts:
         utf8 = True
     except UnicodeDecodeError:
         utf8 = False
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # FF FE 00 00: not UTF-16
+        raise SourceError(label, 1, "file is UTF-32; save it as UTF-8 CSV")
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
         raise SourceError(label, 1, "file is UTF-16; save it as UTF-8 CSV")
     if head.startswith(b"\x1f\x8b"):
@@ -58,7 +62,7 @@ def inspect_file(path: Path, label: str) -> FileFacts:
                           "binary data (NUL bytes), not CSV text (a spreadsheet?)")
     encoding = ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8") if utf8 \
         else "cp1252"
-    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    text = head.decode(**text_options(encoding)).lstrip("\ufeff")
     stripped = text.lstrip()
     if not stripped:
         raise SourceError(label, 1, "file holds only blank space")
@@ -98,8 +102,124 @@ class NotUtf8(Exception):
     """The file stopped being valid UTF-8 after its first mebibyte: read it as cp1252."""
 
 
+# ---- files that are not UTF-8 throughout ---------------------------------------------------
+# One Windows-1252 byte must not turn every valid UTF-8 name into mojibake ("CAFÉ" into
+# "CAFÃ‰"): a file that is not UTF-8 throughout is read as UTF-8 wherever its bytes are UTF-8,
+# and only the bytes that are not are read as Windows-1252 ("cp1252" in FileFacts.encoding).
+
+class UndecodableByte(Exception):
+    """A byte that is neither UTF-8 nor Windows-1252 (0x81, 0x8D, 0x8F, 0x90, 0x9D)."""
+
+    def __init__(self, byte: int, offset: int):
+        super().__init__(f"byte 0x{byte:02X} is neither UTF-8 nor Windows-1252 text")
+        self.offset = offset
+
+
+def _utf8_else_cp1252(exc: UnicodeError) -> tuple[str, int]:
+    assert isinstance(exc, UnicodeDecodeError)
+    bad = exc.object[exc.start:exc.end]
+    try:
+        return bytes(bad).decode("cp1252"), exc.end
+    except UnicodeDecodeError:
+        pos = next(i for i, b in enumerate(bad) if b in _CP1252_HOLES)
+        raise UndecodableByte(bad[pos], exc.start + pos) from None
+
+
+def _utf8_else_cp1252_or_replace(exc: UnicodeError) -> tuple[str, int]:
+    try:
+        return _utf8_else_cp1252(exc)
+    except UndecodableByte:
+        assert isinstance(exc, UnicodeDecodeError)
+        return "\ufffd" * (exc.end - exc.start), exc.end
+
+
+_CP1252_HOLES = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+codecs.register_error("contractwatch-cp1252", _utf8_else_cp1252)
+codecs.register_error("contractwatch-cp1252-replace", _utf8_else_cp1252_or_replace)
+
+
+def text_options(encoding: str) -> dict[str, str]:
+    """`encoding` and `errors` to read text of this FileFacts encoding for messages (bytes
+    that fit no encoding are replaced)."""
+    if encoding == "cp1252":
+        return {"encoding": "utf-8", "errors": "contractwatch-cp1252-replace"}
+    return {"encoding": encoding, "errors": "replace"}
+
+
+# Characters a Windows-1252 file can hold (Latin scripts, general punctuation, € and ™). In a
+# file that is not UTF-8 throughout, bytes that happen to form valid UTF-8 for anything else
+# ("Ü’" is DC 92 in cp1252, which UTF-8 reads as a Syriac letter) were meant as cp1252.
+_UNLIKELY = re.compile("[^\x00-\u024f\u02c6\u02dc\u2000-\u206f\u20ac\u2122]")
+
+
+def _cp1252_where_unlikely(text: str, block: bytes) -> str:
+    """Read as cp1252 the lines whose UTF-8 reading holds unlikely characters (a line of
+    text and a line of bytes correspond: a line break is one byte in both encodings)."""
+    lines, raw = text.split("\n"), block.split(b"\n")
+    for i, line in enumerate(lines):
+        if _UNLIKELY.search(line):
+            with contextlib.suppress(UnicodeDecodeError):
+                lines[i] = raw[i].decode("cp1252")
+    return "\n".join(lines)
+
+
+class Utf8Stream(io.RawIOBase):
+    """A file that is UTF-8 in places and Windows-1252 in others, read as UTF-8 bytes.
+
+    Decoded a block at a time, each block ending at a line break (no character spans one),
+    so valid UTF-8 takes the codec's fast path. A byte that fits neither encoding stops the
+    read with the file and the line.
+    """
+
+    def __init__(self, path: Path, label: str):
+        self.raw = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self.label = label
+        self.lines = 0  # line breaks before the current block
+        self.pending = b""
+        self.out = b""
+        self.at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _block(self) -> bytes:
+        """The next run of whole lines (the rest, at the end of the file) as UTF-8."""
+        data = self.pending
+        while True:
+            more = self.raw.read(CHUNK)
+            data += more
+            cut = data.rfind(b"\n") + 1 if more else len(data)
+            if cut or not more:
+                break
+        block, self.pending = data[:cut], data[cut:]
+        try:
+            text = block.decode("utf-8", errors="contractwatch-cp1252")
+        except UndecodableByte as exc:
+            line = self.lines + block.count(b"\n", 0, exc.offset) + 1
+            raise SourceError(self.label, line, str(exc)) from None
+        if _UNLIKELY.search(text):
+            text = _cp1252_where_unlikely(text, block)
+        self.lines += block.count(b"\n")
+        return text.encode("utf-8")
+
+
+    def readinto(self, buffer: Any) -> int:
+        if self.at >= len(self.out):
+            self.out, self.at = self._block(), 0
+            if not self.out:
+                return 0
+        n = min(len(buffer), len(self.out) - self.at)
+        buffer[:n] = self.out[self.at:self.at + n]
+        self.at += n
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 def _first_record(path: Path, encoding: str) -> str:
-    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+    with open(path, **text_options(encoding), newline="") as fh:
         line = fh.readline(1 << 20)
     return line.lstrip("\ufeff").rstrip("\r\n")
 
@@ -130,8 +250,7 @@ def read_batches(path: Path, facts: FileFacts, label: str,
         return "error"
 
     read = pacsv.ReadOptions(
-        block_size=BATCH_BYTES, use_threads=True,
-        encoding="utf8" if facts.encoding.startswith("utf-8") else facts.encoding,
+        block_size=BATCH_BYTES, use_threads=True, encoding="utf8",
         column_names=facts.header, skip_rows=1,
     )
     parse = pacsv.ParseOptions(delimiter=facts.delimiter, newlines_in_values=True,
@@ -143,7 +262,9 @@ def read_batches(path: Path, facts: FileFacts, label: str,
     )
     offset = 0
     try:
-        reader = pacsv.open_csv(path, read_options=read, parse_options=parse,
+        source: Any = path if facts.encoding != "cp1252" else pa.PythonFile(
+            Utf8Stream(path, label), mode="r")
+        reader = pacsv.open_csv(source, read_options=read, parse_options=parse,
                                 convert_options=convert)
         for batch in reader:
             n = batch.num_rows
@@ -167,7 +288,7 @@ def locate_problem(path: Path, facts: FileFacts, label: str) -> tuple[int | None
     """Slow path after a parse failure: find the first bad line with the csv module."""
     width = len(facts.header)
     csv.field_size_limit(MAX_FIELD * 4)
-    with open(path, encoding=facts.encoding, errors="replace", newline="") as fh:
+    with open(path, **text_options(facts.encoding), newline="") as fh:
         reader = csv.reader(fh, delimiter=facts.delimiter, strict=True)
         # report the line a record starts on (a quoted line break makes it span several)
         start = 1
@@ -185,9 +306,13 @@ def locate_problem(path: Path, facts: FileFacts, label: str) -> tuple[int | None
                     )
                 longest = max(len(v) for v in record)
                 if longest > MAX_FIELD:
-                    return start, f"a field of {longest:,} characters is too long"
+                    return start, (f"a cell of {longest:,} characters is too large (cells "
+                                   f"are limited to {MAX_FIELD:,})")
                 start = reader.line_num + 1
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                return start, (f"a cell of more than {MAX_FIELD * 4:,} characters is too "
+                               f"large (cells are limited to {MAX_FIELD:,})")
             end = reader.line_num
             span = f"; the record runs to line {end}" if end > start else ""
             return start, (f"malformed CSV ({exc}{span}): an unmatched quote, "
@@ -201,7 +326,7 @@ def record_line(path: Path, facts: FileFacts, record: int) -> int:
     Record and line numbers part ways after a quoted line break or a blank line.
     """
     csv.field_size_limit(MAX_FIELD * 4)
-    with open(path, encoding=facts.encoding, errors="replace", newline="") as fh:
+    with open(path, **text_options(facts.encoding), newline="") as fh:
         reader = csv.reader(fh, delimiter=facts.delimiter)
         try:
             next(reader)

@@ -47,14 +47,18 @@ _MAP: dict[str, tuple[str, tuple[str, ...]]] = {
     "prime_award_unique_key": ("string", ("prime_award_unique_key",)),
     "prime_award_piid": ("string", ("prime_award_piid",)),
     "prime_award_parent_piid": ("string", ("prime_award_parent_piid",)),
-    "prime_award_awarding_agency_code": ("string", ("prime_award_awarding_agency_code",)),
-    "prime_award_awarding_sub_agency_code": ("string", ("prime_award_awarding_sub_agency_code",)),
-    "prime_award_awarding_sub_agency_name": ("string", ("prime_award_awarding_sub_agency_name",)),
+    "prime_award_awarding_agency_code": ("string", ("prime_award_awarding_agency_code",
+                                                    "prime_awarding_agency_code")),
+    "prime_award_awarding_sub_agency_code": ("string", ("prime_award_awarding_sub_agency_code",
+                                                        "prime_awarding_sub_agency_code")),
+    "prime_award_awarding_sub_agency_name": ("string", ("prime_award_awarding_sub_agency_name",
+                                                        "prime_awarding_sub_agency_name")),
     "prime_awardee_name": ("string", ("prime_awardee_name",)),
     "subaward_report_id": ("string", ("subaward_sam_report_id", "subaward_fsrs_report_id")),
-    "subaward_report_year": ("int", ("subaward_sam_report_year", "subaward_fsrs_report_year")),
-    "subaward_report_month": ("int", ("subaward_sam_report_month",
-                                      "subaward_fsrs_report_month")),
+    "subaward_report_year": ("int", ("subaward_sam_report_year", "subaward_fsrs_report_year",
+                                     "subaward_report_year")),
+    "subaward_report_month": ("int", ("subaward_sam_report_month", "subaward_fsrs_report_month",
+                                      "subaward_report_month")),
     "subaward_report_last_modified_date": (
         "string", ("subaward_sam_report_last_modified_date",
                    "subaward_fsrs_report_last_modified_date")),
@@ -68,13 +72,14 @@ _MAP: dict[str, tuple[str, tuple[str, ...]]] = {
     "subawardee_parent_name": ("string", ("subawardee_parent_name",)),
     "subaward_description": ("string", ("subaward_description",)),
 }
-_REQUIRED = {"prime_award_unique_key", "subaward_number", "subaward_amount"}
+_REQUIRED = {"prime_award_unique_key", "prime_award_piid", "subaward_number", "subaward_amount"}
 
 
 class SubawardsLayout(Layout):
     name = "usaspending-subawards"
     kind = "subawards"
-    required_columns = ("prime_award_unique_key", "subaward_number", "subaward_amount")
+    # the 2018 layout names the prime by PIID only (no key, no parent agency)
+    required_columns = ("prime_award_piid", "subaward_number", "subaward_amount")
 
     def date_columns(self, header: list[str]) -> list[str]:
         return [c for c in header if c.endswith("_date")]

@@ -7,7 +7,9 @@ from decimal import Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 # A US-formatted amount as people and spreadsheets write it: "$1,234.50", "-1234.5", "(12.00)".
-_US_AMOUNT = re.compile(r"^\(?-?\$?-?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?\)?$")
+# Accounting parentheses must pair: "(1,234.50" and "99.00)" are not amounts.
+_NUMBER = r"-?\$?-?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?"
+_US_AMOUNT = re.compile(rf"\({_NUMBER}\)|{_NUMBER}")
 
 
 def clean_amount_text(text: str) -> str:
@@ -17,14 +19,15 @@ def clean_amount_text(text: str) -> str:
     reports it. Accounting negatives "(12.00)" become "-12.00".
     """
     s = text.strip()
-    if not s or not _US_AMOUNT.match(s) or s in ("$", "-", "()"):
+    if not s or not _US_AMOUNT.fullmatch(s) or s in ("$", "-", "()"):
         return s
     negative = s.startswith("(") and s.endswith(")")
     s = s.strip("()").replace("$", "").replace(",", "")
     return "-" + s.lstrip("-") if negative else s
 
 
-_PLAIN = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+# a trailing point ("12.") is refused, as the ingest engine's money macro refuses it
+_PLAIN = re.compile(r"-?(\d+(\.\d+)?|\.\d+)")
 
 
 def parse_money(text: str) -> Decimal:
@@ -33,7 +36,7 @@ def parse_money(text: str) -> Decimal:
     Scientific notation (1E26) is refused: a spreadsheet wrote it, and the cents are gone.
     """
     cleaned = clean_amount_text(text)
-    if not _PLAIN.match(cleaned):
+    if not _PLAIN.fullmatch(cleaned):
         raise ValueError(f"not an amount: {text!r}")
     try:
         value = Decimal(cleaned)

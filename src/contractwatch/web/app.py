@@ -2,31 +2,43 @@
 
 Every page is built by one function of contractwatch.web.views and served three ways: HTML,
 a JSON twin at the same path + ``.json``, and each of its tables as CSV at ``.csv?table=…``.
-Security defaults: GET only, no query text from users reaches SQL except as Ibis literals,
-every value from the data is escaped by Jinja, charts are server-rendered SVG, and the
+Security defaults: GET only, no text from users reaches SQL except as bound parameters,
+every value from the data is escaped (Jinja for HTML, `charts.xml_text` for SVG), and the
 Content-Security-Policy forbids scripts, inline styles and requests to other origins.
+
+Load: cached pages are answered on the event loop without a thread; uncached pages are built
+by a bounded pool of workers (see `Limiter`), so a flood of requests gets 503s with
+Retry-After instead of an ever longer queue, and work whose client left is stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
 
-from contractwatch.store import MANIFEST, Catalog, Store
+from contractwatch.store import MANIFEST, Store
 from contractwatch.web import views
+from contractwatch.web.queries import CURRENT_WORK, Cancelled, Snapshot, Work
 
 HERE = Path(__file__).parent
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -40,26 +52,35 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
 }
-CACHE_SIZE = 256
+CACHE_SIZE = 2048  # built pages and rendered responses, per manifest version
+WORKERS = 4  # uncached pages built at once (DuckDB runs each query on the cores too)
+MAX_WAITING = 256  # requests queued for a worker; more are refused at once (503)
+QUEUE_TIMEOUT = 10.0  # seconds a request waits for a worker before a 503
+WORK_TIMEOUT = 60.0  # seconds a page may take before it is stopped (503)
+BUILD_WAIT = 30.0  # seconds to wait for the same page being built by another request
+RETRY_AFTER = 5  # seconds, in the 503's Retry-After
+WARM_DELAY = 0.3  # seconds after the server starts listening before pages are built ahead
 log = logging.getLogger("contractwatch.web")
 
 
 class Source:
-    """The store as the app sees it: one catalog, reopened when the manifest changes.
+    """The store as the app sees it: one snapshot of the current state per manifest version.
 
-    A DuckDB connection must not run two queries at once from different threads, so page
-    builders take turns (the machine's cores go to DuckDB's own threads anyway). Built pages
-    are cached per manifest version: the store only changes by a new manifest.
+    Built pages are cached per manifest version (the store only changes by a new manifest);
+    a page asked for again while it is being built waits for that build instead of
+    repeating it.
     """
 
-    def __init__(self, store: Store, engine: str = "duckdb"):
+    def __init__(self, store: Store, engine: str = "duckdb", policy: str = "keep"):
         self.store = store
         self.engine = engine
-        self.lock = threading.Lock()  # one query at a time on the catalog
+        self.policy = policy
+        self.build_lock = threading.Lock()  # one snapshot built at a time
         self.cache_lock = threading.Lock()
-        self._catalog: Catalog | None = None
+        self._snapshot: Snapshot | None = None
         self._stamp: tuple[int, int] | None = None
         self.cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.building: dict[tuple[Any, ...], threading.Event] = {}
 
     def _manifest_stamp(self) -> tuple[int, int] | None:
         try:
@@ -68,15 +89,20 @@ class Source:
             return None
         return (st.st_mtime_ns, st.st_size)
 
-    def _fresh(self) -> Catalog:
-        """The catalog of the current manifest (called with the build lock held)."""
+    def snapshot(self) -> tuple[Snapshot, tuple[int, int] | None]:
+        """The snapshot of the current manifest (built on first use after a change)."""
         stamp = self._manifest_stamp()
-        if self._catalog is None or stamp != self._stamp:
-            self._catalog = self.store.connect(engine=self.engine)
-            with self.cache_lock:
-                self.cache.clear()
-                self._stamp = stamp
-        return self._catalog
+        snap = self._snapshot
+        if snap is not None and stamp == self._stamp:
+            return snap, stamp
+        with self.build_lock:
+            stamp = self._manifest_stamp()
+            if self._snapshot is None or stamp != self._stamp:
+                snap = Snapshot(self.store, self.policy)
+                with self.cache_lock:
+                    self.cache.clear()
+                    self._snapshot, self._stamp = snap, stamp
+            return self._snapshot, self._stamp
 
     def get(self, key: tuple[Any, ...]) -> Any:
         """A cached value if the manifest has not changed since it was built (no waiting
@@ -88,11 +114,6 @@ class Source:
                 return self.cache[key]
         return None
 
-    def stamp(self) -> tuple[int, int] | None:
-        """The manifest version the cache holds (compare before storing into it)."""
-        with self.cache_lock:
-            return self._stamp
-
     def put(self, key: tuple[Any, ...], value: Any, stamp: tuple[int, int] | None) -> None:
         """Cache a value built for manifest version `stamp` (dropped if it is outdated)."""
         with self.cache_lock:
@@ -102,18 +123,96 @@ class Source:
             while len(self.cache) > CACHE_SIZE:
                 self.cache.popitem(last=False)
 
-    def run(self, key: tuple[Any, ...] | None, build: Callable[[Catalog], Any]) -> Any:
-        if key is not None and (hit := self.get(key)) is not None:
-            return hit
-        with self.lock:
-            catalog = self._fresh()
-            stamp = self.stamp()
-            if key is not None and (hit := self.get(key)) is not None:
-                return hit  # built by another request while this one waited
-            value = build(catalog)
-        if key is not None:
-            self.put(key, value, stamp)
-        return value
+    def run(self, key: tuple[Any, ...] | None, build: Callable[[Snapshot], Any]) -> Any:
+        """A page from the cache, or built once on the current snapshot and cached."""
+        if key is None:
+            return build(self.snapshot()[0])
+        while (hit := self.get(key)) is None:
+            with self.cache_lock:
+                other = self.building.get(key)
+                if other is None:
+                    mine = self.building[key] = threading.Event()
+            if other is not None:  # someone is building it: wait, then look again
+                other.wait(timeout=BUILD_WAIT)
+                if other.is_set():
+                    continue
+            try:
+                snap, stamp = self.snapshot()
+                value = build(snap)
+                self.put(key, value, stamp)
+                return value
+            finally:
+                with self.cache_lock:
+                    if other is None:
+                        self.building.pop(key, None)
+                        mine.set()
+        return hit
+
+
+class Busy(Exception):
+    """More uncached work than the server takes on: answered 503 with Retry-After."""
+
+
+class Limiter:
+    """Bounds the work of uncached pages: `workers` at a time, at most `max_waiting` queued,
+    each waiting at most `queue_timeout` seconds and running at most `work_timeout`. Work
+    whose client has gone is interrupted (its DuckDB queries stop at once)."""
+
+    def __init__(self, workers: int = WORKERS, max_waiting: int = MAX_WAITING,
+                 queue_timeout: float = QUEUE_TIMEOUT, work_timeout: float = WORK_TIMEOUT):
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page")
+        self.slots: asyncio.Semaphore | None = None
+        self.workers = workers
+        self.max_waiting = max_waiting
+        self.queue_timeout = queue_timeout
+        self.work_timeout = work_timeout
+        self.waiting = 0
+
+    async def run(self, receive: Callable[[], Awaitable[Any]], fn: Callable[[], Any]) -> Any:
+        if self.slots is None:  # created inside the server's event loop
+            self.slots = asyncio.Semaphore(self.workers)
+        slots = self.slots
+        if self.waiting >= self.max_waiting:
+            raise Busy(f"{self.waiting} requests are already waiting")
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(slots.acquire(), self.queue_timeout)
+        except TimeoutError:
+            raise Busy(f"no worker free within {self.queue_timeout:g} s") from None
+        finally:
+            self.waiting -= 1
+        work = Work()
+        context = contextvars.copy_context()
+        context.run(CURRENT_WORK.set, work)
+        future = asyncio.get_running_loop().run_in_executor(self.pool, context.run, fn)
+        # the slot is free only when the thread has really stopped
+        future.add_done_callback(lambda _: slots.release())
+        left = asyncio.ensure_future(_client_gone(receive))
+        try:
+            done, _ = await asyncio.wait({future, left}, timeout=self.work_timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            left.cancel()
+        if future in done:
+            return future.result()
+        work.cancel()
+        future.add_done_callback(_ignore_result)
+        if left in done:
+            raise Cancelled("the client left")
+        raise Busy(f"the page took longer than {self.work_timeout:g} s")
+
+
+async def _client_gone(receive: Callable[[], Awaitable[Any]]) -> None:
+    """Returns when the client disconnects (a GET has no body to read first)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _ignore_result(future: Any) -> None:
+    """Collect the outcome of abandoned work (its client left or it timed out)."""
+    if not future.cancelled():
+        future.exception()
+
 
 
 # ---- formatting for templates -----------------------------------------------------------------
@@ -180,15 +279,24 @@ def _fy(value: str | None) -> int | None:
     return parse_fiscal_year(value) if value else None
 
 
-def _amount(value: str | None) -> Decimal | None:
-    from contractwatch.values.money import parse_money
+MAX_AMOUNT = Decimal("1000000000000000")  # $1 quadrillion: beyond any award
+
+
+def _amount(value: str | None, name: str) -> Decimal | None:
+    from contractwatch.values.money import format_dollars, parse_money
 
     if value in (None, ""):
         return None
     # plain dollar amounts only: parse_money raises InvalidOperation on exponents ("1e999")
-    if not re.fullmatch(r"-?\$?[0-9][0-9,]{0,20}(\.[0-9]{1,2})?", value):
-        raise ValueError(f"not an amount in dollars: {value!r} (e.g. 1000000 or 2,500.50)")
-    return parse_money(value)
+    if not re.fullmatch(r"-?\$?[0-9][0-9,]{0,30}(\.[0-9]{1,2})?", value):
+        raise ValueError(f"{name} is not an amount in dollars: {value!r} "
+                         "(e.g. 1000000 or 2,500.50)")
+    whole = re.sub(r"[^0-9.]", "", value).split(".")[0].lstrip("0")
+    # checked before parsing: past 28 digits Decimal's context cannot even round to cents
+    if len(whole) > len(str(int(MAX_AMOUNT))) or abs(amount := parse_money(value)) > MAX_AMOUNT:
+        raise ValueError(f"{name} must be between -{format_dollars(MAX_AMOUNT)} and "
+                         f"{format_dollars(MAX_AMOUNT)}, not {value}")
+    return amount
 
 
 def _int(value: str | None, name: str, default: int) -> int:
@@ -204,53 +312,65 @@ def _param(request: Request, name: str) -> str | None:
     return value.strip() if value is not None and value.strip() else None
 
 
-# Each page: (request, ctx, path params, fmt) → (cache key or None, builder(catalog) → Page)
+def check_text(request: Request, path_params: dict[str, str]) -> None:
+    """Refuse control characters in any parameter (a NUL from %00 first of all): no name,
+    code or search text has them, and they must not reach the engine or the page."""
+    for name, value in [*request.query_params.multi_items(), *path_params.items()]:
+        bad = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", name + value)
+        if bad:
+            raise ValueError(f"parameter {name!r} contains the control character "
+                             f"{bad.group()!r} (e.g. %00): not allowed in any parameter")
+
+
+# Each page: (request, ctx, path params, fmt) → (cache key or None, builder(snapshot) → Page)
 
 def _home(request: Request, ctx: Ctx, fmt: str) -> Any:
-    return ("home", ctx.policy), lambda c: views.home(c, ctx.policy)
+    return ("home", ctx.policy), lambda s: views.home(s, ctx.policy)
 
 
 def _agency(request: Request, ctx: Ctx, fmt: str, name: str) -> Any:
     fy = _fy(_param(request, "fy"))
     return (("agency", name.upper(), fy, ctx.policy),
-            lambda c: views.agency(c, name, fy, ctx.policy))
+            lambda s: views.agency(s, name, fy, ctx.policy))
 
 
 def _company(request: Request, ctx: Ctx, fmt: str) -> Any:
     name = _param(request, "name") or ""
     fy = _fy(_param(request, "fy"))
     return (("company", name.upper(), fy, ctx.policy),
-            lambda c: views.company(c, name, fy, ctx.policy))
+            lambda s: views.company(s, name, fy, ctx.policy))
 
 
 def _award(request: Request, ctx: Ctx, fmt: str, award_id: str) -> Any:
     return (("award", award_id.upper(), ctx.award_policy),
-            lambda c: views.award(c, award_id, ctx.award_policy, ctx.policy))
+            lambda s: views.award(s, award_id, ctx.award_policy, ctx.policy))
 
 
 def search_query(request: Request) -> views.SearchQuery:
-    from contractwatch.analyze import SEARCH_SORTS
+    from contractwatch.web.queries import SEARCH_ORDER
 
     sort = _param(request, "sort") or "obligations"
-    if sort not in SEARCH_SORTS:
-        raise ValueError(f"sort must be one of {', '.join(SEARCH_SORTS)}")
+    if sort not in SEARCH_ORDER:
+        raise ValueError(f"sort must be one of {', '.join(SEARCH_ORDER)}")
     agency = _param(request, "agency")
     if agency:
         from contractwatch.agencies import resolve_agency
 
         resolve_agency(agency)
+    low, high = _amount(_param(request, "min"), "min"), _amount(_param(request, "max"), "max")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"min ({low}) is more than max ({high})")
     return views.SearchQuery(
         q=_param(request, "q") or "", agency=agency, fy=_fy(_param(request, "fy")),
         recipient=_param(request, "recipient"), psc=_param(request, "psc"),
-        naics=_param(request, "naics"), min_amount=_amount(_param(request, "min")),
-        max_amount=_amount(_param(request, "max")), sort=sort,
+        naics=_param(request, "naics"), min_amount=low, max_amount=high, sort=sort,
         page=_int(_param(request, "page"), "page", 1))
 
 
 def _search(request: Request, ctx: Ctx, fmt: str) -> Any:
     sq = search_query(request)
     return (("search", tuple(sorted(sq.params().items())), ctx.policy),
-            lambda c: views.search(c, sq, ctx.policy))
+            lambda s: views.search(s, sq, ctx.policy))
 
 
 ROW_PARAMS = ("agency", "fy", "award", "row", "family", *views.EXACT)
@@ -263,18 +383,22 @@ def _rows(request: Request, ctx: Ctx, fmt: str) -> Any:
         params["fy"] = str(_fy(params["fy"]))
     if params.get("row"):
         params["row"] = str(_int(params["row"], "row", 0))
+    if params.get("agency"):
+        from contractwatch.agencies import resolve_agency
+
+        resolve_agency(params["agency"])
     offset = _int(_param(request, "offset"), "offset", 0)
     limit = 0 if fmt == "csv" else views.ROWS_PAGE  # the CSV holds every row
     key = None if fmt == "csv" else ("rows", tuple(sorted(params.items())), offset, ctx.policy)
-    return key, lambda c: views.source_rows(c, params, ctx.policy, offset, limit)
+    return key, lambda s: views.source_rows(s, params, ctx.policy, offset, limit)
 
 
 def _watches(request: Request, ctx: Ctx, fmt: str) -> Any:
-    return None, lambda c: views.watches(ctx.source.store)
+    return None, lambda s: views.watches(ctx.source.store)
 
 
 def _watch(request: Request, ctx: Ctx, fmt: str, name: str) -> Any:
-    return None, lambda c: views.watch(ctx.source.store, name)
+    return None, lambda s: views.watch(ctx.source.store, name)
 
 
 PAGES: list[tuple[str, Callable[..., Any]]] = [
@@ -289,36 +413,71 @@ PAGES: list[tuple[str, Callable[..., Any]]] = [
 
 
 def warm(ctx: Ctx) -> None:
-    """Build the pages most visitors open first (home, each agency's overview for all years
-    and its newest year), so the first visitors do not queue behind company resolution."""
+    """Build the snapshot, then the pages most visitors open first (home, each agency's
+    overview for all years and each year), and families and brands, so that the first
+    visitors find them ready. Runs in a background thread; the server answers meanwhile."""
     try:
-        ctx.source.run(("home", ctx.policy), lambda c: views.home(c, ctx.policy))
-        blocks = ctx.source.run(None, lambda c: sorted(
-            {(b.agency, b.fiscal_year) for ld in c.loads for b in ld.blocks}))
-        newest: dict[str, int] = {}
-        for agency, fy in blocks:
-            newest[agency] = max(newest.get(agency, fy), fy)
-        for agency, fy in sorted(newest.items()):
-            for year in (None, fy):
+        snap, _ = ctx.source.snapshot()
+        ctx.source.run(("home", ctx.policy), lambda s: views.home(s, ctx.policy))
+        snap.families()
+        snap.brands()
+        agencies: dict[str, set[int]] = {}
+        for ld in snap.loads:
+            for b in ld.blocks:
+                if b.agency:
+                    agencies.setdefault(b.agency, set()).add(b.fiscal_year)
+        for agency, years in sorted(agencies.items()):
+            for year in [None, *sorted(years, reverse=True)]:
                 ctx.source.run(("agency", agency.upper(), year, ctx.policy),
-                               lambda c, a=agency, y=year: views.agency(c, a, y, ctx.policy))
+                               lambda s, a=agency, y=year: views.agency(s, a, y, ctx.policy))
     except Exception:  # warming is an optimisation; a page that fails here fails visibly later
-        return
+        log.debug("warming stopped", exc_info=True)
+
+
+class Guard:
+    """ASGI middleware: the Host check (DNS rebinding) and the security headers on every
+    response. Plain ASGI, so that a request's `receive` still tells when its client left."""
+
+    def __init__(self, app: Any, hosts: set[str]):
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secured(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for k, v in SECURITY_HEADERS.items():
+                    headers.setdefault(k, v)
+            await send(message)
+
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        if "*" not in self.hosts and _host(host) not in self.hosts:
+            response = Response("unknown Host header\n", status_code=400,
+                                media_type="text/plain")
+            await response(scope, receive, send_secured)
+            return
+        await self.app(scope, receive, send_secured)
 
 
 def create_app(store_dir: str | Path, *, policy: str | None = None, engine: str = "duckdb",
-               allowed_hosts: list[str] | None = None, prewarm: bool = False) -> FastAPI:
+               allowed_hosts: list[str] | None = None, prewarm: bool = False,
+               limiter: Limiter | None = None) -> Any:
     """The web app over one store. The store is only read; a missing store is an error.
 
     `allowed_hosts`: Host header values accepted (default: the loopback names), which stops
     a web page elsewhere from reaching this server through DNS rebinding; ``["*"]`` for any.
+    `limiter`: how much uncached work runs at once and how long requests may wait for it.
     """
     import jinja2
 
     store = Store(store_dir)
     if not store.root.is_dir():
         raise ValueError(f"no store at {store.root}: run `contractwatch ingest` first")
-    ctx = Ctx(Source(store, engine), policy or "keep", policy or "collapse")
+    ctx = Ctx(Source(store, engine, policy or "keep"), policy or "keep", policy or "collapse")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals.update(cell=cell, raw=raw, safe_url=safe_url, is_money=is_money,
@@ -326,73 +485,78 @@ def create_app(store_dir: str | Path, *, policy: str | None = None, engine: str 
     env.filters["basename"] = lambda p: str(p).rsplit("/", 1)[-1]
     templates = Jinja2Templates(env=env)
     hosts = set(allowed_hosts or LOOPBACK_NAMES)
+    limits = limiter or Limiter()
 
-    app = FastAPI(title="contractwatch", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.ctx = ctx
-    if prewarm:
-        threading.Thread(target=warm, args=(ctx,), daemon=True, name="prewarm").start()
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        if prewarm:  # once the server listens: the first answers come before the warming
+            asyncio.get_running_loop().call_later(WARM_DELAY, threading.Thread(
+                target=warm, args=(ctx,), daemon=True, name="prewarm").start)
+        yield
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[..., Any]) -> Any:
-        if "*" not in hosts and _host(request.headers.get("host", "")) not in hosts:
-            response: Any = Response("unknown Host header\n", status_code=400,
-                                     media_type="text/plain")
-        else:
-            response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        return response
-
-    def serve(request: Request, fmt: str, page_fn: Callable[..., Any],
-              path_params: dict[str, str]) -> Response:
+    def build(request: Request, fmt: str, key: Any, make: Callable[[Snapshot], Any],
+              done: tuple[Any, ...]) -> Response:
+        """In a worker thread: the page (cached or built), rendered in its format."""
         try:
-            key, build = page_fn(request, ctx, fmt, **path_params)
-            done = ("response", fmt, request.url.path, str(request.url.query))
-            if key is not None and (hit := ctx.source.get(done)) is not None:
-                body, media_type, headers = hit
-                return Response(body, media_type=media_type, headers=headers)
-            stamp = ctx.source.stamp()
-            page = ctx.source.run(key, build)
+            stamp = ctx.source.snapshot()[1]
+            page = ctx.source.run(key, make)
             response = _render(request, templates, fmt, page)
-            if key is not None:
-                ctx.source.put(done, (response.body, response.media_type,
-                                      {k: v for k, v in response.headers.items()
-                                       if k == "content-disposition"}), stamp)
-            return response
         except (LookupError, ValueError) as exc:
             status = 404 if isinstance(exc, LookupError) else 400
             return _error(request, templates, fmt, status, str(exc))
+        if key is not None:
+            ctx.source.put(done, (response.body, response.media_type,
+                                  {k: v for k, v in response.headers.items()
+                                   if k == "content-disposition"}), stamp)
+        return response
+
+    async def serve(request: Request, fmt: str, page_fn: Callable[..., Any],
+                    path_params: dict[str, str]) -> Response:
+        try:
+            check_text(request, path_params)
+            key, make = page_fn(request, ctx, fmt, **path_params)
+            done = ("response", fmt, request.url.path, str(request.url.query))
+            if key is not None and (hit := ctx.source.get(done)) is not None:
+                body, media_type, headers = hit  # cached: answered without a worker
+                return Response(body, media_type=media_type, headers=headers)
+            return await limits.run(request.receive,
+                                    lambda: build(request, fmt, key, make, done))
+        except (LookupError, ValueError) as exc:
+            status = 404 if isinstance(exc, LookupError) else 400
+            return _error(request, templates, fmt, status, str(exc))
+        except Busy as exc:
+            response = _error(request, templates, fmt, 503,
+                              f"the server is busy ({exc}); try again in a few seconds")
+            response.headers["retry-after"] = str(RETRY_AFTER)
+            return response
+        except Cancelled:
+            return Response(status_code=499)  # nobody is listening any more
         except Exception:
             log.exception("error serving %s", request.url.path)
             return _error(request, templates, fmt, 500, "internal error (see the server log)")
 
-    def add(path: str, page_fn: Callable[..., Any]) -> None:
+    def endpoint_for(fmt: str, page_fn: Callable[..., Any], names: list[str]) -> Any:
+        async def endpoint(request: Request) -> Response:
+            return await serve(request, fmt, page_fn, {n: request.path_params[n] for n in names})
+        return endpoint
+
+    routes: list[Any] = [Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+                         Route("/", endpoint_for("html", _home, []), methods=["GET", "HEAD"])]
+    for path, fn in [("/index", _home), *PAGES]:
         names = re.findall(r"{(\w+)}", path)
-
-        def endpoint_for(fmt: str) -> Callable[..., Response]:
-            def endpoint(request: Request) -> Response:
-                return serve(request, fmt, page_fn, {n: request.path_params[n] for n in names})
-            return endpoint
-
         for fmt, suffix in (("json", ".json"), ("csv", ".csv"), ("html", "")):
-            app.add_api_route(path + suffix, endpoint_for(fmt), methods=["GET", "HEAD"],
-                              include_in_schema=False)
+            routes.append(Route(path + suffix, endpoint_for(fmt, fn, names),
+                                methods=["GET", "HEAD"]))
 
-    add_home = ("/index", _home)
-    for path, fn in [add_home, *PAGES]:
-        add(path, fn)
-
-    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
-    def root(request: Request) -> Response:
-        return serve(request, "html", _home, {})
-
-    @app.api_route("/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    def not_found(request: Request, rest: str) -> Response:
-        fmt = "json" if rest.endswith(".json") else "html"
+    async def not_found(request: Request) -> Response:
+        fmt = "json" if request.url.path.endswith(".json") else "html"
         return _error(request, templates, fmt, 404, "no such page")
 
-    return app
+    routes.append(Route("/{rest:path}", not_found, methods=["GET", "HEAD"]))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.ctx = ctx
+    app.state.limiter = limits
+    return Guard(app, hosts)
 
 
 def _host(header: str) -> str:
@@ -431,7 +595,7 @@ def _csv(page: views.Page, table: str | None) -> Response:
     import csv
     import io
 
-    from contractwatch.output import _csv_value
+    from contractwatch.output import csv_cell  # formulas neutralised, numbers kept
 
     name = table or next(iter(page.tables), None)
     if name is None or name not in page.tables:
@@ -442,7 +606,7 @@ def _csv(page: views.Page, table: str | None) -> Response:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(t.columns)
     for row in t.rows:
-        w.writerow([_csv_value(row.get(c)) for c in t.columns])
+        w.writerow([csv_cell(row.get(c)) for c in t.columns])
     filename = f"{slug(page.title)}-{slug(name)}.csv"
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{filename}"'})
@@ -466,4 +630,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-

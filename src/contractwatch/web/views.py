@@ -7,15 +7,19 @@ HTML page, its JSON twin and its CSV downloads are the same figures by construct
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from contractwatch.analyze import Filters, Result, apply_filters, copies_in_scope
+from contractwatch.analyze import Filters, caveats
+from contractwatch.companies import BRAND_NOTE
 from contractwatch.store import Catalog, Store
 from contractwatch.web import charts as ch
+from contractwatch.web import queries as q
+from contractwatch.web.queries import Snapshot
 
 ROWS_PAGE = 100
 SEARCH_PAGE = 25
@@ -65,44 +69,42 @@ def rows_url(**params: Any) -> str:
     return "/rows?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
-def _table(result: Result, columns: list[str] | None = None, **extra: Any) -> Table:
-    return Table(result.title, columns or result.columns, result.rows, result.sql,
-                 list(result.caveats), **extra)
-
-
-def _loads_in(catalog: Catalog, scope: Any) -> list[str]:
-    """Ids of the loads whose rows are in a scope, oldest vintage first."""
-    used = set(catalog.con.to_pyarrow(scope.select("load_id").distinct())
-               .column("load_id").to_pylist())
-    return [ld.load_id for ld in sorted(catalog.loads, key=lambda r: catalog.ranks[r.load_id])
-            if ld.load_id in used]
-
-
-def _load_info(catalog: Catalog, ids: list[str]) -> dict[str, dict[str, Any]]:
+def _load_info(catalog: Catalog | Snapshot, ids: list[str]) -> dict[str, dict[str, Any]]:
     by_id = {ld.load_id: ld for ld in catalog.loads}
     return {i: {"source_file": by_id[i].source_file, "vintage": by_id[i].vintage,
                 "source_format": by_id[i].source_format, "complete": by_id[i].complete}
             for i in ids if i in by_id}
 
 
-def _optional(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
-    """Run a section that depends on an optional layer (families, brands); on failure say why
-    instead of failing the page."""
-    try:
-        return fn(*args, **kwargs), None
-    except Exception as exc:  # the page stays useful without the section
-        return None, f"unavailable ({type(exc).__name__}: {exc})"
+def _by_vintage(catalog: Catalog | Snapshot, used: Any) -> list[str]:
+    """The ids among `used` of the catalog's loads, oldest vintage first."""
+    used = set(used or [])
+    return [ld.load_id for ld in sorted(catalog.loads, key=lambda r: catalog.ranks[r.load_id])
+            if ld.load_id in used]
 
 
 # ---- home ----------------------------------------------------------------------------------
 
-def home(catalog: Catalog, policy: str = "keep") -> Page:
-    """The store at a glance: agencies and years covered, loads, caveats."""
-    from contractwatch.analyze import status
-
-    result = status(catalog, policy)
+def home(snap: Snapshot, policy: str = "keep") -> Page:
+    """The store at a glance: agencies and years covered, loads, caveats (the figures of
+    `contractwatch status`)."""
+    where, params = snap.scope(Filters(), policy)
+    cov_sql = q.COVERAGE.format(where=where)
+    rows = _coverage(snap, cov_sql, params)
+    stored = int(snap.rows(q.STORED_ROWS)[0]["n"]) if snap.loads else 0
+    current = _scope_facts(snap, Filters(), policy)
+    copies = _copies(snap, Filters())
+    notes = caveats(snap, Filters(), policy, copies)  # type: ignore[arg-type]
+    notes += [f"{ld.source_file}: {w}" for ld in snap.loads for w in ld.warnings
+              if "page boundary" not in w]
+    loads = [{"load_id": ld.load_id, "source_file": ld.source_file,
+              "source_format": ld.source_format, "vintage": ld.vintage,
+              "complete": ld.complete, "rows_kept": ld.rows_kept,
+              "duplicate_copies": ld.duplicate_copies, "loaded_at": ld.loaded_at}
+             for ld in snap.loads]
+    sql = snap.shown(cov_sql, params)
     agencies: dict[str, dict[str, Any]] = {}
-    for r in result.rows:
+    for r in rows:
         a = agencies.setdefault(r["awarding_sub_agency_code"], {
             "awarding_sub_agency_code": r["awarding_sub_agency_code"],
             "awarding_sub_agency_name": r["awarding_sub_agency_name"],
@@ -114,91 +116,171 @@ def home(catalog: Catalog, policy: str = "keep") -> Page:
     for a in agencies.values():
         years = sorted(y for y in a["fiscal_years"] if y is not None)
         a["fiscal_years"] = f"FY{years[0]}–FY{years[-1]}" if years else ""
-    coverage = Table("Coverage by agency and fiscal year", result.columns, result.rows,
-                     result.sql, list(result.caveats), [ld.load_id for ld in catalog.loads],
+    coverage = Table("Coverage by agency and fiscal year", STATUS_COLUMNS, rows, sql,
+                     list(notes), [ld.load_id for ld in snap.loads],
                      [rows_url(agency=r["awarding_sub_agency_code"], fy=r["fiscal_year"])
-                      for r in result.rows])
-    loads = Table("Loads (the files in the store)",
-                  ["source_file", "source_format", "vintage", "complete", "rows_kept",
-                   "duplicate_copies", "loaded_at", "load_id"], result.meta["loads"])
+                      for r in rows])
+    load_table = Table("Loads (the files in the store)",
+                       ["source_file", "source_format", "vintage", "complete", "rows_kept",
+                        "duplicate_copies", "loaded_at", "load_id"], loads)
     return Page(
         "contractwatch — the store", "home.html",
         tables={"agencies": Table("Agencies in the store",
                                   ["awarding_sub_agency_code", "awarding_sub_agency_name",
                                    "fiscal_years", "transactions", "federal_action_obligation"],
-                                  list(agencies.values()), result.sql),
-                "coverage": coverage, "loads": loads},
-        facts={k: result.meta[k] for k in ("rows_stored", "rows_current",
-                                           "duplicate_copies_current", "policy",
-                                           "superseded_or_withdrawn")},
-        caveats=result.caveats, loads=_load_info(catalog, [ld.load_id for ld in catalog.loads]))
+                                  list(agencies.values()), sql),
+                "coverage": coverage, "loads": load_table},
+        facts={"rows_stored": stored, "rows_current": int(current["rows"]),
+               "duplicate_copies_current": copies, "policy": policy,
+               "superseded_or_withdrawn": stored - int(current["rows"])},
+        caveats=notes, loads=_load_info(snap, [ld.load_id for ld in snap.loads]))
+
+
+def _coverage(snap: Snapshot, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows per agency and fiscal year (as analyze.status), with the loads covering each:
+    `loads` counts the loads whose rows are current, `loads_covering` every vintage held."""
+    rows = snap.rows(sql, params)
+    covering = Counter((b.agency, b.fiscal_year) for ld in snap.loads for b in ld.blocks
+                       if b.rows)
+    for r in rows:
+        r["loads_covering"] = covering[(r["awarding_sub_agency_code"], r["fiscal_year"])]
+    return rows
 
 
 # ---- agency overview -----------------------------------------------------------------------
 
-def agency(catalog: Catalog, name: str, fy: int | None = None, policy: str = "keep",
+def _scope_facts(snap: Snapshot, f: Filters, policy: str) -> dict[str, Any]:
+    """Loads (oldest vintage first), rows, obligations and exact copies of a scope."""
+    where, params = snap.scope(f, policy)
+    key = (where, tuple(sorted(params.items())))
+    if (facts := snap.memo.get(key)) is None:  # a page asks for the same scope 2–3 times
+        facts = snap.rows(q.SCOPE_FACTS.format(where=where), params)[0]
+        facts["loads"] = _by_vintage(snap, facts["loads"])
+        if len(snap.memo) > 4096:
+            snap.memo.clear()
+        snap.memo[key] = facts
+    return facts
+
+
+def _caveats(snap: Snapshot, f: Filters, policy: str) -> list[str]:
+    """The library's caveats for a scope (given the copies counted here, `caveats` reads
+    only the loads, which the snapshot holds: no Ibis catalog needed)."""
+    return caveats(snap, f, policy, _copies(snap, f))  # type: ignore[arg-type]
+
+
+def _copies(snap: Snapshot, f: Filters) -> int:
+    """Exact copies in scope as policy 'keep' counts them (the caveat's figure)."""
+    if not any(ld.duplicate_copies for ld in snap.loads):
+        return 0
+    return int(_scope_facts(snap, f, "keep")["copies"])
+
+
+def _trend(snap: Snapshot, f: Filters, policy: str, loads: list[str]) -> Table:
+    """Obligations by fiscal year (as analyze.trend: a loaded year without rows is a zero)."""
+    where, params = snap.scope(f, policy)
+    found = {r["fiscal_year"]: r for r in snap.rows(q.TREND.format(where=where), params)}
+    loaded = {b.fiscal_year for ld in snap.loads for b in ld.blocks
+              if b.rows and f.selects_agency(b.agency) and (not f.fy or b.fiscal_year == f.fy)}
+    rows = [found.get(fy) or {"fiscal_year": fy, "federal_action_obligation": Decimal("0.00"),
+                              "transactions": 0, "awards": 0, "recipients": 0}
+            for fy in sorted(loaded | set(found))]
+    by_year = {r["fiscal_year"]: r for r in rows}
+    for r in rows:
+        prev = by_year.get(r["fiscal_year"] - 1)
+        r["change_from_previous_year"] = None if prev is None else (
+            r["federal_action_obligation"] - prev["federal_action_obligation"])
+    notes = _caveats(snap, f, policy)
+    gaps = [fy for fy in range(min(by_year, default=0), max(by_year, default=0))
+            if fy not in by_year]
+    if gaps:
+        notes.append(f"no data loaded for {', '.join(f'FY{y}' for y in gaps)} in this scope: "
+                     "the year after a gap has no change from the previous year")
+    return Table(f"Obligations by fiscal year — {f.describe()}",
+                 ["fiscal_year", "federal_action_obligation", "change_from_previous_year",
+                  "transactions", "awards", "recipients"], rows,
+                 snap.shown(q.TREND.format(where=where), params), notes, loads)
+
+
+def _top(snap: Snapshot, sql: str, f: Filters, policy: str, limit: int, title: str,
+         columns: list[str], loads: list[str], key: str = "") -> Table:
+    where, params = snap.scope(f, policy)
+    text = sql.format(where=where, key=key)
+    params["limit"] = limit
+    rows = snap.rows(text, params)
+    return Table(title, columns, rows, snap.shown(text, params), loads=loads)
+
+
+def agency(snap: Snapshot, name: str, fy: int | None = None, policy: str = "keep",
            limit: int = 15) -> Page:
     """Obligations by year, who got them (recipients, families, brands), for what, and how
     complete the data is."""
     from contractwatch.agencies import resolve_agency
-    from contractwatch.analyze import status, top, trend
 
     a = resolve_agency(name)
     f_all = Filters(agency=a.code)
     f = Filters(agency=a.code, fy=fy)
-    cur = catalog.transactions(policy)
-    scope_all = apply_filters(cur, f_all)
-    if not catalog.loads or not int(catalog.con.execute(scope_all.count())):
+    every = _scope_facts(snap, f_all, policy)
+    if not every["rows"]:
         raise LookupError(f"no transactions of {a.name} ({a.code}) in the store")
-    scope = apply_filters(cur, f) if fy else scope_all
-    loads_all = _loads_in(catalog, scope_all)
-    loads_fy = _loads_in(catalog, scope) if fy else loads_all
+    loads_all = every["loads"]
+    in_fy = _scope_facts(snap, f, policy) if fy else every
+    loads_fy = in_fy["loads"]
     years = f" FY{fy}" if fy else ", all years in the store"
     tables: dict[str, Table] = {}
     charts: dict[str, str | None] = {}
 
-    tr = trend(catalog, f_all, policy)
-    tables["by_year"] = _table(tr, loads=loads_all, sources=[
-        rows_url(agency=a.code, fy=r["fiscal_year"]) for r in tr.rows])
-    charts["by_year"] = ch.checked(ch.bar_by_year(tr.rows)) if tr.rows else None
+    tables["by_year"] = tr = _trend(snap, f_all, policy, loads_all)
+    tr.sources = [rows_url(agency=a.code, fy=r["fiscal_year"]) for r in tr.rows]
+    charts["by_year"] = ch.bar_by_year(tr.rows) if tr.rows else None
 
-    rec = top(catalog, "recipient", f, limit, policy)
-    tables["recipients"] = _table(rec, loads=loads_fy, sources=[
-        rows_url(agency=a.code, fy=fy, recipient_name=r["recipient_name"] or "")
-        for r in rec.rows])
-    tables["recipients"].title = f"Top {limit} prime recipients (as recorded){years}"
-    charts["recipients"] = ch.checked(ch.bar_ranked(rec.rows, "recipient_name")) \
-        if rec.rows else None
+    rec = _top(snap, q.TOP, f, policy, limit, f"Top {limit} prime recipients (as recorded)"
+               f"{years}", ["recipient_name", "federal_action_obligation", "transactions",
+                            "awards"], loads_fy, key="recipient_name")
+    rec.caveats = _caveats(snap, f, policy)
+    rec.sources = [rows_url(agency=a.code, fy=fy, recipient_name=r["recipient_name"] or "")
+                   for r in rec.rows]
+    tables["recipients"] = rec
+    charts["recipients"] = ch.bar_ranked(rec.rows, "recipient_name") if rec.rows else None
 
     for by, label in (("family", "corporate families"), ("brand", "brands named in descriptions")):
-        res, problem = _optional(top, catalog, by, f, limit, policy)
-        if res is None:
-            tables[by] = Table(f"Top {label}{years}", [], [], unavailable=f"{label} {problem}")
-            continue
-        cols = [c for c in res.columns if not c.endswith("_id")]
-        tables[by] = _table(res, cols, loads=loads_fy)
-        tables[by].title = f"Top {limit} {label}{years}"
-        tables[by].caveats = [c for c in res.caveats if "view" in c]
-        if by == "family":
-            tables[by].sources = [rows_url(agency=a.code, fy=fy, family=r["family_id"])
-                                  for r in res.rows]
+        try:
+            if by == "family":
+                snap.families()
+                t = _top(snap, q.TOP_FAMILY, f, policy, limit, f"Top {limit} {label}{years}",
+                         ["family_name", "federal_action_obligation", "transactions", "awards",
+                          "members", "family_source"], loads_fy)
+                t.caveats = [FAMILY_NOTE]
+                t.sources = [rows_url(agency=a.code, fy=fy, family=r["family_id"])
+                             for r in t.rows]
+            else:
+                snap.brands()
+                t = _top(snap, q.TOP_BRAND, f, policy, limit, f"Top {limit} {label}{years}",
+                         ["brand", "federal_action_obligation", "transactions", "awards",
+                          "prime_recipients", "shared_with_other_brands"], loads_fy)
+                t.caveats = [BRAND_NOTE]
+        except Exception as exc:  # the page stays useful without the section
+            t = Table(f"Top {label}{years}", [], [],
+                      unavailable=f"{label} unavailable ({type(exc).__name__}: {exc})")
+        tables[by] = t
 
     for by, col, label in (("psc", "product_or_service_code_description", "product and "
                             "service categories (PSC)"),
                            ("naics", "naics_description", "industries (NAICS)")):
-        res = top(catalog, by, f, 10, policy)
-        tables[by] = _table(res, loads=loads_fy, sources=[
-            rows_url(agency=a.code, fy=fy, **{col: r[col] or ""}) for r in res.rows])
-        tables[by].title = f"Top 10 {label}{years}"
-        tables[by].caveats = []
+        t = _top(snap, q.TOP, f, policy, 10, f"Top 10 {label}{years}",
+                 [col, "federal_action_obligation", "transactions", "awards"], loads_fy,
+                 key=col)
+        t.sources = [rows_url(agency=a.code, fy=fy, **{col: r[col] or ""}) for r in t.rows]
+        tables[by] = t
 
-    st = status(catalog, policy)
-    cov_rows = [r for r in st.rows if r["awarding_sub_agency_code"] == a.code]
+    where, params = snap.scope(f_all, policy)
+    cov_sql = q.COVERAGE.format(where=where)
+    cov_rows = _coverage(snap, cov_sql, params)
     tables["coverage"] = Table(
-        "Data coverage by fiscal year", st.columns, cov_rows, st.sql, loads=loads_all,
-        sources=[rows_url(agency=a.code, fy=r["fiscal_year"]) for r in cov_rows])
-    dup = copies_in_scope(catalog, f) if policy == "keep" else 0
-    total = rec.meta.get("total_obligations")
+        "Data coverage by fiscal year", STATUS_COLUMNS, cov_rows, snap.shown(cov_sql, params),
+        loads=loads_all, sources=[rows_url(agency=a.code, fy=r["fiscal_year"])
+                                  for r in cov_rows])
+    dup = int(in_fy["copies"]) if policy == "keep" else 0
+    total = rec.rows[0]["scope_total"] if rec.rows else None
     notes = list(rec.caveats)  # the year chart's table carries the all-years caveats
     if fy:
         fy_last = max((r["last_action_date"] for r in cov_rows
@@ -214,31 +296,53 @@ def agency(catalog: Catalog, name: str, fy: int | None = None, policy: str = "ke
                "federal_action_obligation": total,
                "fiscal_years": [r["fiscal_year"] for r in tr.rows],
                "source_rows": rows_url(agency=a.code, fy=fy)},
-        caveats=notes, loads=_load_info(catalog, loads_all))
+        caveats=notes, loads=_load_info(snap, loads_all))
+
+
+FAMILY_NOTE = ("family view: recipients grouped by parent fields in the data, the curated "
+               "families file and the name matcher; the prime recipient as recorded is "
+               "listed per member")
+STATUS_COLUMNS = ["awarding_sub_agency_code", "awarding_sub_agency_name", "fiscal_year",
+                  "transactions", "federal_action_obligation", "first_action_date",
+                  "last_action_date", "loads", "loads_covering", "newest_vintage"]
+AWARD_COLUMNS = ["award_id_piid", "recipient_name", "awarding_sub_agency_name",
+                 "first_action_date", "last_action_date", "actions",
+                 "federal_action_obligation", "potential_total_value_of_award", "award_key"]
 
 
 # ---- company (corporate family) ------------------------------------------------------------
 
-def company(catalog: Catalog, name: str, fy: int | None = None, policy: str = "keep",
+def company(snap: Snapshot, name: str, fy: int | None = None, policy: str = "keep",
             limit: int = 10) -> Page:
     """A corporate family: members, totals by year and agency, largest awards, brands."""
-    from contractwatch.companies import company as family_view
-
     if not name.strip():
         raise ValueError("give a company name")
+    family = snap.family_of(name)
     f = Filters(fy=fy)
-    res = family_view(catalog, name, f, limit, policy)
-    m = res.meta
-    members = m["members"]
-    scope = apply_filters(catalog.transactions(policy), f)
+    where, params = snap.scope(f, policy)
+    params["family"] = family["family_id"]
+    by_year_sql = q.COMPANY_BY_YEAR.format(where=where)
+    by_year = snap.rows(by_year_sql, params)
+    members = snap.rows(q.COMPANY_MEMBERS.format(where=where), params)
     names = [r["recipient_name"] for r in members if r["recipient_name"]]
-    loads = _loads_in(catalog, scope.filter(scope.recipient_name.isin(names))) if names else []
+    member_where, member_params = snap.scope(f, policy, ["list_contains($names, recipient_name)"])
+    member_params["names"] = names
+    loads = _scope_facts_where(snap, member_where, member_params) if names else []
+    largest_sql = ("SELECT * FROM (" + q.AWARDS.format(where=member_where) + ") "
+                   "ORDER BY federal_action_obligation DESC, award_key LIMIT $limit")
+    largest = snap.rows(largest_sql, {**member_params, "limit": limit}) if names else []
+    brands: list[dict[str, Any]] = []
+    if names:
+        snap.brands()
+        brands = snap.rows(q.COMPANY_BRANDS.format(where=where), {**params, "names": names})
+    total = sum((r["federal_action_obligation"] for r in by_year), start=Decimal("0"))
     tables = {
-        "by_year": _table(res, ["fiscal_year", "awarding_sub_agency_name",
-                                "federal_action_obligation", "transactions", "awards"],
-                          loads=loads, sources=[
-                              rows_url(fy=r["fiscal_year"], agency=r["awarding_sub_agency_code"],
-                                       family=m["family_id"]) for r in res.rows]),
+        "by_year": Table("Obligations by fiscal year and awarding agency",
+                         ["fiscal_year", "awarding_sub_agency_name", "federal_action_obligation",
+                          "transactions", "awards"], by_year, snap.shown(by_year_sql, params),
+                         loads=loads, sources=[
+                             rows_url(fy=r["fiscal_year"], agency=r["awarding_sub_agency_code"],
+                                      family=family["family_id"]) for r in by_year]),
         "members": Table("Members (prime recipients as recorded)",
                          ["recipient_name", "federal_action_obligation", "transactions",
                           "family_source", "organisation_id"], members, loads=loads,
@@ -249,88 +353,124 @@ def company(catalog: Catalog, name: str, fy: int | None = None, policy: str = "k
                                  "first_action_date", "last_action_date", "actions",
                                  "federal_action_obligation", "potential_total_value_of_award",
                                  "parent_award_id_piid", "description", "award_key"],
-                                m["largest_awards"], loads=loads,
-                                sources=[rows_url(award=r["award_key"])
-                                         for r in m["largest_awards"]]),
+                                largest, snap.shown(largest_sql, {**member_params,
+                                                                  "limit": limit}),
+                                loads=loads, sources=[rows_url(award=r["award_key"])
+                                                      for r in largest]),
         "brands": Table("Brands named in its actions' descriptions (resold)",
-                        ["brand", "federal_action_obligation", "transactions"],
-                        m["brands_resold"], loads=loads, caveats=list(res.caveats)),
+                        ["brand", "federal_action_obligation", "transactions"], brands,
+                        loads=loads, caveats=[BRAND_NOTE] if brands else []),
     }
-    tables["by_year"].title = "Obligations by fiscal year and awarding agency"
-    tables["by_year"].caveats = []
     return Page(
-        f"{m['family_name']} — corporate family", "company.html", tables=tables,
-        charts={"by_year": ch.checked(ch.by_year_and_series(res.rows, "awarding_sub_agency_name"))
-                if res.rows else None},
-        facts={"family_id": m["family_id"], "family_name": m["family_name"],
-               "family_source": m["family_source"], "fiscal_year": fy, "query": name,
-               "federal_action_obligation": m["federal_action_obligation"],
-               "members": len(members), "policy": policy},
-        caveats=["family view: recipients grouped by parent fields in the data, the curated "
-                 "families file and the name matcher; the prime recipient as recorded is "
-                 "listed per member"] + list(res.caveats),
-        loads=_load_info(catalog, loads))
+        f"{family['family_name']} — corporate family", "company.html", tables=tables,
+        charts={"by_year": ch.by_year_and_series(by_year, "awarding_sub_agency_name")
+                if by_year else None},
+        facts={"family_id": family["family_id"], "family_name": family["family_name"],
+               "family_source": family["family_source"], "fiscal_year": fy, "query": name,
+               "federal_action_obligation": total, "members": len(members), "policy": policy},
+        caveats=[FAMILY_NOTE] + ([BRAND_NOTE] if brands else []),
+        loads=_load_info(snap, loads))
+
+
+def _scope_facts_where(snap: Snapshot, where: str, params: dict[str, Any]) -> list[str]:
+    """Ids of the loads whose rows match a WHERE text, oldest vintage first."""
+    return _by_vintage(snap,
+                       snap.rows(q.SCOPE_FACTS.format(where=where), params)[0]["loads"])
 
 
 # ---- award ---------------------------------------------------------------------------------
 
-def award(catalog: Catalog, award_id: str, policy: str = "collapse",
+def award(snap: Snapshot, award_id: str, policy: str = "collapse",
           total_policy: str = "keep") -> Page:
-    """An award's actions over time, its ceiling, its vehicle and the vehicle's other orders."""
-    from contractwatch.analyze import award as award_result
-    from contractwatch.analyze import awards
+    """An award's actions over time, its ceiling, its vehicle and the vehicle's other orders.
 
-    res = award_result(catalog, award_id, policy)
-    m = res.meta
-    loads = list(dict.fromkeys(r["load_id"] for r in res.rows))
-    loads = [ld.load_id for ld in sorted(catalog.loads, key=lambda r: catalog.ranks[r.load_id])
-             if ld.load_id in loads]
+    Per-transaction view: exact copies inside an API export are noise here, so the default
+    policy collapses them (and says how many were dropped), as analyze.award does.
+    """
+    from contractwatch.values.ids import PERMALINK
+    from contractwatch.values.money import format_dollars
+
+    key = award_id.strip().upper()
+    every = snap.rows(q.AWARD_ACTIONS, {"key": key})
+    rows = [r for r in every if not (policy == "collapse" and r["is_copy"])]
+    if not rows:
+        raise LookupError(f"no award {award_id!r} in the store (give a PIID such as "
+                          "70CDCR26FR0000024 or a generated id CONT_AWD_…)")
+    running = Decimal("0")
+    for r in rows:
+        running += r["federal_action_obligation"] or Decimal("0")
+        r["running_total"] = running
+    keys = sorted({r["contract_award_unique_key"] for r in rows if r["contract_award_unique_key"]})
+    latest = rows[-1]
+    ceiling = latest["potential_total_value_of_award"]
+    ceiling_source = "latest action (potential_total_value_of_award)" if ceiling is not None \
+        else None
+    detail = snap.award_detail(keys)
+    if ceiling is None and detail and detail.get("base_and_all_options") is not None:
+        ceiling = detail["base_and_all_options"]
+        ceiling_source = f"USAspending award detail fetched {detail.get('fetched_at')}"
+    parent, parent_agency = latest["parent_award_id_piid"], latest["parent_award_agency_id"]
+    parent_key = f"CONT_IDV_{parent}_{parent_agency}" if parent and parent_agency else None
+    notes = []
+    if len(keys) > 1:
+        notes.append(f"this PIID maps to {len(keys)} award keys (the recorded parent vehicle "
+                     f"changed or the PIID is reused): {', '.join(keys)}")
+    dropped = len(every) - len(rows)
+    if dropped:
+        kept_total = sum((r["federal_action_obligation"] or Decimal("0") for r in every),
+                         start=Decimal("0"))
+        notes.append(
+            f"{dropped} exact {'copy' if dropped == 1 else 'copies'} of actions from API "
+            f"exports {'is' if dropped == 1 else 'are'} not shown (paging noise) nor in "
+            f"the running total; under policy 'keep', as in `top` and `search`, this "
+            f"award's obligations are {format_dollars(kept_total)}")
+    loads = _by_vintage(snap, [r["load_id"] for r in rows])
     siblings = Table("Sibling orders: other awards in the store under the same parent vehicle",
-                     ["award_id_piid", "recipient_name", "awarding_sub_agency_name",
-                      "first_action_date", "last_action_date", "actions",
-                      "federal_action_obligation", "potential_total_value_of_award",
-                      "award_key"], [])
-    parent = m["parent_award_id_piid"]
+                     AWARD_COLUMNS, [])
     if parent:
-        per = awards(catalog, total_policy)
-        sib = per.filter((per.parent_award_id_piid == parent)
-                         & ~per.award_key.isin(m["award_keys"] or [m["award_id_piid"]])
-                         & (per.award_id_piid != m["award_id_piid"]))
-        sib = sib.order_by([sib.federal_action_obligation.desc(), sib.award_key]).limit(100)
-        siblings.rows = catalog.con.to_pyarrow(sib.select(*siblings.columns)).to_pylist()
-        siblings.sql = catalog.to_sql(sib)
+        where, params = snap.scope(Filters(), total_policy)
+        params.update(parent=parent, exclude=keys or [latest["award_id_piid"]],
+                      piid=latest["award_id_piid"])
+        sql = q.SIBLINGS.format(where=where)
+        siblings.rows = snap.rows(sql, params)
+        siblings.sql = snap.shown(sql, params)
         siblings.sources = [rows_url(award=r["award_key"]) for r in siblings.rows]
         siblings.caveats = [f"awards whose latest action names {parent} as parent; obligations "
                             f"under duplicate policy '{total_policy}'; a vehicle's ceiling is "
                             "not any order's ceiling"]
     else:
         siblings.unavailable = "no parent vehicle recorded for this award"
-    actions = _table(res, ["action_date", "fiscal_year", "modification_number",
-                           "federal_action_obligation", "running_total",
-                           "potential_total_value_of_award", "transaction_description",
-                           "recipient_name", "source_file", "source_row", "vintage"],
-                     loads=loads)
-    actions.title = "Actions (transactions) in date order, with the running total"
-    actions.sources = [rows_url(award=award_id, load=r["load_id"], row=r["source_row"])
-                       for r in res.rows]
-    facts = {k: m[k] for k in ("award_id_piid", "award_keys", "recipient_names", "agency",
-                               "actions", "federal_action_obligation", "ceiling",
-                               "ceiling_source", "parent_award_id_piid", "parent_award_key",
-                               "parent_permalink", "usaspending_permalink",
-                               "first_action_date", "last_action_date")}
-    facts["policy"] = policy
-    facts["source_rows"] = rows_url(award=award_id)
+    actions = Table("Actions (transactions) in date order, with the running total",
+                    ["action_date", "fiscal_year", "modification_number",
+                     "federal_action_obligation", "running_total",
+                     "potential_total_value_of_award", "transaction_description",
+                     "recipient_name", "source_file", "source_row", "vintage"], rows,
+                    snap.shown(q.AWARD_ACTIONS, {"key": key}), loads=loads,
+                    sources=[rows_url(award=award_id, load=r["load_id"], row=r["source_row"])
+                             for r in rows])
+    facts = {"award_id_piid": latest["award_id_piid"], "award_keys": keys,
+             "recipient_names": sorted({r["recipient_name"] for r in rows
+                                        if r["recipient_name"]}),
+             "agency": latest["awarding_sub_agency_name"], "actions": len(rows),
+             "federal_action_obligation": running, "ceiling": ceiling,
+             "ceiling_source": ceiling_source, "parent_award_id_piid": parent,
+             "parent_award_key": parent_key,
+             "parent_permalink": PERMALINK.format(key=parent_key) if parent_key else None,
+             "usaspending_permalink": latest["usaspending_permalink"],
+             "first_action_date": rows[0]["action_date"],
+             "last_action_date": latest["action_date"], "policy": policy,
+             "source_rows": rows_url(award=award_id)}
     return Page(
-        f"Award {m['award_id_piid']}", "award.html",
+        f"Award {latest['award_id_piid']}", "award.html",
         tables={"actions": actions, "siblings": siblings},
-        charts={"timeline": ch.checked(ch.timeline(res.rows, m["ceiling"]))},
+        charts={"timeline": ch.timeline(rows, ceiling)},
         facts=facts,
-        caveats=list(res.caveats) + [
+        caveats=notes + [
             f"per-action view under duplicate policy '{policy}' (exact copies inside an API "
             "export are paging noise for a timeline)",
             "ceiling = the award's own potential value from its latest action, never summed; "
             "its vehicle's ceiling is a different number"],
-        loads=_load_info(catalog, loads))
+        loads=_load_info(snap, loads))
 
 
 # ---- search --------------------------------------------------------------------------------
@@ -365,30 +505,45 @@ class SearchQuery:
         return f"{path}?{urlencode(self.params(**change))}"
 
 
-def search(catalog: Catalog, sq: SearchQuery, policy: str = "keep",
-           per_page: int = SEARCH_PAGE) -> Page:
-    """Awards with an action whose description contains a phrase, filtered, sorted, paged."""
-    from contractwatch.analyze import search as run
+SEARCH_COLUMNS = ["award_id_piid", "recipient_name", "awarding_sub_agency_name",
+                  "first_action_date", "last_action_date", "actions", "matching_actions",
+                  "federal_action_obligation", "potential_total_value_of_award",
+                  "matching_description", "parent_award_id_piid", "award_key"]
 
+
+def search(snap: Snapshot, sq: SearchQuery, policy: str = "keep",
+           per_page: int = SEARCH_PAGE) -> Page:
+    """Awards with an action whose description contains a phrase, filtered, sorted, paged.
+
+    One query answers the page and the count (a window over the matching awards).
+    """
     page = Page("Search descriptions", "search.html", facts={"query": sq, "policy": policy})
     if not sq.q.strip():
         return page
     if sq.page < 1:
         raise ValueError("page must be 1 or more")
-    res = run(catalog, sq.q, sq.filters(), per_page, (sq.page - 1) * per_page, sq.sort, policy)
-    total = res.meta["total_awards"]
-    t = _table(res, ["award_id_piid", "recipient_name", "awarding_sub_agency_name",
-                     "first_action_date", "last_action_date", "actions", "matching_actions",
-                     "federal_action_obligation", "potential_total_value_of_award",
-                     "matching_description", "parent_award_id_piid", "award_key"])
-    t.sources = [rows_url(award=r["award_key"]) for r in res.rows]
-    t.caveats = []
+    if sq.sort not in q.SEARCH_ORDER:
+        raise ValueError(f"sort must be one of {', '.join(q.SEARCH_ORDER)}")
+    f = sq.filters()
+    where, params = snap.scope(f, policy)
+    params.update(q=sq.q.strip(), min=sq.min_amount, max=sq.max_amount, limit=per_page,
+                  offset=(sq.page - 1) * per_page)
+    sql = q.SEARCH.format(where=where, order=q.SEARCH_ORDER[sq.sort])
+    rows = snap.rows(sql, params)
+    if rows:
+        total = int(rows[0]["total_awards"])
+    else:  # past the last page (or nothing matched): count on the first page
+        first = snap.rows(sql, {**params, "limit": 1, "offset": 0})
+        total = int(first[0]["total_awards"]) if first else 0
+    t = Table(f"Awards whose descriptions contain {sq.q.strip()!r} — {f.describe()}",
+              SEARCH_COLUMNS, rows, snap.shown(sql, params),
+              sources=[rows_url(award=r["award_key"]) for r in rows])
     pages = max(1, -(-total // per_page))
     page.title = f"Search: {sq.q}"
     page.tables = {"results": t}
-    page.caveats = list(res.caveats)
+    page.caveats = _caveats(snap, f, policy)
     page.facts.update({"total_awards": total, "page": sq.page, "pages": pages,
-                       "per_page": per_page, "describe": res.title,
+                       "per_page": per_page, "describe": t.title,
                        "prev": sq.url(page=sq.page - 1 if sq.page > 2 else None)
                        if sq.page > 1 else None,
                        "next": sq.url(page=sq.page + 1) if sq.page < pages else None})
@@ -408,55 +563,60 @@ EXACT = {"recipient_name": "recipient_name",
          "naics_description": "naics_description", "load": "load_id"}
 
 
-def source_rows(catalog: Catalog, params: dict[str, str], policy: str = "keep",
+def source_rows(snap: Snapshot, params: dict[str, str], policy: str = "keep",
                 offset: int = 0, limit: int = ROWS_PAGE) -> Page:
     """The current stored rows behind a figure, with the file and row each came from.
 
     Parameters narrow by agency, fiscal year, award, family and exact column values; the
     page's sum over every matching row is the figure the link came from.
     """
-    t = catalog.transactions(policy)
     f = Filters(agency=params.get("agency") or None,
                 fy=int(params["fy"]) if params.get("fy") else None)
-    t = apply_filters(t, f)
     described = [f.describe()] if f.agency or f.fy else []
+    extra, values = [], {}
     for param, col in EXACT.items():
         if param in params:
             value = params[param]
-            t = t.filter(t[col].isnull() if value == "" else t[col] == value)
+            if value == "":
+                extra.append(f"{col} IS NULL")
+            else:
+                extra.append(f"{col} = ${param}")
+                values[param] = value
             described.append(f"{param} = {value!r}")
     if params.get("award"):
-        key = params["award"].strip().upper()
-        t = t.filter((t.award_id_piid.upper() == key)
-                     | (t.contract_award_unique_key.upper() == key))
-        described.append(f"award {key}")
+        values["award"] = params["award"].strip().upper()
+        extra.append("(piid_upper = $award OR award_key_upper = $award)")
+        described.append(f"award {values['award']}")
     if params.get("row"):
-        t = t.filter(t.source_row == int(params["row"]))
+        values["row"] = int(params["row"])
+        extra.append("source_row = $row")
         described.append(f"source row {params['row']}")
+    join = ""
     if params.get("family"):
-        from contractwatch.companies import with_families
-
-        t = with_families(catalog, t, policy)
-        t = t.filter(t.family_id == params["family"])
+        snap.families()
+        join = q.FAMILY_JOIN
+        values["family"] = params["family"]
+        extra.append("f.family_id = $family")
         described.append(f"family {params['family']}")
     if not described:
         raise ValueError("say which rows: give agency, fy, award, recipient_name or another "
                          "filter")
-    summary = catalog.con.to_pyarrow(t.aggregate(
-        rows=t.count(), federal_action_obligation=t.federal_action_obligation.sum(),
-    )).to_pylist()[0]
-    copies = int(catalog.con.execute(t.semi_join(catalog.copies_table(),
-                                                 ["load_id", "source_row"]).count()))
-    ordered = t.order_by(["action_date", "award_id_piid", "modification_number", "load_id",
-                          "source_row"]).select(*ROW_COLUMNS)
-    page_expr = ordered.limit(limit, offset=offset) if limit else ordered
-    rows = catalog.con.to_pyarrow(page_expr).to_pylist()
-    loads = _loads_in(catalog, t)
-    total = int(summary["rows"])
+    where, bound = snap.scope(f, policy, extra)
+    bound.update(values)
+    summary = snap.rows(q.SCOPE_FACTS.replace("FROM web_rows", "FROM web_rows " + join)
+                        .format(where=where), bound)[0]
+    sql = q.SOURCE_ROWS.format(where=where, join=join)
+    if limit:
+        sql += " LIMIT $limit OFFSET $offset"
+        bound.update(limit=limit, offset=offset)
+    rows = snap.rows(sql, bound)
+    catalog = snap.catalog
+    loads = _by_vintage(catalog, summary["loads"])
+    total, copies = int(summary["rows"]), int(summary["copies"])
     return Page(
         "Source rows: " + ", ".join(described), "rows.html",
         tables={"rows": Table("Stored rows (current state)", ROW_COLUMNS, rows,
-                              catalog.to_sql(ordered), loads=loads)},
+                              snap.shown(sql, bound), loads=loads)},
         facts={"rows": total, "federal_action_obligation": summary["federal_action_obligation"]
                or Decimal("0"), "exact_copies": copies, "offset": offset, "limit": limit,
                "policy": policy, "params": params,
@@ -468,7 +628,6 @@ def source_rows(catalog: Catalog, params: dict[str, str], policy: str = "keep",
                  f"'{policy}' counts them" if copies and policy == "keep" else ""] +
         ["each row names the file and row it was read from, and its load's vintage"],
         loads=_load_info(catalog, loads))
-
 
 # ---- watches -------------------------------------------------------------------------------
 

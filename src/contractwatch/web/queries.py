@@ -1,0 +1,460 @@
+"""The web app's data: one snapshot of the current state per manifest, and plain SQL over it.
+
+Why not the library's Ibis expressions at request time: building and compiling them costs
+0.1–1.5 s of Python per page (the DuckDB work under them takes milliseconds), and Python
+work holds the GIL, so twenty visitors queue behind each other. Instead, when a manifest is
+first seen, the current state *as the library defines it* (`Catalog.transactions`, compiled
+once: newest vintage per key, withdrawn rows dropped) is copied into one DuckDB table,
+``web_rows``, with the few derived columns every page needs (award key, whether the row is
+an exact copy inside an API export, the resolution key). Every page then runs fixed SQL texts
+with parameters bound by DuckDB (nothing typed by a visitor becomes SQL text), each on its
+own cursor, so queries of different requests run in parallel inside DuckDB.
+
+Families and brands (resolution, brand rules) are computed once per snapshot by the
+library (`companies.resolution`, `resolve.detect_brands`) and kept as two small tables.
+The SQL shown under each table is the text that ran, its parameters written in as literals
+and ``web_rows`` spelled out as the library's own current-state query.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable
+from contextvars import ContextVar
+from decimal import Decimal
+from typing import Any
+
+from contractwatch.analyze import Filters
+from contractwatch.catalog_file import VIEWS_JSON
+from contractwatch.companies import KEY_COLUMNS, SEP
+from contractwatch.store import (
+    Catalog,
+    LoadRecord,
+    Store,
+    committed_files,
+    coverage_arrow,
+    duckdb_config,
+    loads_are_disjoint,
+    loads_arrow,
+    vintage_order,
+)
+
+# columns of the current state that pages read (the rest stay in the Parquet files)
+ROW_COLUMNS = [
+    "contract_transaction_unique_key", "contract_award_unique_key", "award_id_piid",
+    "modification_number", "transaction_number", "parent_award_id_piid",
+    "parent_award_agency_id", "action_date", "fiscal_year", "federal_action_obligation",
+    "potential_total_value_of_award", "awarding_agency_code", "awarding_sub_agency_code",
+    "awarding_sub_agency_name", "recipient_name", "recipient_uei", "recipient_duns",
+    "recipient_parent_uei", "recipient_parent_duns", "recipient_parent_name",
+    "product_or_service_code", "product_or_service_code_description", "naics_code",
+    "naics_description", "transaction_description", "usaspending_permalink", "source_file",
+    "source_row", "load_id", "vintage",
+]
+
+AWARD_KEY = "coalesce(contract_award_unique_key, award_id_piid)"
+RESOLUTION_KEY = (" || chr(31) || ".join(f"coalesce(CAST({c} AS VARCHAR), '')"
+                                         for c in KEY_COLUMNS))
+
+
+class Cancelled(Exception):
+    """The page's work was stopped (its client left, or it ran out of time)."""
+
+
+class Work:
+    """One page being built: the DuckDB cursors it is running, so that it can be stopped."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.cursors: set[Any] = set()
+        self.lock = threading.Lock()
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.cancelled = True
+            for cursor in self.cursors:
+                cursor.interrupt()
+
+    def attach(self, cursor: Any) -> None:
+        with self.lock:
+            if self.cancelled:
+                raise Cancelled("stopped before its next query")
+            self.cursors.add(cursor)
+
+    def detach(self, cursor: Any) -> None:
+        with self.lock:
+            self.cursors.discard(cursor)
+
+
+# the work of the request this thread is building a page for (None outside requests)
+CURRENT_WORK: ContextVar[Work | None] = ContextVar("CURRENT_WORK", default=None)
+
+
+def sql_literal(value: Any) -> str:
+    """A parameter value written into SQL text for display (quotes doubled)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class Snapshot:
+    """One manifest version's current state in memory, and the queries pages run on it.
+
+    Built without Ibis: the current-state SQL ships precompiled (`catalog_file.VIEWS_JSON`,
+    checked against the Ibis expressions by a test). The library's Catalog is opened only
+    for what still needs it (the home page's `status`, families, award details).
+    """
+
+    def __init__(self, store: Store, policy: str = "keep"):
+        import duckdb
+
+        manifest = store.manifest()
+        self.store = store
+        self.policy = policy
+        self.loads = [LoadRecord.from_json(x) for x in manifest["loads"]]
+        self.details = list(manifest["details"])
+        self.ranks = vintage_order(self.loads)
+        self._lock = threading.Lock()
+        self._sections = threading.Lock()  # families and brands, built once
+        # the library's Ibis calls share the catalog's one connection: one at a time
+        self.library = threading.Lock()
+        self._catalog: Catalog | None = None
+        self.memo: dict[Any, Any] = {}  # small per-scope facts, for this snapshot only
+        self._families_ready = False
+        self._brands_ready = False
+        self.con = duckdb.connect(config=duckdb_config())
+        self.con.execute("SET enable_progress_bar = false; SET TimeZone = 'UTC'")
+        self._raw_tables()
+        views = json.loads(VIEWS_JSON.read_text(encoding="utf-8"))
+        current = views["disjoint" if loads_are_disjoint(self.loads) else "general"][
+            "transactions"]
+        self.definition = (
+            f"SELECT cur.{', cur.'.join(ROW_COLUMNS)}, {AWARD_KEY} AS award_key,\n"
+            f"  copies.load_id IS NOT NULL AS is_copy,\n  {RESOLUTION_KEY} AS resolution_key,\n"
+            "  upper(award_id_piid) AS piid_upper,\n"
+            "  hash(transaction_description) AS description_hash,\n"
+            "  upper(contract_award_unique_key) AS award_key_upper\n"
+            f"FROM ({current}) AS cur\nLEFT JOIN (SELECT DISTINCT load_id, source_row FROM "
+            "cw_copies) AS copies\n  ON cur.load_id = copies.load_id AND cur.source_row = "
+            "copies.source_row")
+        # sorted by award, so that an award's few rows are found by the row groups' min/max
+        # without reading the others (agency pages are built ahead, at start)
+        self.con.execute("CREATE TABLE web_rows AS " + self.definition
+                         + "\nORDER BY piid_upper, award_key_upper")
+        # search matches text once per distinct description, not once per row
+        self.con.execute("CREATE TABLE web_descriptions AS SELECT DISTINCT description_hash, "
+                         "upper(transaction_description) AS upper_text "
+                         "FROM web_rows WHERE transaction_description IS NOT NULL")
+
+    def _raw_tables(self) -> None:
+        """cw_rows, cw_loads, cw_coverage, cw_copies, cw_deletes under the names the
+        precompiled SQL uses (as catalog_file writes them for the DuckDB CLI)."""
+        from contractwatch.schema import arrow_schema
+
+        root = self.store.root
+        files = committed_files(root, self.loads, "transactions.parquet")
+        if len(files) != len(self.loads):  # the catalog names the lost file
+            self.catalog.transactions_all()
+        copies = committed_files(root, self.loads, "copies.parquet")
+        for name, data in (("cw_loads", loads_arrow(self.loads)),
+                           ("cw_coverage", coverage_arrow(self.loads))):
+            self.con.register(f"{name}_arrow", data)
+            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")
+            self.con.unregister(f"{name}_arrow")
+        if files:
+            self.con.execute(f"CREATE VIEW cw_rows AS SELECT * FROM read_parquet({files!r})")
+        else:
+            import pyarrow as pa
+
+            self.con.register("cw_rows", pa.Table.from_pylist([], schema=arrow_schema()))
+        deletes = committed_files(root, [ld for ld in self.loads if ld.deletes],
+                                  "deletes.parquet")
+        self.con.execute(  # a delta file's deletions, as catalog_file writes them
+            f"CREATE VIEW cw_deletes AS SELECT * FROM read_parquet({deletes!r})" if deletes
+            else "CREATE TABLE cw_deletes (txn_key VARCHAR, contract_transaction_unique_key "
+            "VARCHAR, source_row BIGINT, load_id VARCHAR)")
+        self.con.execute("CREATE VIEW cw_copies AS " + (
+            f"SELECT * FROM read_parquet({copies!r})" if copies else
+            "SELECT NULL::VARCHAR AS load_id, NULL::BIGINT AS source_row WHERE false"))
+
+    @property
+    def catalog(self) -> Catalog:
+        """The library's catalog over the same loads (opened on first use: it imports Ibis)."""
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = Catalog(self.store, self.loads, self.details)
+            return self._catalog
+
+    # ---- running SQL -----------------------------------------------------------------------
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a query as dicts, on a cursor of its own (one per call: thread-safe)."""
+        import duckdb
+
+        work = CURRENT_WORK.get()
+        cur = self.con.cursor()
+        try:
+            if work is not None:
+                work.attach(cur)
+            cur.execute(sql, {k: v for k, v in (params or {}).items()
+                              if re.search(r"\$" + k + r"\b", sql)})
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        except duckdb.InterruptException:
+            raise Cancelled("interrupted") from None
+        finally:
+            if work is not None:
+                work.detach(cur)
+            cur.close()
+
+    def shown(self, sql: str, params: dict[str, Any] | None = None) -> str:
+        """The SQL as it ran, parameters written in, with web_rows spelled out."""
+        params = params or {}
+        text = re.sub(r"\$(\w+)\b", lambda m: sql_literal(params.get(m.group(1))), sql)
+        head = f"web_rows AS (\n{self.definition}\n)"
+        if text.startswith("WITH "):
+            return f"WITH {head},\n{text[5:]}"
+        return f"WITH {head}\n{text}"
+
+    # ---- scopes ---------------------------------------------------------------------------
+    def scope(self, f: Filters, policy: str, extra: Iterable[str] = ()) -> tuple[str, dict]:
+        """WHERE text and parameters for the library's Filters (analyze.apply_filters)."""
+        where, params = ["true"], {}
+        if policy == "collapse":
+            where.append("NOT is_copy")
+        department = f.department_code()
+        if department:
+            where.append("awarding_agency_code = $department")
+            params["department"] = department
+        elif f.agency:
+            where.append("awarding_sub_agency_code = $agency")
+            params["agency"] = f.agency_code()
+        if f.fy:
+            where.append("fiscal_year = $fy")
+            params["fy"] = int(f.fy)
+        if f.recipient:
+            where.append("contains(upper(coalesce(recipient_name, '')), upper($recipient))")
+            params["recipient"] = f.recipient
+        if f.psc:
+            where.append("(product_or_service_code = upper($psc) OR contains(upper(coalesce("
+                         "product_or_service_code_description, '')), upper($psc)))")
+            params["psc"] = f.psc
+        if f.naics:
+            where.append("(naics_code = $naics OR contains(upper(coalesce(naics_description, "
+                         "'')), upper($naics)))")
+            params["naics"] = f.naics
+        where.extend(extra)
+        return " AND ".join(where), params
+
+    # ---- families and brands (computed once per snapshot) ------------------------------------
+    def families(self) -> None:
+        """Create web_families: resolution key → organisation and family (library resolve)."""
+        with self._sections:
+            if self._families_ready:
+                return
+            import pyarrow as pa
+
+            from contractwatch.companies import resolution
+
+            with self.library:
+                mapping = resolution(self.catalog, self.policy).mapping
+            keys = [SEP.join("" if r[c] is None else str(r[c]) for c in KEY_COLUMNS)
+                    for r in mapping.select(KEY_COLUMNS).to_pylist()]
+            table = pa.table({"resolution_key": keys, **{c: mapping.column(c) for c in (
+                "organisation_id", "organisation_name", "family_id", "family_name",
+                "family_source")}})
+            cur = self.con.cursor()
+            cur.register("web_families_in", table)
+            cur.execute("CREATE OR REPLACE TABLE web_families AS "
+                        "SELECT DISTINCT ON (resolution_key) * FROM web_families_in")
+            cur.unregister("web_families_in")
+            self._families_ready = True
+
+    def brands(self) -> None:
+        """Create web_brands: description → brand named in it (library brand rules)."""
+        with self._sections:
+            if self._brands_ready:
+                return
+            from contractwatch.resolve import detect_brands
+            from contractwatch.resolve.brands import load_brands
+
+            rules = load_brands()
+            descriptions = [r["d"] for r in self.rows(
+                "SELECT DISTINCT transaction_description AS d FROM web_rows "
+                "WHERE transaction_description IS NOT NULL")]
+            cur = self.con.cursor()
+            cur.register("web_brands_in", detect_brands(candidates(descriptions, rules), rules))
+            cur.execute("CREATE OR REPLACE TABLE web_brands AS SELECT * FROM web_brands_in")
+            cur.unregister("web_brands_in")
+            self._brands_ready = True
+
+    def family_of(self, name: str) -> dict[str, Any]:
+        from contractwatch.companies import find_family
+
+        self.families()
+        with self.library:
+            return find_family(self.catalog, name, self.policy)
+
+    def award_detail(self, keys: list[str]) -> dict[str, Any] | None:
+        """Award-level facts fetched from the API (only stores that ran `enrich` have any)."""
+        if not self.catalog.details or not keys:
+            return None
+        with self.library:
+            d = self.catalog.award_details()
+            found = self.catalog.execute_arrow(
+                d.filter(d.contract_award_unique_key.isin(keys))).to_pylist()
+        return found[0] if found else None
+
+
+def candidates(descriptions: list[str], rules: list[Any]) -> list[str]:
+    """The descriptions that any brand pattern matches at all: the only ones that can name a
+    brand (exclusions only ever take hits away). One combined regex search per description
+    instead of every rule's, which makes brand detection over a whole store ~20x cheaper."""
+    try:
+        anything = re.compile("|".join(f"(?:{p.pattern})" for r in rules for p in r.patterns))
+    except re.error:  # a pattern that cannot be combined: check every description
+        return descriptions
+    space = re.compile(r"\s+")
+    return [d for d in descriptions if anything.search(space.sub(" ", d.upper()))]
+
+
+# ---- SQL texts --------------------------------------------------------------------------------
+# {where} is filled from Snapshot.scope (fixed fragments); values are $parameters.
+
+TREND = """SELECT fiscal_year, sum(federal_action_obligation) AS federal_action_obligation,
+  count(*) AS transactions, count(DISTINCT award_key) AS awards,
+  count(DISTINCT recipient_name) AS recipients
+FROM web_rows WHERE {where}
+GROUP BY fiscal_year ORDER BY fiscal_year"""
+
+TOP = """SELECT {key}, sum(federal_action_obligation) AS federal_action_obligation,
+  count(*) AS transactions, count(DISTINCT award_key) AS awards,
+  sum(sum(federal_action_obligation)) OVER () AS scope_total
+FROM web_rows WHERE {where}
+GROUP BY {key} ORDER BY federal_action_obligation DESC, {key} LIMIT $limit"""
+
+TOP_FAMILY = """SELECT f.family_id, f.family_name,
+  sum(federal_action_obligation) AS federal_action_obligation, count(*) AS transactions,
+  count(DISTINCT award_key) AS awards, count(DISTINCT recipient_name) AS members,
+  any_value(f.family_source) AS family_source
+FROM web_rows LEFT JOIN web_families AS f USING (resolution_key) WHERE {where}
+GROUP BY f.family_id, f.family_name
+ORDER BY federal_action_obligation DESC, f.family_name LIMIT $limit"""
+
+TOP_BRAND = """SELECT b.brand_id, b.brand,
+  sum(federal_action_obligation) AS federal_action_obligation, count(*) AS transactions,
+  count(DISTINCT award_key) AS awards, count(DISTINCT recipient_name) AS prime_recipients,
+  sum(CAST(b.brands_in_description > 1 AS BIGINT)) AS shared_with_other_brands
+FROM web_rows JOIN web_brands AS b USING (transaction_description) WHERE {where}
+GROUP BY b.brand_id, b.brand ORDER BY federal_action_obligation DESC, b.brand LIMIT $limit"""
+
+COVERAGE = """SELECT awarding_sub_agency_code,
+  arg_max(awarding_sub_agency_name, action_date) AS awarding_sub_agency_name, fiscal_year,
+  count(*) AS transactions, sum(federal_action_obligation) AS federal_action_obligation,
+  min(action_date) AS first_action_date, max(action_date) AS last_action_date,
+  count(DISTINCT load_id) AS loads, max(vintage) AS newest_vintage
+FROM web_rows WHERE {where}
+GROUP BY awarding_sub_agency_code, fiscal_year ORDER BY awarding_sub_agency_code, fiscal_year"""
+
+STORED_ROWS = "SELECT count(*) AS n FROM cw_rows"
+
+SCOPE_FACTS = """SELECT list(DISTINCT load_id) AS loads, count(*) AS rows,
+  sum(federal_action_obligation) AS federal_action_obligation,
+  count(*) FILTER (WHERE is_copy) AS copies
+FROM web_rows WHERE {where}"""
+
+# one row per award, as analyze.awards: values of the latest action (by date, modification,
+# transaction number), obligations summed, the ceiling never summed
+AWARDS = """SELECT award_key, any_value(award_id_piid) AS award_id_piid,
+  arg_max(awarding_sub_agency_code, o) AS awarding_sub_agency_code,
+  arg_max(awarding_sub_agency_name, o) AS awarding_sub_agency_name,
+  arg_max(recipient_name, o) AS recipient_name,
+  arg_max(parent_award_id_piid, o) AS parent_award_id_piid,
+  min(action_date) AS first_action_date, max(action_date) AS last_action_date,
+  count(*) AS actions, sum(federal_action_obligation) AS federal_action_obligation,
+  arg_max(potential_total_value_of_award, o) AS potential_total_value_of_award,
+  arg_min(transaction_description, o) AS description,
+  arg_max(usaspending_permalink, o) AS usaspending_permalink
+FROM (SELECT *, CAST(action_date AS VARCHAR) || '|' || coalesce(modification_number, '')
+        || '|' || lpad(CAST(coalesce(transaction_number, 0) AS VARCHAR), 6, '0') AS o
+      FROM web_rows WHERE {where})
+GROUP BY award_key"""
+
+SEARCH = """WITH matched AS (
+  SELECT award_key, count(*) AS matching_actions,
+    arg_max(transaction_description, action_date) AS matching_description
+  FROM web_rows
+  WHERE {where} AND description_hash IN (
+    SELECT description_hash FROM web_descriptions WHERE contains(upper_text, upper($q)))
+    AND contains(upper(transaction_description), upper($q))
+  GROUP BY award_key
+), per_award AS (""" + AWARDS.replace(
+    "WHERE {where})", "WHERE {where} AND award_key IN (SELECT award_key FROM matched))") + """
+)
+SELECT per_award.*, matched.matching_actions, matched.matching_description,
+  count(*) OVER () AS total_awards
+FROM per_award JOIN matched USING (award_key)
+WHERE ($min::DECIMAL(38, 2) IS NULL OR federal_action_obligation >= $min)
+  AND ($max::DECIMAL(38, 2) IS NULL OR federal_action_obligation <= $max)
+ORDER BY {order} LIMIT $limit OFFSET $offset"""
+
+SEARCH_ORDER = {
+    "obligations": "federal_action_obligation DESC, award_key",
+    "date": "last_action_date DESC, award_key",
+    "recipient": "recipient_name, award_key",
+    "actions": "actions DESC, award_key",
+}
+
+AWARD_ACTIONS = """SELECT award_id_piid, action_date, fiscal_year, modification_number,
+  federal_action_obligation, potential_total_value_of_award, transaction_description,
+  recipient_name, awarding_sub_agency_name, contract_award_unique_key, parent_award_id_piid,
+  parent_award_agency_id, usaspending_permalink, source_file, source_row, load_id, vintage,
+  is_copy
+FROM (SELECT * FROM web_rows WHERE piid_upper = $key
+      UNION ALL
+      SELECT * FROM web_rows WHERE award_key_upper = $key AND piid_upper IS DISTINCT FROM $key)
+ORDER BY action_date, modification_number, transaction_number, source_row"""
+
+SIBLINGS = """SELECT * FROM (""" + AWARDS.replace(
+    "WHERE {where})", "WHERE {where} AND award_key IN (SELECT award_key FROM web_rows "
+    "WHERE parent_award_id_piid = $parent))") + """)
+WHERE parent_award_id_piid = $parent AND NOT list_contains($exclude, award_key)
+  AND award_id_piid IS DISTINCT FROM $piid
+ORDER BY federal_action_obligation DESC, award_key LIMIT 100"""
+
+SOURCE_ROWS = """SELECT action_date, fiscal_year, awarding_sub_agency_code, award_id_piid,
+  modification_number, recipient_name, federal_action_obligation, transaction_description,
+  product_or_service_code_description, naics_description, contract_award_unique_key,
+  source_file, source_row, load_id, vintage
+FROM web_rows {join} WHERE {where}
+ORDER BY action_date, award_id_piid, modification_number, load_id, source_row"""
+
+FAMILY_JOIN = "LEFT JOIN web_families AS f USING (resolution_key)"
+
+COMPANY_BY_YEAR = """SELECT fiscal_year, awarding_sub_agency_code, awarding_sub_agency_name,
+  sum(federal_action_obligation) AS federal_action_obligation, count(*) AS transactions,
+  count(DISTINCT award_key) AS awards
+FROM web_rows JOIN web_families AS f USING (resolution_key)
+WHERE {where} AND f.family_id = $family
+GROUP BY fiscal_year, awarding_sub_agency_code, awarding_sub_agency_name
+ORDER BY fiscal_year, awarding_sub_agency_code"""
+
+COMPANY_MEMBERS = """SELECT recipient_name, f.organisation_id, f.family_source,
+  sum(federal_action_obligation) AS federal_action_obligation, count(*) AS transactions
+FROM web_rows JOIN web_families AS f USING (resolution_key)
+WHERE {where} AND f.family_id = $family
+GROUP BY recipient_name, f.organisation_id, f.family_source
+ORDER BY federal_action_obligation DESC"""
+
+COMPANY_BRANDS = """SELECT b.brand_id, b.brand,
+  sum(federal_action_obligation) AS federal_action_obligation, count(*) AS transactions
+FROM web_rows JOIN web_brands AS b USING (transaction_description)
+WHERE {where} AND list_contains($names, recipient_name)
+GROUP BY b.brand_id, b.brand ORDER BY federal_action_obligation DESC"""
