@@ -203,7 +203,7 @@ def test_spending_by_award_past_the_search_window_follows_the_cursor():
         got = [a["generated_internal_id"] for a in
                c.spending_by_award(ice_fy2025_filters(), ["Award ID", "Award Amount"])]
         body = {"filters": ice_fy2025_filters(), "fields": ["Award ID", "Award Amount"],
-                "limit": 100, "page": 4}
+                "sort": "Award Amount", "limit": 100, "page": 4}
         with pytest.raises(ApiError, match="last_record_sort_value") as err:
             c.request_json("POST", "/api/v2/search/spending_by_award/", body)
         assert err.value.status == 422

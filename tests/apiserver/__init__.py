@@ -550,6 +550,11 @@ class ApiServer:
         fields = body["fields"]
         limit, page = int(body.get("limit", 10)), int(body.get("page", 1))
         _check_page(limit, page)
+        sort = body.get("sort") or fields[0]
+        if sort != "Award Amount":  # the only sort this server implements
+            raise ApiError422(f"Sort value '{sort}' not found in requested fields: {fields}"
+                              if sort not in fields else f"sort {sort!r} is not served here",
+                              400)  # api_helper.py raise_if_sort_key_not_valid
         desc = body.get("order", "desc") == "desc"
         cursor_id, cursor_value = body.get("last_record_unique_id"), \
             body.get("last_record_sort_value")

@@ -296,6 +296,8 @@ class UsaspendingClient:
         path = "/api/v2/search/spending_by_award/"
         if limit > PAGE_LIMIT:
             raise ValueError(f"limit {limit} is above the API's maximum of {PAGE_LIMIT}")
+        if sort not in fields:  # the server refuses it (raise_if_sort_key_not_valid)
+            raise ValueError(f"sort {sort!r} must be one of the requested fields {fields}")
         cursor: dict[str, Any] = {}
         seen: set[Any] = set()
         while True:
