@@ -8,12 +8,20 @@ SHARED ?= ../shared/data
 .PHONY: setup setup-dev system-deps demo test test-fast test-spark lint bench bench-scale clean
 
 $(BIN)/python:
+	@echo "[setup] creating $(VENV)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# The runtime install: wheels only (no compiler, no system headers), with pip's progress shown.
+# Optional parts are extras (pyproject.toml): e.g. make setup EXTRAS=web,ftm
+EXTRAS ?=
 setup: $(BIN)/python
-	$(BIN)/pip install -q -c constraints.txt -e .
+	@echo "[setup] installing contractwatch$(if $(EXTRAS),[$(EXTRAS)]) and its dependencies (wheels only)"
+	$(BIN)/pip install --progress-bar on --only-binary=:all: -c constraints.txt -e '.$(if $(EXTRAS),[$(EXTRAS)])' \
+	  | grep --line-buffered -E '^(Collecting|Downloading|Installing|Successfully|ERROR)' || true
+	@$(BIN)/contractwatch --help >/dev/null && echo "[setup] done: $(BIN)/contractwatch"
 
+# Everything the tests need: every extra, Spark and the test tools.
 setup-dev: $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,spark]'
 

@@ -28,6 +28,7 @@ def server():
     ds.load([FY2025], "2026-08-22")
     with ApiServer(ds) as srv:
         yield srv
+    assert srv.violations == []  # every response the tests saw was the contract's shape
 
 
 def client_for(srv: ApiServer, **kw) -> UsaspendingClient:
@@ -107,7 +108,7 @@ def test_refused_requests_report_the_api_detail(server):
             c.request_json("POST", "/api/v2/search/spending_by_transaction/",
                            {"filters": ice_fy2025_filters(), "fields": ["Award ID"],
                             "sort": "Award ID", "limit": 100, "page": 501})
-        assert err.value.status == 422 and "maximum result limit 50000" in str(err.value)
+        assert err.value.status == 422 and "maximum result limit (50000)" in str(err.value)
         with pytest.raises(ValueError, match="search window"):
             c.spending_by_transaction(ice_fy2025_filters(), page=501)
         with pytest.raises(ValueError, match="maximum of 100"):
@@ -139,10 +140,14 @@ def test_download_job_is_polled_and_its_zip_saved(server, tmp_path):
         status = c.download_transactions(ice_fy2025_filters(), dest)
         count = c.download_count(ice_fy2025_filters())
     assert status["status"] == "finished"
-    assert server.hits["/api/v2/download/status/"] == server.download_polls + 1
+    assert status["file_url"].startswith("/")  # a path on the API host, resolved by the client
+    assert server.hits["/api/v2/download/status"] == server.download_polls + 1
     with zipfile.ZipFile(dest) as z:
-        (member,) = z.namelist()
-        lines = z.read(member).decode().splitlines()
+        prime, sub = sorted(z.namelist())
+        lines = z.read(prime).decode().splitlines()
+        sub_lines = z.read(sub).decode().splitlines()
+    assert prime.startswith("Contracts_PrimeTransactions_")
+    assert sub.startswith("Contracts_Subawards_") and len(sub_lines) == 1  # header only
     expected = len(distinct_keys(FY2025, "ICE"))
     assert len(lines) - 1 == expected == count
 
@@ -174,6 +179,7 @@ def test_spending_by_award_lists_each_award_once(server):
     with client_for(server) as c:
         got = [a["generated_internal_id"] for a in
                c.spending_by_award(ice_fy2025_filters(), ["Award ID", "Award Amount"])]
+    assert server.total_hits("/api/v2/search/spending_by_award/") == -(-len(expected) // 100)
     assert len(got) == len(set(got)) == len(expected)
     assert set(got) == expected
 
@@ -183,3 +189,113 @@ def test_faults_switch_off(server):
     with client_for(server) as c:
         c.last_updated()
     assert c.stats.retries == 0
+
+
+def test_spending_by_award_past_the_search_window_follows_the_cursor():
+    """A window of 250 records (the real one is 50,000): page 4 of 100 is refused, the
+    cursor serves every award once, and the server ignores `page` with a cursor, so a client
+    that increments `page` instead would be served the same rows again."""
+    ds = Dataset()
+    ds.load([FY2025], "2026-08-22")
+    expected = {r["Generated Award ID"] for r in read_rows(FY2025) if r["Agency"] == "ICE"}
+    assert len(expected) > 400
+    with ApiServer(ds, search_window=250) as srv, client_for(srv) as c:
+        got = [a["generated_internal_id"] for a in
+               c.spending_by_award(ice_fy2025_filters(), ["Award ID", "Award Amount"])]
+        body = {"filters": ice_fy2025_filters(), "fields": ["Award ID", "Award Amount"],
+                "sort": "Award Amount", "limit": 100, "page": 4}
+        with pytest.raises(ApiError, match="last_record_sort_value") as err:
+            c.request_json("POST", "/api/v2/search/spending_by_award/", body)
+        assert err.value.status == 422
+        first = c.request_json("POST", "/api/v2/search/spending_by_award/", {**body, "page": 1})
+        meta = first["page_metadata"]
+        cursor = {"last_record_unique_id": meta["last_record_unique_id"],
+                  "last_record_sort_value": meta["last_record_sort_value"]}
+        pages = [c.request_json("POST", "/api/v2/search/spending_by_award/",
+                                {**body, **cursor, "page": n}) for n in (2, 3)]
+    assert len(got) == len(set(got)) == len(expected) and set(got) == expected
+    assert [r["internal_id"] for r in pages[0]["results"]] == \
+        [r["internal_id"] for r in pages[1]["results"]]  # `page` ignored: the same rows
+    assert srv.violations == []
+
+
+def test_award_history_with_a_modification_of_two_transactions_is_complete():
+    """Transaction numbers 0 and 1 of one modification tie on every sort key; the server
+    orders ties anew on each request. Paged three at a time, each transaction comes once."""
+    from dataclasses import replace
+
+    ds = Dataset()
+    ds.load([FY2025], "2026-08-22")
+    by_award: dict[str, list] = {}
+    for r in ds.records:
+        by_award.setdefault(r.generated_id, []).append(r)
+    gid, rows = max(by_award.items(), key=lambda kv: len(kv[1]))
+    assert len(rows) >= 3
+    for r in list(rows):  # every modification gets a second transaction
+        ds.add_record(replace(r, tnum="1", amount=r.amount + 1))
+    expected = sorted(f"CONT_TX_{r.transaction_key}" for r in ds.records
+                      if r.generated_id == gid)
+    with ApiServer(ds) as srv, client_for(srv) as c:
+        for _ in range(5):
+            history = c.transactions(gid, limit=3)  # pages split pairs of tied rows
+            assert sorted(h["id"] for h in history) == expected
+        naive: list[str] = []  # one pass over the pages, no asking again: rows go missing
+        for _ in range(3):
+            try:
+                c.transactions(gid, limit=3, max_rounds=0)
+            except ApiError as exc:
+                naive.append(str(exc))
+    assert naive and "ties in the sort kept hiding the rest" in naive[0]
+    assert len(expected) == 2 * len(rows)
+    assert srv.violations == []
+
+
+def test_empty_last_updated_and_bare_string_errors(server):
+    with client_for(server) as c:
+        server.dataset.as_of = ""
+        assert c.last_updated() is None  # the contract: "" when there is no date
+        server.dataset.as_of = "2026-08-22"
+        server.faults.plan = ["bare_string"]
+        with pytest.raises(ApiError, match="answered with an error message: Request could"):
+            c.last_updated()
+        assert c.stats.retries == 0
+
+
+def test_idv_amounts_count_the_orders_under_a_vehicle(server):
+    rows = [r for r in read_rows(FY2025) if r["Agency"] == "ICE"
+            and r["Generated Award ID"].split("_")[4] != "-NONE-"]
+    parts = rows[0]["Generated Award ID"].split("_")
+    orders = {r["Generated Award ID"] for r in read_rows(FY2025)
+              if r["Generated Award ID"].split("_")[4] == parts[4]}
+    with client_for(server) as c:
+        amounts = c.idv_amounts(f"CONT_IDV_{parts[4]}_{parts[5]}")
+    assert amounts["child_award_count"] == len(orders)
+
+
+def test_a_host_that_does_not_resolve_fails_at_once():
+    said: list[str] = []
+    t0 = time.monotonic()
+    with UsaspendingClient("http://usaspending.invalid", on_wait=said.append) as c, \
+            pytest.raises(ApiError) as err:
+        c.last_updated()
+    assert time.monotonic() - t0 < 5
+    assert "cannot resolve the host name 'usaspending.invalid'" in str(err.value)
+    assert "\n" not in str(err.value) and said == [] and c.stats.requests == 1
+
+
+def test_a_refused_connection_fails_fast_with_a_countdown():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    said: list[str] = []
+    t0 = time.monotonic()
+    with UsaspendingClient(f"http://127.0.0.1:{port}", rate_per_second=0,
+                           on_wait=said.append) as c, pytest.raises(ApiError) as err:
+        c.last_updated()
+    assert time.monotonic() - t0 < 5
+    assert f"cannot connect to http://127.0.0.1:{port}" in str(err.value)
+    assert "tried 3 times" in str(err.value) and c.stats.requests == 3
+    assert all("retrying in " in m and " s (try " in m for m in said)
+    assert {m.split("(try ")[1] for m in said} <= {"2 of 3)", "3 of 3)"}

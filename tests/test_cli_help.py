@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 from contractwatch.cli import app
 
 COMMANDS = ["ingest", "status", "top", "trend", "award", "search", "company", "serve", "sync",
-            "enrich", "report", "export", "resolve explain", "resolve review", "watch add",
-            "watch list", "watch remove", "watch check"]
+            "enrich", "report", "export", "resolve explain", "resolve review", "resolve update",
+            "watch add", "watch list", "watch remove", "watch check"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

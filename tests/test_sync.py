@@ -67,6 +67,7 @@ def server():
     ds.load([AUG19], "2026-08-19")
     with ApiServer(ds) as srv:
         yield srv
+    assert srv.violations == []  # every response was the contract's shape
 
 
 def test_sync_through_faults_stores_every_row_exactly_once(server, tmp_path):
@@ -237,3 +238,94 @@ def test_a_failed_count_check_is_a_warning_not_a_failed_sync(tmp_path):
     assert report.years_differing == []
     assert [w for w in report.warnings if w.startswith("could not compare the per-year counts")]
     assert store.loads() == loads
+
+
+def test_download_zip_with_subawards_loads_the_prime_rows_and_notes_the_rest(server, tmp_path):
+    """download/transactions serves Contracts_PrimeTransactions_*.csv and
+    Contracts_Subawards_*.csv; the sync loads the first and skips the second with a note
+    (header only: nothing to say; with rows: how many were not loaded)."""
+    from tests.apiserver import SUBAWARD_COLUMNS
+
+    store = Store(tmp_path / "store")
+    with client_for(server) as c:
+        quiet = sync(store, make_query("CBP", "2026-08-01", via="download"),
+                     api_url=server.url, client=c)
+    assert quiet.subaward_rows_skipped == 0
+    assert not [w for w in quiet.warnings if "subaward" in w]
+    server.subaward_rows = [dict.fromkeys(SUBAWARD_COLUMNS, "1") for _ in range(3)]
+    store_dir = tmp_path / "store2"
+    cmd = [sys.executable, "-m", "contractwatch", "--store", str(store_dir), "sync",
+           "--agency", "CBP", "--since", "2026-08-01", "--via", "download", "--api-url",
+           server.url, "--rate", "0", "--format", "json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "lacks columns" not in out.stderr
+    (report,) = json.loads(out.stdout)
+    assert report["subaward_rows_skipped"] == 3 * report["downloads"] > 0
+    assert "3 subaward rows not loaded" in out.stderr and "Contracts_Subawards_" in out.stderr
+    expected = expected_rows([AUG19], "CBP", "2026-08-01")
+    assert stored_rows(Store(store_dir), "CBP") == expected == stored_rows(store, "CBP")
+
+
+def test_sync_when_the_api_has_no_last_updated_date(server, tmp_path):
+    server.dataset.as_of = ""  # awards/last_updated answers "" (its contract allows it)
+    store = Store(tmp_path / "store")
+    with client_for(server) as c:
+        report = sync(store, make_query("ICE", "2026-08-01"), api_url=server.url, client=c)
+        again = sync(store, make_query("ICE", "2026-08-01"), api_url=server.url, client=c)
+    assert report.mode == "full" and again.mode == "up-to-date"
+    assert stored_rows(store, "ICE") == expected_rows([AUG19], "ICE", "2026-08-01")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("where", ["unresolvable", "closed-port"])
+def test_offline_sync_fails_fast_in_one_line_and_leaves_no_folder(tmp_path, where):
+    """No traffic leaves the machine: a .invalid name never resolves (RFC 6761) and the
+    closed port is on 127.0.0.1."""
+    url = "http://usaspending.invalid" if where == "unresolvable" \
+        else f"http://127.0.0.1:{_closed_port()}"
+    store_dir = tmp_path / "store"
+    cmd = [sys.executable, "-m", "contractwatch", "--store", str(store_dir), "sync",
+           "--agency", "ICE", "--since", "2026-08-01", "--api-url", url]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    t0 = time.monotonic()
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - t0
+    assert out.returncode == 2 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1 and lines[-1] == errors[0]
+    if where == "unresolvable":
+        assert lines == errors and "cannot resolve the host name 'usaspending.invalid'" \
+            in errors[0]
+    else:
+        assert f"cannot connect to {url}" in errors[0]
+        countdown = lines[:-1]  # one line per wait when stderr is not a terminal
+        assert len(countdown) == 2 and all(line.startswith("retry:") and "retrying in" in line
+                                           for line in countdown)
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    assert not store_dir.exists()
+
+
+def test_offline_enrich_fails_fast(server, tmp_path):
+    from contractwatch.enrich import enrich
+    from contractwatch.sources.usaspending_api import ApiError
+
+    store = Store(tmp_path / "store")
+    with client_for(server) as c:
+        sync(store, make_query("ICE", "2026-08-01"), api_url=server.url, client=c)
+    loads = store.loads()
+    t0 = time.monotonic()
+    with UsaspendingClient(f"http://127.0.0.1:{_closed_port()}", rate_per_second=0) as dead, \
+            pytest.raises(ApiError, match="cannot connect"):
+        enrich(store, dead, limit=3)
+    assert time.monotonic() - t0 < 5
+    assert store.loads() == loads and not (store.root / "details").exists()

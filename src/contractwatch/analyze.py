@@ -3,6 +3,10 @@
 Each public function takes a Catalog and returns a Result: rows, the SQL behind them and the
 caveats a reader must see (duplicate policy, truncated blocks, missing columns). Money is
 summed from `federal_action_obligation` per transaction, never from award-level totals.
+
+An expression is built from the values a user gives (`filter_values`); on DuckDB the same
+expression, compiled once with placeholders for those values, runs as precompiled SQL
+(`queries.py`, listed by `query_expressions`), so a command needs no Ibis.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from contractwatch import queries
 from contractwatch.agencies import UnknownAgency, resolve_agency
 from contractwatch.result import Result
 from contractwatch.store import Block, Catalog, LoadRecord
@@ -85,42 +90,68 @@ class Filters:
         return ", ".join(parts) or "all data"
 
 
-def _contains(column: Any, text: str) -> Any:
+def _contains(column: Any, text: Any) -> Any:
     return column.upper().contains(text.upper())
 
 
-def _starts_a_word(column: Any, text: str) -> Any:
-    """The text at the start of a word: 'Dell' finds DELL MARKETING L.P., not CADDELL."""
-    import re
+def _starts_a_word(column: Any, text: Any) -> Any:
+    """The text at the start of a word: 'Dell' finds DELL MARKETING L.P., not CADDELL (both
+    sides read with punctuation as spaces, so it also works on a template's placeholder)."""
+    def words(x: Any) -> Any:
+        return " " + x.upper().re_replace("[^A-Z0-9]+", " ")
 
-    return column.upper().re_search(r"(^|[^A-Z0-9])" + re.escape(text.upper()))
+    return words(column).contains(words(text).rstrip())
+
+
+def filter_values(f: Filters) -> dict[str, Any]:
+    """The filters as the values a query takes (None: not filtered)."""
+    department = f.department_code()
+    return {
+        "department": department,
+        "agency": f.agency_code() if f.agency and not department else None,
+        "fy": int(f.fy) if f.fy else None,
+        "keyword": f.keyword or None, "recipient": f.recipient or None,
+        "psc": f.psc or None, "naics": f.naics or None,
+        "min_amount": f.min_amount, "max_amount": f.max_amount,
+    }
+
+
+def _where(t: Any, value: Any, condition: Any) -> Any:
+    """Filter on `condition(value)` when the value is given; a placeholder (compiling a
+    template) filters only when the value filled in is not NULL."""
+    if value is None:
+        return t
+    if queries.is_placeholder(value):
+        return t.filter(value.isnull() | condition(value))
+    return t.filter(condition(value))
+
+
+def amount_between(t: Any, column: str, v: dict[str, Any]) -> Any:
+    """Rows whose `column` is within the filters' --min-amount and --max-amount."""
+    t = _where(t, v["min_amount"], lambda m: t[column] >= m)
+    return _where(t, v["max_amount"], lambda m: t[column] <= m)
 
 
 def apply_filters(t: Any, f: Filters) -> Any:
     """Row filters shared by every query (on canonical columns)."""
-    department = f.department_code()
-    if department:
-        t = t.filter(t.awarding_agency_code == department)
-    elif f.agency:
-        t = t.filter(t.awarding_sub_agency_code == f.agency_code())
-    if f.fy:
-        t = t.filter(t.fiscal_year == int(f.fy))
-    if f.keyword:
-        k = f.keyword
-        t = t.filter(
-            _contains(t.transaction_description.fill_null(""), k)
-            | _contains(t.recipient_name.fill_null(""), k)
-            | _contains(t.product_or_service_code_description.fill_null(""), k)
-            | _contains(t.naics_description.fill_null(""), k)
-        )
-    if f.recipient:
-        t = t.filter(_starts_a_word(t.recipient_name.fill_null(""), f.recipient))
-    if f.psc:
-        t = t.filter((t.product_or_service_code == f.psc.upper())
-                     | _contains(t.product_or_service_code_description.fill_null(""), f.psc))
-    if f.naics:
-        t = t.filter((t.naics_code == f.naics)
-                     | _contains(t.naics_description.fill_null(""), f.naics))
+    return apply_values(t, filter_values(f))
+
+
+def apply_values(t: Any, v: dict[str, Any]) -> Any:
+    """`apply_filters` on filter values (see `filter_values`), or on placeholders."""
+    t = _where(t, v["department"], lambda d: t.awarding_agency_code == d)
+    t = _where(t, v["agency"], lambda a: t.awarding_sub_agency_code == a)
+    t = _where(t, v["fy"], lambda fy: t.fiscal_year == fy)
+    t = _where(t, v["keyword"], lambda k: (
+        _contains(t.transaction_description.fill_null(""), k)
+        | _contains(t.recipient_name.fill_null(""), k)
+        | _contains(t.product_or_service_code_description.fill_null(""), k)
+        | _contains(t.naics_description.fill_null(""), k)))
+    t = _where(t, v["recipient"], lambda r: _starts_a_word(t.recipient_name.fill_null(""), r))
+    t = _where(t, v["psc"], lambda p: (t.product_or_service_code == p.upper())
+               | _contains(t.product_or_service_code_description.fill_null(""), p))
+    t = _where(t, v["naics"], lambda n: (t.naics_code == n)
+               | _contains(t.naics_description.fill_null(""), n))
     return t
 
 
@@ -131,6 +162,24 @@ def award_key(t: Any) -> Any:
 
 def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
     return catalog.execute_arrow(expr).to_pylist()
+
+
+def run_query(catalog: Catalog, name: str, values: dict[str, Any],
+              build: Any) -> tuple[list[dict[str, Any]], str]:
+    """Rows and SQL text of one analysis: on DuckDB its precompiled template with the values
+    filled in, elsewhere (Spark, or a store with deletions) `build(values)` compiled by Ibis."""
+    # a delta's deletions make a third shape of the current state: compiled when asked
+    if catalog.engine == "duckdb" and not catalog.has_deletions():
+        catalog.raw_tables()
+        variant = "disjoint" if catalog.all_rows_current() else "general"
+        sql = queries.fill(f"{name}:{variant}", values)
+        return catalog.fetch(sql), sql
+    expr = build(values)
+    return _rows(catalog, expr), catalog.to_sql(expr)
+
+
+def _count(t: Any) -> Any:
+    return t.aggregate(n=t.count())
 
 
 # ---- caveats ------------------------------------------------------------------------------
@@ -146,9 +195,13 @@ def copies_in_scope(catalog: Catalog, f: Filters) -> int:
         return 0
     if catalog.all_rows_current() and not (f.keyword or f.recipient or f.psc or f.naics):
         return sum(b.duplicate_copies for _, b in _blocks_in_scope(catalog, f))
-    scope = apply_filters(catalog.transactions("keep"), f)
-    return int(catalog.con.execute(
-        scope.semi_join(catalog.copies_table(), ["load_id", "source_row"]).count()))
+    rows, _ = run_query(catalog, "copies", filter_values(f), lambda v: _copies_expr(catalog, v))
+    return int(rows[0]["n"])
+
+
+def _copies_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
+    scope = apply_values(catalog.transactions("keep"), v)
+    return _count(scope.semi_join(catalog.copies_table(), ["load_id", "source_row"]))
 
 
 def _blocks_in_scope(catalog: Catalog, f: Filters) -> Iterator[tuple[LoadRecord, Block]]:
@@ -323,7 +376,26 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
 
             return top_by_family_or_brand(catalog, by, f, limit, policy)
         raise ValueError(f"--by must be one of {', '.join(TOP_BY)}, not {by!r}")
-    scope = apply_filters(catalog.transactions(policy), f)
+    values = {**filter_values(f), "limit": limit}
+    rows, sql = run_query(catalog, f"top:{by}:{policy}", values,
+                       lambda v: _top_expr(catalog, by, policy, v))
+    total = rows[0]["_scope_total"] if rows else None
+    for row in rows:
+        del row["_scope_total"]
+    label = {"recipient": "prime recipient (as recorded)", "psc": "product/service",
+             "naics": "industry (NAICS)", "fy": "fiscal year", "agency": "awarding agency",
+             "vehicle": "vehicle (IDV) ordered under"}[by]
+    return Result(
+        title=f"Obligations by {label} — {f.describe()}",
+        columns=[*_TOP_GROUPS[by], "federal_action_obligation", "transactions", "awards"],
+        rows=rows, sql=sql, caveats=caveats(catalog, f, policy),
+        meta={"total_obligations": total, "by": by, "policy": policy},
+        facts={"scope_total_obligations": total} if rows else {},
+    )
+
+
+def _top_expr(catalog: Catalog, by: str, policy: str, v: dict[str, Any]) -> Any:
+    scope = apply_values(catalog.transactions(policy), v)
     keys = _TOP_GROUPS[by]
     named: dict[str, Any] = {}
     if by == "agency":
@@ -343,35 +415,20 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
         expr = expr.order_by("fiscal_year")
     else:
         expr = expr.order_by([expr.federal_action_obligation.desc(), *keys])
-    if limit and by != "fy":
+    limit = v["limit"]
+    if by != "fy" and queries.is_placeholder(limit):
+        expr = expr.limit(queries.LIMIT_MARK)
+    elif by != "fy" and limit:
         expr = expr.limit(limit)
-    rows = _rows(catalog, expr)
-    total = rows[0]["_scope_total"] if rows else None
-    for row in rows:
-        del row["_scope_total"]
-    label = {"recipient": "prime recipient (as recorded)", "psc": "product/service",
-             "naics": "industry (NAICS)", "fy": "fiscal year", "agency": "awarding agency",
-             "vehicle": "vehicle (IDV) ordered under"}[by]
-    return Result(
-        title=f"Obligations by {label} — {f.describe()}",
-        columns=[*keys, "federal_action_obligation", "transactions", "awards"],
-        rows=rows, sql=catalog.to_sql(expr), caveats=caveats(catalog, f, policy),
-        meta={"total_obligations": total, "by": by, "policy": policy},
-        facts={"scope_total_obligations": total} if rows else {},
-    )
+    return expr
 
 
 def trend(catalog: Catalog, filters: Filters | None = None, policy: str = "keep") -> Result:
     """Obligations by fiscal year for an agency, a recipient, or anything filterable."""
     f = filters or Filters()
-    scope = apply_filters(catalog.transactions(policy), f)
-    expr = scope.group_by("fiscal_year").aggregate(
-        federal_action_obligation=scope.federal_action_obligation.sum(),
-        transactions=scope.count(),
-        awards=award_key(scope).nunique(),
-        recipients=scope.recipient_name.nunique(),
-    ).order_by("fiscal_year")
-    found = {row["fiscal_year"]: row for row in _rows(catalog, expr)}
+    found_rows, sql = run_query(catalog, f"trend:{policy}", filter_values(f),
+                             lambda v: _trend_expr(catalog, policy, v))
+    found = {row["fiscal_year"]: row for row in found_rows}
     # Years the store holds data for in this scope: a year with data but no matching row is
     # a zero (Palantir in FY2016), a year with no data at all is not (FY2019 never loaded).
     loaded = {b.fiscal_year for _, b in _blocks_in_scope(catalog, f) if b.rows}
@@ -393,9 +450,19 @@ def trend(catalog: Catalog, filters: Filters | None = None, policy: str = "keep"
         title=f"Obligations by fiscal year — {f.describe()}",
         columns=["fiscal_year", "federal_action_obligation", "change_from_previous_year",
                  "transactions", "awards", "recipients"],
-        rows=rows, sql=catalog.to_sql(expr), caveats=notes,
+        rows=rows, sql=sql, caveats=notes,
         meta={"policy": policy},
     )
+
+
+def _trend_expr(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
+    scope = apply_values(catalog.transactions(policy), v)
+    return scope.group_by("fiscal_year").aggregate(
+        federal_action_obligation=scope.federal_action_obligation.sum(),
+        transactions=scope.count(),
+        awards=award_key(scope).nunique(),
+        recipients=scope.recipient_name.nunique(),
+    ).order_by("fiscal_year")
 
 
 def _year_ranges(years: list[int]) -> str:
@@ -418,56 +485,80 @@ def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: i
     f = filters or Filters()
     if not text.strip():
         raise ValueError("search text is empty")
-    scope = apply_filters(catalog.transactions(policy), f)
+    if sort not in SEARCH_SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SEARCH_SORTS)}")
+    values = {**filter_values(f), "text": text.strip(), "limit": limit, "offset": offset}
+    paged = "paged" if offset else "first"
+    counted, _ = run_query(catalog, f"search_count:{policy}", values,
+                        lambda v: _count(_search_expr(catalog, policy, sort, v)))
+    rows, sql = run_query(catalog, f"search:{sort}:{paged}:{policy}", values,
+                       lambda v: _search_page(catalog, policy, sort, v, bool(offset)))
+    return Result(
+        title=f"Awards whose descriptions contain {text!r} — {f.describe()}",
+        columns=list(SEARCH_COLUMNS), rows=rows, sql=sql,
+        caveats=caveats(catalog, f, policy),
+        meta={"total_awards": int(counted[0]["n"]), "offset": offset, "limit": limit,
+              "sort": sort},
+        facts={"total_awards": int(counted[0]["n"])},
+    )
+
+
+SEARCH_COLUMNS = (
+    "award_key", "award_id_piid", "recipient_name", "awarding_sub_agency_name",
+    "parent_award_id_piid", "first_action_date", "last_action_date", "actions",
+    "matching_actions", "federal_action_obligation", "potential_total_value_of_award",
+    "matching_description", "usaspending_permalink",
+)
+
+
+def _search_expr(catalog: Catalog, policy: str, sort: str, v: dict[str, Any]) -> Any:
+    """Every matching award in `sort` order. Only the scope's rows of awards with a match
+    are aggregated per award (not every award in scope)."""
+    scope = apply_values(catalog.transactions(policy), v)
     scope = scope.mutate(award_key=award_key(scope))
-    hits = scope.filter(_contains(scope.transaction_description.fill_null(""), text.strip()))
+    hits = scope.filter(_contains(scope.transaction_description.fill_null(""), v["text"]))
     matched = hits.group_by("award_key").aggregate(
         matching_actions=hits.count(),
         matching_description=hits.transaction_description.argmax(hits.action_date),
     )
-    per_award = awards(catalog, policy, scope.drop("award_key"))
+    of_matched = scope.semi_join(matched, "award_key")
+    per_award = awards(catalog, policy, of_matched.drop("award_key"))
     expr = per_award.join(matched, "award_key")
-    if f.min_amount is not None:
-        expr = expr.filter(expr.federal_action_obligation >= f.min_amount)
-    if f.max_amount is not None:
-        expr = expr.filter(expr.federal_action_obligation <= f.max_amount)
-    expr = expr.select(
-        "award_key", "award_id_piid", "recipient_name", "awarding_sub_agency_name",
-        "parent_award_id_piid", "first_action_date", "last_action_date", "actions",
-        "matching_actions", "federal_action_obligation", "potential_total_value_of_award",
-        "matching_description", "usaspending_permalink",
-    )
-    order = {
+    expr = amount_between(expr, "federal_action_obligation", v)
+    expr = expr.select(*SEARCH_COLUMNS)
+    return expr.order_by(_search_order(expr, sort))
+
+
+def _search_order(expr: Any, sort: str) -> list[Any]:
+    return {
         "obligations": [expr.federal_action_obligation.desc(), expr.award_key],
         "date": [expr.last_action_date.desc(), expr.award_key],
         "recipient": [expr.recipient_name, expr.award_key],
         "actions": [expr.actions.desc(), expr.award_key],
-    }
-    if sort not in order:
-        raise ValueError(f"sort must be one of {', '.join(SEARCH_SORTS)}")
-    expr = expr.order_by(order[sort])
-    total_awards = int(catalog.con.execute(expr.count()))
-    page = _page(expr, order[sort], limit, offset)
-    rows = _rows(catalog, page)
-    return Result(
-        title=f"Awards whose descriptions contain {text!r} — {f.describe()}",
-        columns=list(expr.columns), rows=rows, sql=catalog.to_sql(page),
-        caveats=caveats(catalog, f, policy),
-        meta={"total_awards": total_awards, "offset": offset, "limit": limit, "sort": sort},
-        facts={"total_awards": total_awards},
-    )
+    }[sort]
 
 
-def _page(expr: Any, order: list[Any], limit: int, offset: int) -> Any:
+def _search_page(catalog: Catalog, policy: str, sort: str, v: dict[str, Any],
+                 paged: bool) -> Any:
+    expr = _search_expr(catalog, policy, sort, v)
+    return _page(expr, _search_order(expr, sort), v["limit"], v["offset"] if paged else 0)
+
+
+def _page(expr: Any, order: list[Any], limit: Any, offset: Any) -> Any:
     """Rows offset … offset+limit in `order`, numbered explicitly: Ibis compiles an OFFSET
     for Spark as an unordered row number that also leaks into the result's columns."""
     import ibis
 
-    if not offset:
+    first = not queries.is_placeholder(offset) and not offset
+    if first and queries.is_placeholder(limit):
+        return expr.limit(queries.LIMIT_MARK)
+    if first:
         return expr.limit(limit) if limit else expr
     ranked = expr.mutate(_rn=ibis.row_number().over(order_by=order))
     ranked = ranked.filter(ranked._rn >= offset)
-    if limit:
+    if queries.is_placeholder(limit):
+        ranked = ranked.filter(limit.isnull() | (limit == 0) | (ranked._rn < offset + limit))
+    elif limit:
         ranked = ranked.filter(ranked._rn < offset + limit)
     return ranked.order_by("_rn").drop("_rn")
 
@@ -483,21 +574,8 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
 
     if designates_vehicle(catalog, key):  # a vehicle's figures are totals: every copy counts
         return vehicle(catalog, key, "keep")
-
-    def of_award(t: Any) -> Any:
-        return t.filter((t.award_id_piid.upper() == key)
-                        | (t.contract_award_unique_key.upper() == key))
-
-    rows_expr = of_award(catalog.transactions(policy))
-    rows_expr = rows_expr.order_by(["action_date", "modification_number",
-                                    "transaction_number", "source_row"])
-    cols = ["award_id_piid", "action_date", "fiscal_year", "modification_number",
-            "federal_action_obligation", "potential_total_value_of_award",
-            "transaction_description", "recipient_name",
-            "awarding_sub_agency_name", "contract_award_unique_key", "parent_award_id_piid",
-            "parent_award_agency_id", "usaspending_permalink", "source_file", "source_row",
-            "load_id", "vintage"]
-    rows = _rows(catalog, rows_expr.select(*cols))
+    rows, sql = run_query(catalog, f"award:{policy}", {"key": key},
+                          lambda v: _award_expr(catalog, policy, v))
     if not rows:
         raise LookupError(f"no award {award_id!r} in the store (give a PIID such as "
                           "70CDCR26FR0000024 or a generated id CONT_AWD_…)")
@@ -525,9 +603,8 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
         notes.append(f"this PIID maps to {len(keys)} award keys (the recorded parent vehicle "
                      f"changed or the PIID is reused): {', '.join(keys)}")
     if policy == "collapse":
-        kept = of_award(catalog.transactions("keep"))
-        counted = _rows(catalog, kept.aggregate(
-            n=kept.count(), total=kept.federal_action_obligation.sum()))[0]
+        counted = run_query(catalog, "award_kept", {"key": key},
+                         lambda v: _award_kept_expr(catalog, v))[0][0]
         dropped = int(counted["n"]) - len(rows)
         if dropped:
             from contractwatch.values.money import format_dollars
@@ -580,8 +657,34 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
         columns=["action_date", "modification_number", "federal_action_obligation",
                  "running_total", "potential_total_value_of_award", "transaction_description",
                  "recipient_name", "source_file", "source_row"],
-        rows=rows, sql=catalog.to_sql(rows_expr), caveats=notes, meta=meta, facts=facts,
+        rows=rows, sql=sql, caveats=notes, meta=meta, facts=facts,
     )
+
+
+AWARD_COLUMNS = (
+    "award_id_piid", "action_date", "fiscal_year", "modification_number",
+    "federal_action_obligation", "potential_total_value_of_award", "transaction_description",
+    "recipient_name", "awarding_sub_agency_name", "contract_award_unique_key",
+    "parent_award_id_piid", "parent_award_agency_id", "usaspending_permalink", "source_file",
+    "source_row", "load_id", "vintage",
+)
+
+
+def _of_award(t: Any, key: Any) -> Any:
+    return t.filter((t.award_id_piid.upper() == key)
+                    | (t.contract_award_unique_key.upper() == key))
+
+
+def _award_expr(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
+    rows_expr = _of_award(catalog.transactions(policy), v["key"])
+    rows_expr = rows_expr.order_by(["action_date", "modification_number",
+                                    "transaction_number", "source_row"])
+    return rows_expr.select(*AWARD_COLUMNS)
+
+
+def _award_kept_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
+    kept = _of_award(catalog.transactions("keep"), v["key"])
+    return kept.aggregate(n=kept.count(), total=kept.federal_action_obligation.sum())
 
 
 def _award_detail(catalog: Catalog, keys: list[str]) -> dict[str, Any] | None:
@@ -594,18 +697,15 @@ def _award_detail(catalog: Catalog, keys: list[str]) -> dict[str, Any] | None:
 
 def status(catalog: Catalog, policy: str = "keep") -> Result:
     """Loads, rows, date coverage per agency and fiscal year, duplicates and warnings."""
-    t = catalog.transactions(policy)
-    expr = t.group_by(["awarding_sub_agency_code", "fiscal_year"]).aggregate(
-        # sources spell an agency differently: one row per code, named as its latest action
-        awarding_sub_agency_name=t.awarding_sub_agency_name.argmax(t.action_date),
-        transactions=t.count(),
-        federal_action_obligation=t.federal_action_obligation.sum(),
-        first_action_date=t.action_date.min(),
-        last_action_date=t.action_date.max(),
-        loads=t.load_id.nunique(),
-        newest_vintage=t.vintage.max(),
-    ).order_by(["awarding_sub_agency_code", "fiscal_year"])
-    rows = _rows(catalog, expr) if catalog.loads else []
+    if catalog.loads:
+        rows, sql = run_query(catalog, f"status:{policy}", {},
+                           lambda v: _status_expr(catalog, policy))
+        stored = int(run_query(catalog, "stored", {},
+                            lambda v: _count(catalog.transactions_all()))[0][0]["n"])
+        current = int(run_query(catalog, f"current:{policy}", {},
+                             lambda v: _count(catalog.transactions(policy)))[0][0]["n"])
+    else:
+        rows, sql, stored, current = [], None, 0, 0
     covering = Counter((b.agency, b.fiscal_year) for ld in catalog.loads for b in ld.blocks
                        if b.rows)
     for row in rows:  # `loads`: whose rows are current; `loads_covering`: every vintage held
@@ -624,15 +724,13 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
     warnings = grouped_warnings(  # page boundaries and vintages: said once by the caveats
         [(ld.source_file, w) for ld in catalog.loads for w in ld.warnings
          if "page boundary" not in w and not w.startswith("no vintage")])
-    stored = int(catalog.con.execute(catalog.transactions_all().count())) if catalog.loads else 0
-    current = int(catalog.con.execute(t.count())) if catalog.loads else 0
     copies = copies_in_scope(catalog, Filters())
     return Result(
         title=f"Store {catalog.store.root}",
         columns=["awarding_sub_agency_code", "agency", "awarding_sub_agency_name", "fiscal_year",
                  "transactions", "federal_action_obligation", "first_action_date",
                  "last_action_date", "loads", "loads_covering", "newest_vintage"],
-        rows=rows, sql=catalog.to_sql(expr) if catalog.loads else None,
+        rows=rows, sql=sql,
         caveats=caveats(catalog, Filters(), policy, copies) + warnings,
         meta={"loads": loads, "rows_stored": stored, "rows_current": current,
               "duplicate_copies_current": copies, "policy": policy,
@@ -641,3 +739,36 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
         facts={"loads_in_store": len(loads), "rows_stored": stored, "rows_current": current,
                "duplicate_copies_current": copies, "superseded_or_withdrawn": stored - current},
     )
+
+
+def _status_expr(catalog: Catalog, policy: str) -> Any:
+    t = catalog.transactions(policy)
+    return t.group_by(["awarding_sub_agency_code", "fiscal_year"]).aggregate(
+        # sources spell an agency differently: one row per code, named as its latest action
+        awarding_sub_agency_name=t.awarding_sub_agency_name.argmax(t.action_date),
+        transactions=t.count(),
+        federal_action_obligation=t.federal_action_obligation.sum(),
+        first_action_date=t.action_date.min(),
+        last_action_date=t.action_date.max(),
+        loads=t.load_id.nunique(),
+        newest_vintage=t.vintage.max(),
+    ).order_by(["awarding_sub_agency_code", "fiscal_year"])
+
+
+def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Every analysis that runs as a precompiled template, by template name, built on
+    placeholders `p` (see queries.py)."""
+    for policy in ("keep", "collapse"):
+        for by in _TOP_GROUPS:
+            yield f"top:{by}:{policy}", _top_expr(catalog, by, policy, p)
+        yield f"trend:{policy}", _trend_expr(catalog, policy, p)
+        yield f"search_count:{policy}", _count(_search_expr(catalog, policy, "obligations", p))
+        for sort in SEARCH_SORTS:
+            yield f"search:{sort}:first:{policy}", _search_page(catalog, policy, sort, p, False)
+            yield f"search:{sort}:paged:{policy}", _search_page(catalog, policy, sort, p, True)
+        yield f"award:{policy}", _award_expr(catalog, policy, p)
+        yield f"status:{policy}", _status_expr(catalog, policy)
+        yield f"current:{policy}", _count(catalog.transactions(policy))
+    yield "award_kept", _award_kept_expr(catalog, p)
+    yield "stored", _count(catalog.transactions_all())
+    yield "copies", _copies_expr(catalog, p)

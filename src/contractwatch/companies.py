@@ -3,15 +3,38 @@
 Three views of the same money, always labelled: the prime recipient (as recorded, in
 analyze.py), the corporate family (recipients resolved by contractwatch.resolve) and the brand
 named in a description (an attribution, never added into the brand's own recipient total).
+
+Resolving costs seconds (the name matcher), so it runs once per state of the data and is
+stored with it: `<store>/resolve/families-<policy>/<version>/` holds the mapping, the scored
+pairs and the evidence; `<store>/resolve/brands/<version>/` the brands named in each
+distinct description. The version is a hash of the loads the result was computed from and
+of the files that steer it (families, brands, judgements), so a new load or a new judgement
+makes the next query compute it again; every other query reads it as a table.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from contractwatch.analyze import Filters, Result, _rows, apply_filters, award_key, caveats
+from contractwatch.analyze import (
+    Filters,
+    Result,
+    apply_values,
+    award_key,
+    awards,
+    caveats,
+    filter_values,
+    run_query,
+)
 from contractwatch.store import Catalog
 
 KEY_COLUMNS = ["recipient_name", "recipient_uei", "recipient_duns", "recipient_parent_uei",
@@ -37,12 +60,73 @@ def families_paths() -> list[str]:
     return [p for p in value.split(os.pathsep) if p]
 
 
-def resolution(catalog: Catalog, policy: str = "keep") -> Any:
-    """Resolve the distinct recipients of the current state (cached on the catalog)."""
-    key = f"resolution:{policy}"
-    if key in catalog._cache:
-        return catalog._cache[key]
+# ---- stored results -----------------------------------------------------------------------
+
+STORED_FORMAT = "1"  # raise when what is stored, or how it is computed, changes
+KEEP_VERSIONS = 3  # older versions stay a while for processes still reading them
+
+
+def _version(catalog: Catalog, *parts: Any, files: list[Path]) -> str:
+    # a load's vintage can move forward (the same file under a later date): it decides
+    # which rows are current, so it is part of the version with the load itself
+    loads = sorted([ld.load_id, ld.vintage, ld.complete] for ld in catalog.loads)
+    h = hashlib.sha256(json.dumps([STORED_FORMAT, loads, *parts]).encode())
+    for path in files:
+        h.update(path.read_bytes() if path.is_file() else b"-")
+        h.update(b"\0")
+    return h.hexdigest()[:20]
+
+
+def _stored(catalog: Catalog, kind: str, version: str, write: Callable[[Path], None]) -> Path:
+    """The folder holding `kind` for this version, written first when missing (atomically:
+    under a temporary name, then renamed). A store that cannot be written gets it in a
+    temporary folder, so the answer is the same, only not kept."""
+    base = catalog.store.root / "resolve" / kind
+    final = base / version
+    if final.is_dir():
+        return final
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = base / f".{version}.{uuid.uuid4().hex}"
+        tmp.mkdir()
+    except OSError:
+        base = Path(tempfile.mkdtemp(prefix=f"contractwatch-{kind}-"))
+        final = tmp = base / version
+        tmp.mkdir()
+    try:
+        write(tmp)
+        if tmp != final:
+            os.rename(tmp, final)
+    except OSError:
+        if not final.is_dir():  # not another process that finished first
+            raise
+    finally:
+        if tmp != final:
+            shutil.rmtree(tmp, ignore_errors=True)
+    versions = sorted((d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                      key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in versions[KEEP_VERSIONS:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def families_folder(catalog: Catalog, policy: str = "keep") -> Path:
+    """The stored resolution of the current state's recipients, computed when missing."""
+    key = f"families-folder:{policy}"
+    if key not in catalog._cache:
+        shipped = resources.files("contractwatch.data").joinpath("families.yaml")
+        files = [Path(str(shipped)), *map(Path, families_paths()), judgements_path(catalog)]
+        version = _version(catalog, policy, files=files)
+        catalog._cache[key] = _stored(catalog, f"families-{policy}", version,
+                                      lambda folder: _write_resolution(catalog, policy, folder))
+    return catalog._cache[key]
+
+
+def _write_resolution(catalog: Catalog, policy: str, folder: Path) -> None:
     import logging
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from contractwatch.resolve import INPUT_COLUMNS, resolve
 
@@ -51,8 +135,97 @@ def resolution(catalog: Catalog, policy: str = "keep") -> Any:
     distinct = catalog.con.to_pyarrow(t.select(*INPUT_COLUMNS).distinct())
     res = resolve(distinct, families_paths=families_paths(),
                   judgements_path=judgements_path(catalog), engine=catalog.engine)
+    mapping = res.mapping
+    keys = [_row_key([r[c] for c in KEY_COLUMNS]) for r in mapping.select(KEY_COLUMNS)
+            .to_pylist()]
+    pq.write_table(mapping.append_column("_rk", pa.array(keys, pa.string())),
+                   folder / "mapping.parquet")
+    if res.scores is not None:
+        pq.write_table(res.scores, folder / "scores.parquet")
+    (folder / "evidence.json").write_text(json.dumps({
+        "org_names": res.org_names, "evidence": res.evidence, "threshold": res.threshold,
+    }), encoding="utf-8")
+
+
+def resolution(catalog: Catalog, policy: str = "keep") -> Any:
+    """The stored resolution of the current state's recipients (see `families_folder`),
+    its mapping and scored pairs as Arrow tables."""
+    import pyarrow.parquet as pq
+
+    return _read_resolution(catalog, policy, "arrow",
+                            lambda path: pq.read_table(path).drop_columns(
+                                [c for c in ("_rk",) if c in pq.read_schema(path).names]))
+
+
+def resolution_rows(catalog: Catalog, policy: str = "keep") -> Any:
+    """`resolution` with the mapping and scored pairs as rows, read by DuckDB: a command
+    that only looks names up needs no Arrow."""
+    return _read_resolution(catalog, policy, "rows",
+                            lambda path: _parquet_rows(catalog, path))
+
+
+def _read_resolution(catalog: Catalog, policy: str, kind: str,
+                     read: Callable[[Path], Any]) -> Any:
+    key = f"resolution:{policy}:{kind}"
+    if key in catalog._cache:
+        return catalog._cache[key]
+    from contractwatch.resolve import Resolution
+
+    folder = families_folder(catalog, policy)
+    meta = json.loads((folder / "evidence.json").read_text(encoding="utf-8"))
+    scores = folder / "scores.parquet"
+    res = Resolution(
+        mapping=read(folder / "mapping.parquet"),
+        scores=read(scores) if scores.exists() else None,
+        org_names=meta["org_names"], evidence=meta["evidence"], threshold=meta["threshold"])
     catalog._cache[key] = res
     return res
+
+
+def _parquet_rows(catalog: Catalog, path: Path) -> list[dict[str, Any]]:
+    rows = catalog.fetch(f"SELECT * FROM read_parquet('{_quoted(path)}')")
+    for row in rows:
+        row.pop("_rk", None)
+    return rows
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def brands_folder(catalog: Catalog) -> Path:
+    """The brands named in each distinct description of every stored row, computed when
+    missing (a description names the same brands in any scope, so one table serves all)."""
+    if "brands-folder" not in catalog._cache:
+        shipped = resources.files("contractwatch.data").joinpath("brands.yaml")
+        version = _version(catalog, files=[Path(str(shipped))])
+        catalog._cache["brands-folder"] = _stored(catalog, "brands", version,
+                                                  lambda folder: _write_brands(catalog, folder))
+    return catalog._cache["brands-folder"]
+
+
+def _write_brands(catalog: Catalog, folder: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from contractwatch.resolve import detect_brands
+
+    t = catalog.transactions_all()
+    descriptions = catalog.con.to_pyarrow(
+        t.select("transaction_description").distinct()).column(0).to_pylist()
+    pq.write_table(detect_brands(sorted(d for d in descriptions if d is not None)),
+                   folder / "brands.parquet")
+
+
+def attach_families(catalog: Catalog, policy: str) -> str:
+    """The stored family mapping as the table the family queries name."""
+    name = f"cw_family_map_{policy}"
+    catalog.attach_parquet(name, [str(families_folder(catalog, policy) / "mapping.parquet")])
+    return name
+
+
+def attach_brands(catalog: Catalog) -> str:
+    catalog.attach_parquet("cw_brands", [str(brands_folder(catalog) / "brands.parquet")])
+    return "cw_brands"
 
 
 def _row_key(values: list[Any]) -> str:
@@ -69,42 +242,50 @@ def _key_expr(t: Any) -> Any:
 
 def with_families(catalog: Catalog, t: Any, policy: str = "keep") -> Any:
     """Transactions with organisation and family columns joined on."""
-    import pyarrow as pa
-
-    name = f"cw_family_map_{policy}"
-    if name not in catalog._cache:
-        mapping = resolution(catalog, policy).mapping
-        keys = [_row_key([r[c] for c in KEY_COLUMNS]) for r in mapping.select(KEY_COLUMNS)
-                .to_pylist()]
-        table = pa.table({
-            "_rk": keys,
-            "organisation_id": mapping.column("organisation_id"),
-            "organisation_name": mapping.column("organisation_name"),
-            "family_id": mapping.column("family_id"),
-            "family_name": mapping.column("family_name"),
-            "family_source": mapping.column("family_source"),
-        })
-        catalog._cache[name] = catalog._register_arrow(name, table)
-    m = catalog._cache[name]
-    t = t.mutate(_rk=_key_expr(t))
-    return t.left_join(m, "_rk").drop("_rk", "_rk_right")
+    added = ["organisation_id", "organisation_name", "family_id", "family_name",
+             "family_source"]
+    m = catalog.table(attach_families(catalog, policy)).select("_rk", *added)
+    # the columns by name, not drop(): its order varies per process, and so would the SQL
+    joined = t.mutate(_rk=_key_expr(t)).left_join(m, "_rk")
+    return joined.select(*t.columns, *added)
 
 
 def with_brands(catalog: Catalog, t: Any) -> Any:
     """One row per (transaction, brand named in its description); others dropped."""
-    from contractwatch.resolve import detect_brands
-
-    descriptions = catalog.con.to_pyarrow(
-        t.select("transaction_description").distinct()).column(0).to_pylist()
-    brands = detect_brands(descriptions)
-    name = f"cw_brands_{len(catalog._cache)}"
-    table = catalog._register_arrow(name, brands)
-    return t.join(table, "transaction_description")
+    return t.join(catalog.table(attach_brands(catalog)), "transaction_description")
 
 
 def top_by_family_or_brand(catalog: Catalog, by: str, f: Filters, limit: int,
                            policy: str = "keep") -> Result:
-    scope = apply_filters(catalog.transactions(policy), f)
+    if by == "family":
+        attach_families(catalog, policy)
+        cols = ["family_name", "federal_action_obligation", "transactions", "awards", "members",
+                "family_source", "family_id"]
+        title = f"Obligations by corporate family — {f.describe()}"
+        notes = [FAMILY_NOTE]
+    else:
+        attach_brands(catalog)
+        cols = ["brand", "federal_action_obligation", "transactions", "awards",
+                "prime_recipients", "shared_with_other_brands", "brand_id"]
+        title = f"Obligations named in description, by brand — {f.describe()}"
+        notes = [BRAND_NOTE]
+    rows, sql = run_query(catalog, f"top:{by}:{policy}", {**filter_values(f), "limit": limit},
+                          lambda v: _top_expr(catalog, by, policy, v))
+    facts = {}
+    if by == "family" and rows:  # families partition the money: their sum is the scope's
+        from contractwatch.analyze import top
+
+        facts["scope_total_obligations"] = top(catalog, "fy", f, 0, policy).meta[
+            "total_obligations"]
+    return Result(title=title, columns=cols, rows=rows, sql=sql,
+                  caveats=notes + caveats(catalog, f, policy),
+                  meta={"by": by, "policy": policy}, facts=facts)
+
+
+def _top_expr(catalog: Catalog, by: str, policy: str, v: dict[str, Any]) -> Any:
+    from contractwatch import queries
+
+    scope = apply_values(catalog.transactions(policy), v)
     if by == "family":
         t = with_families(catalog, scope, policy)
         expr = t.group_by(["family_id", "family_name"]).aggregate(
@@ -114,10 +295,7 @@ def top_by_family_or_brand(catalog: Catalog, by: str, f: Filters, limit: int,
             members=t.recipient_name.nunique(),
             family_source=t.family_source.arbitrary(),
         )
-        cols = ["family_name", "federal_action_obligation", "transactions", "awards", "members",
-                "family_source", "family_id"]
-        title = f"Obligations by corporate family — {f.describe()}"
-        notes = [FAMILY_NOTE]
+        first = "family_name"
     else:
         t = with_brands(catalog, scope)
         expr = t.group_by(["brand_id", "brand"]).aggregate(
@@ -127,32 +305,23 @@ def top_by_family_or_brand(catalog: Catalog, by: str, f: Filters, limit: int,
             prime_recipients=t.recipient_name.nunique(),
             shared_with_other_brands=(t.brands_in_description > 1).sum(),
         )
-        cols = ["brand", "federal_action_obligation", "transactions", "awards",
-                "prime_recipients", "shared_with_other_brands", "brand_id"]
-        title = f"Obligations named in description, by brand — {f.describe()}"
-        notes = [BRAND_NOTE]
-    if by == "family":  # families partition the money: their sum is the scope's total
-        expr = expr.mutate(_scope_total=expr.federal_action_obligation.sum().over())
-    expr = expr.order_by([expr.federal_action_obligation.desc(), expr[cols[0]]])
-    if limit:
-        expr = expr.limit(limit)
-    rows = _rows(catalog, expr)
-    facts = {"scope_total_obligations": rows[0].pop("_scope_total")} if rows and \
-        by == "family" else {}
-    for row in rows:
-        row.pop("_scope_total", None)
-    return Result(title=title, columns=cols, rows=rows, sql=catalog.to_sql(expr),
-                  caveats=notes + caveats(catalog, f, policy),
-                  meta={"by": by, "policy": policy}, facts=facts)
+        first = "brand"
+    expr = expr.order_by([expr.federal_action_obligation.desc(), expr[first]])
+    limit = v["limit"]
+    if queries.is_placeholder(limit):
+        return expr.limit(queries.LIMIT_MARK)
+    return expr.limit(limit) if limit else expr
 
 
 def family_totals(catalog: Catalog, policy: str = "keep") -> dict[str, Any]:
     """Obligations per family over the whole store (cached): they rank look-up candidates."""
     key = f"family_totals:{policy}"
     if key not in catalog._cache:
+        attach_families(catalog, policy)
         t = with_families(catalog, catalog.transactions(policy), policy)
         expr = t.group_by("family_id").aggregate(total=t.federal_action_obligation.sum())
-        catalog._cache[key] = {r["family_id"]: r["total"] for r in _rows(catalog, expr)}
+        catalog._cache[key] = {r["family_id"]: r["total"]
+                               for r in catalog.execute_arrow(expr).to_pylist()}
     return catalog._cache[key]
 
 
@@ -171,7 +340,7 @@ def family_candidates(catalog: Catalog, policy: str = "keep") -> list[Any]:
             brands.setdefault(rule.family_id, []).extend([rule.brand, rule.brand_id])
     totals = family_totals(catalog, policy)
     families: dict[str, Any] = {}
-    for r in resolution(catalog, policy).mapping.to_pylist():
+    for r in resolution_rows(catalog, policy).mapping:
         fid = r["family_id"]
         c = families.get(fid)
         if c is None:
@@ -216,38 +385,19 @@ def find_family(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, 
 def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: int = 10,
             policy: str = "keep") -> Result:
     """A corporate family: members, totals by fiscal year and agency, largest awards, brands."""
-    from contractwatch.analyze import awards
-
     f = filters or Filters()
     family = find_family(catalog, name, policy)
-    scope = apply_filters(catalog.transactions(policy), f)
-    t = with_families(catalog, scope, policy)
-    t = t.filter(t.family_id == family["family_id"])
-    by_year = t.group_by(["fiscal_year", "awarding_sub_agency_code",
-                          "awarding_sub_agency_name"]).aggregate(
-        federal_action_obligation=t.federal_action_obligation.sum(),
-        transactions=t.count(), awards=award_key(t).nunique(),
-    ).order_by(["fiscal_year", "awarding_sub_agency_code"])
-    members = t.group_by(["recipient_name", "organisation_id", "family_source"]).aggregate(
-        federal_action_obligation=t.federal_action_obligation.sum(), transactions=t.count(),
-    ).order_by(lambda x: x.federal_action_obligation.desc())
-    member_rows = _rows(catalog, members)
-    names = [m["recipient_name"] for m in member_rows]
-    base = catalog.transactions(policy)
-    member_scope = apply_filters(base, f).filter(base.recipient_name.isin(names)) if names \
-        else apply_filters(base, f).filter(base.recipient_name.isnull() & False)
-    largest = awards(catalog, policy, member_scope)
-    largest = largest.order_by(largest.federal_action_obligation.desc()).limit(limit)
-    brand_rows: list[dict[str, Any]] = []
-    if names:
-        bt = with_brands(catalog, member_scope)
-        brands = bt.group_by(["brand_id", "brand"]).aggregate(
-            federal_action_obligation=bt.federal_action_obligation.sum(),
-            transactions=bt.count(),
-        ).order_by(lambda x: x.federal_action_obligation.desc())
-        brand_rows = _rows(catalog, brands)
-    rows = _rows(catalog, by_year)
-    largest_rows = _rows(catalog, largest)
+    attach_families(catalog, policy)
+    attach_brands(catalog)
+    values = {**filter_values(f), "key": family["family_id"], "limit": limit}
+    parts = {}
+    for part in COMPANY_PARTS:
+        parts[part] = run_query(catalog, f"company_{part}:{policy}", values,
+                                lambda v, part=part: _company_expr(catalog, part, policy, v))
+    rows, sql = parts["by_year"]
+    member_rows = parts["members"][0]
+    brand_rows = parts["brands"][0]
+    largest_rows = parts["largest"][0]
     total = sum((r["federal_action_obligation"] for r in rows), start=type(
         rows[0]["federal_action_obligation"])(0)) if rows else 0
     return Result(
@@ -255,7 +405,7 @@ def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: 
               f"{f.describe()}",
         columns=["fiscal_year", "awarding_sub_agency_name", "federal_action_obligation",
                  "transactions", "awards"],
-        rows=rows, sql=catalog.to_sql(by_year),
+        rows=rows, sql=sql,
         caveats=[*_also_matched(name, family), FAMILY_NOTE, *([BRAND_NOTE] if brand_rows else []),
                  *caveats(catalog, f, policy)],
         meta={**family, "members": member_rows, "largest_awards": largest_rows,
@@ -282,10 +432,62 @@ def _also_matched(name: str, family: dict[str, Any]) -> list[str]:
             f"matches; also matched: {'; '.join(family['also_matched'])}"]
 
 
+COMPANY_PARTS = ("by_year", "members", "largest", "brands")
+
+
+def _company_expr(catalog: Catalog, part: str, policy: str, v: dict[str, Any]) -> Any:
+    """One part of `company` for the family `v["key"]`. Its members are the recipient names
+    of the family's rows in scope; the largest awards and brands count every row in scope
+    under those names."""
+    from contractwatch import queries
+
+    scope = apply_values(catalog.transactions(policy), v)
+    t = with_families(catalog, scope, policy)
+    t = t.filter(t.family_id == v["key"])
+    if part == "by_year":
+        return t.group_by(["fiscal_year", "awarding_sub_agency_code",
+                           "awarding_sub_agency_name"]).aggregate(
+            federal_action_obligation=t.federal_action_obligation.sum(),
+            transactions=t.count(), awards=award_key(t).nunique(),
+        ).order_by(["fiscal_year", "awarding_sub_agency_code"])
+    if part == "members":
+        members = t.group_by(["recipient_name", "organisation_id", "family_source"]).aggregate(
+            federal_action_obligation=t.federal_action_obligation.sum(),
+            transactions=t.count(),
+        )
+        return members.order_by([members.federal_action_obligation.desc(),
+                                 members.recipient_name, members.organisation_id])
+    names = t.filter(t.recipient_name.notnull()).select("recipient_name").distinct()
+    member_scope = scope.semi_join(names, "recipient_name")
+    if part == "largest":
+        largest = awards(catalog, policy, member_scope)
+        largest = largest.order_by([largest.federal_action_obligation.desc(),
+                                    largest.award_key])
+        limit = v["limit"]
+        if queries.is_placeholder(limit):
+            return largest.limit(queries.LIMIT_MARK)
+        return largest.limit(limit) if limit else largest
+    bt = with_brands(catalog, member_scope)
+    brands = bt.group_by(["brand_id", "brand"]).aggregate(
+        federal_action_obligation=bt.federal_action_obligation.sum(),
+        transactions=bt.count(),
+    )
+    return brands.order_by([brands.federal_action_obligation.desc(), brands.brand_id])
+
+
+def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The family, brand and company queries as templates (see queries.py)."""
+    for policy in ("keep", "collapse"):
+        for by in ("family", "brand"):
+            yield f"top:{by}:{policy}", _top_expr(catalog, by, policy, p)
+        for part in COMPANY_PARTS:
+            yield f"company_{part}:{policy}", _company_expr(catalog, part, policy, p)
+
+
 def explain_name(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, Any]:
     from contractwatch.resolve import explain
 
-    out = explain(resolution(catalog, policy), name)
+    out = explain(resolution_rows(catalog, policy), name)
     if not out["organisations"]:
         raise LookupError(f"no recipient named {name!r} in the store")
     return out

@@ -20,7 +20,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from contractwatch.analyze import Filters, apply_filters, award_key, awards
+from contractwatch.analyze import (
+    Filters,
+    amount_between,
+    apply_filters,
+    apply_values,
+    award_key,
+    awards,
+    filter_values,
+    run_query,
+)
 from contractwatch.output_paths import check_output_folder
 from contractwatch.store import Catalog
 
@@ -97,11 +106,7 @@ def families_expr(catalog: Catalog, f: Filters, policy: str = "keep") -> Any:
 
 
 def _amount_filter(t: Any, column: str, f: Filters) -> Any:
-    if f.min_amount is not None:
-        t = t.filter(t[column] >= f.min_amount)
-    if f.max_amount is not None:
-        t = t.filter(t[column] <= f.max_amount)
-    return t
+    return amount_between(t, column, filter_values(f))
 
 
 def export_tables(catalog: Catalog, fmt: str, out_dir: str | Path, f: Filters,
@@ -180,12 +185,33 @@ def _money(value: Decimal | None) -> str | None:
 def ftm_entities(catalog: Catalog, f: Filters, policy: str = "keep",
                  report: ExportReport | None = None) -> Iterator[Any]:
     """Entity proxies for the awards in scope (see the module docstring)."""
+    from contractwatch.extras import require
+
+    require("ftm", "export --format ftm", "followthemoney")
     from followthemoney import model
 
     from contractwatch.resolve import organisation_id
 
     report = report if report is not None else ExportReport()
-    scope = apply_filters(catalog.transactions(policy), f)
+    rows, _ = run_query(catalog, f"ftm_awards:{policy}", filter_values(f),
+                        lambda v: _ftm_awards_expr(catalog, policy, v))
+    families = _families(catalog, policy, report)
+
+    # A recipient any record marks as an individual is treated as one everywhere.
+    individuals = {organisation_id(r["recipient_name"] or "", r["recipient_uei"],
+                                   r["recipient_duns"]) for r in rows if r["individual"]}
+    names: dict[str, list[str]] = {}  # every spelling the records use, first one first
+    for r in rows:
+        org = organisation_id(r["recipient_name"] or "", r["recipient_uei"], r["recipient_duns"])
+        if r["recipient_name"] and r["recipient_name"] not in names.setdefault(org, []):
+            names[org].append(r["recipient_name"])
+    emitted: set[str] = set()
+    yield from _entities(model, rows, families, individuals, names, emitted, report)
+
+
+def _ftm_awards_expr(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
+    """One row per award in scope, with what its entities state."""
+    scope = apply_values(catalog.transactions(policy), v)
     scope = scope.mutate(award_key=award_key(scope))
     order = scope.action_date.cast("string") + "|" + scope.modification_number.fill_null("")
     per_award = scope.group_by("award_key").aggregate(
@@ -210,19 +236,19 @@ def ftm_entities(catalog: Catalog, f: Filters, policy: str = "keep",
         parent_piid=scope.parent_award_id_piid.argmax(order),
         permalink=scope.usaspending_permalink.argmax(order),
     )
-    per_award = _amount_filter(per_award, "obligations", f).order_by("award_key")
-    rows = catalog.con.to_pyarrow(per_award).to_pylist()
-    families = _families(catalog, policy, report)
+    return amount_between(per_award, "obligations", v).order_by("award_key")
 
-    # A recipient any record marks as an individual is treated as one everywhere.
-    individuals = {organisation_id(r["recipient_name"] or "", r["recipient_uei"],
-                                   r["recipient_duns"]) for r in rows if r["individual"]}
-    names: dict[str, list[str]] = {}  # every spelling the records use, first one first
-    for r in rows:
-        org = organisation_id(r["recipient_name"] or "", r["recipient_uei"], r["recipient_duns"])
-        if r["recipient_name"] and r["recipient_name"] not in names.setdefault(org, []):
-            names[org].append(r["recipient_name"])
-    emitted: set[str] = set()
+
+def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The FtM export's query as a template (see queries.py)."""
+    for policy in ("keep", "collapse"):
+        yield f"ftm_awards:{policy}", _ftm_awards_expr(catalog, policy, p)
+
+
+def _entities(model: Any, rows: list[dict[str, Any]], families: dict[str, dict[str, Any]],
+              individuals: set[str], names: dict[str, list[str]], emitted: set[str],
+              report: ExportReport) -> Iterator[Any]:
+    from contractwatch.resolve import organisation_id
 
     def once(proxy: Any) -> Iterator[Any]:
         if proxy.id not in emitted:

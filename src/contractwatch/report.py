@@ -13,7 +13,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from contractwatch.analyze import Filters, Result, apply_filters, award_key, awards, caveats
+from contractwatch.analyze import (
+    Filters,
+    Result,
+    apply_values,
+    award_key,
+    awards,
+    caveats,
+    filter_values,
+    run_query,
+)
 from contractwatch.columns import label
 from contractwatch.store import Catalog
 
@@ -49,18 +58,78 @@ class Report:
 
 
 
-def _loads_used(catalog: Catalog, scope: Any) -> list[dict[str, Any]]:
+def _loads_used(catalog: Catalog, used: set[str]) -> list[dict[str, Any]]:
     """The loads (file, vintage) whose rows a figure's scope holds."""
-    used = set(catalog.con.to_pyarrow(scope.select("load_id").distinct())
-               .column("load_id").to_pylist())
     return [{"load_id": ld.load_id, "source_file": ld.source_file, "vintage": ld.vintage,
              "source_format": ld.source_format}
             for ld in sorted(catalog.loads, key=lambda r: catalog.ranks[r.load_id])
             if ld.load_id in used]
 
 
-def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
-    return catalog.con.to_pyarrow(expr).to_pylist()
+REPORT_PARTS = ("scope", "loads", "links", "new", "active", "ceilings")
+
+
+def _report_expr(catalog: Catalog, part: str, policy: str, v: dict[str, Any],
+                 limit: Any = None) -> Any:
+    """The report's own queries over the year's scope (`v`) and the agency's (`v` without
+    the year); the figures shared with other commands come from `top` and `trend`."""
+    from contractwatch import queries
+
+    def limited(expr: Any) -> Any:
+        n = v.get("limit")
+        return expr.limit(queries.LIMIT_MARK if queries.is_placeholder(n) else n)
+
+    cur = catalog.transactions(policy)
+    scope = apply_values(cur, v)
+    scope_all = apply_values(cur, {**v, "fy": None})
+    if part == "scope":  # rows and dates of the year
+        return scope.aggregate(n=scope.count(), first=scope.action_date.min(),
+                               last=scope.action_date.max())
+    if part == "loads":  # which loads hold rows of the agency, and of the year
+        return scope_all.group_by("load_id").aggregate(
+            in_year=(scope_all.fiscal_year == v["fy"]).fill_null(False).any())
+    if part == "links":  # each recipient's largest award with a link
+        per_award = awards(catalog, policy, scope)
+        linked = per_award.filter(per_award.usaspending_permalink.notnull()
+                                  & (per_award.usaspending_permalink != ""))
+        ranked = linked.mutate(_rank=_row_number(
+            linked.recipient_name, [linked.federal_action_obligation.desc(),
+                                    linked.award_key]))
+        return ranked.filter(ranked._rank == 0).select(
+            "recipient_name", "award_key", "award_id_piid", "federal_action_obligation",
+            "usaspending_permalink")
+    whole = awards(catalog, policy, scope_all)
+    if part == "new":  # largest awards whose base action (modification 0) is in the year
+        base = scope.filter(scope.modification_number == "0")
+        base_keys = base.select(base_key=award_key(base)).distinct()
+        new = whole.join(base_keys, whole.award_key == base_keys.base_key).drop("base_key")
+        new = limited(new.order_by([new.federal_action_obligation.desc(), new.award_key]))
+        return new.select("award_id_piid", "recipient_name", "first_action_date", "actions",
+                          "federal_action_obligation", "potential_total_value_of_award",
+                          "parent_award_id_piid", "description", "usaspending_permalink")
+    active = scope.select(active_key=award_key(scope)).distinct()
+    act = whole.join(active, whole.award_key == active.active_key).drop("active_key")
+    if part == "active":
+        return act.aggregate(awards=act.count(),
+                             known=act.potential_total_value_of_award.notnull().sum())
+    known = act.filter(act.potential_total_value_of_award.notnull())
+    known = known.order_by([known.potential_total_value_of_award.desc(), known.award_key])
+    return limited(known).select(
+        "award_id_piid", "recipient_name", "federal_action_obligation",
+        "potential_total_value_of_award", "parent_award_id_piid", "usaspending_permalink")
+
+
+def _row_number(partition: Any, order: list[Any]) -> Any:
+    import ibis
+
+    return ibis.row_number().over(group_by=partition, order_by=order)
+
+
+def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Any:
+    """The report's queries as templates (see queries.py)."""
+    for policy in ("keep", "collapse"):
+        for part in REPORT_PARTS:
+            yield f"report_{part}:{policy}", _report_expr(catalog, part, policy, p)
 
 
 def _chart(fn: Any, *args: Any, **kwargs: Any) -> str | None:
@@ -75,21 +144,31 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
     from contractwatch import charts as ch
     from contractwatch.agencies import resolve_agency
     from contractwatch.analyze import top, trend
+    from contractwatch.extras import installed
 
     if not catalog.loads:
         raise LookupError("the store is empty: run `contractwatch ingest` first")
+    left_out = []
+    if charts and not installed("altair", "vl_convert"):
+        charts = False
+        left_out = ["charts left out: they need Altair and vl-convert, which are not "
+                    "installed (install contractwatch[charts])"]
     a = resolve_agency(agency)
     f_all = Filters(agency=a.code)
     f = Filters(agency=a.code, fy=fy)
-    cur = catalog.transactions(policy)
-    scope_all = apply_filters(cur, f_all)
-    scope = apply_filters(cur, f)
-    n = int(catalog.con.execute(scope.count()))
-    if n == 0:
+    values = {**filter_values(f), "limit": limit}
+
+    def part(name: str) -> tuple[list[dict[str, Any]], str]:
+        return run_query(catalog, f"report_{name}:{policy}", values,
+                         lambda v: _report_expr(catalog, name, policy, v))
+
+    in_scope = part("scope")[0][0]
+    if not in_scope["n"]:
         raise LookupError(f"no {a.abbreviation or a.name} transactions in FY{fy} in the store")
     figures: list[Figure] = []
-    loads_all = _loads_used(catalog, scope_all)
-    loads_fy = _loads_used(catalog, scope)
+    used = part("loads")[0]
+    loads_all = _loads_used(catalog, {r["load_id"] for r in used})
+    loads_fy = _loads_used(catalog, {r["load_id"] for r in used if r["in_year"]})
 
     # F1 totals by year
     tr = trend(catalog, f_all, policy)
@@ -104,19 +183,11 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
 
     # F2 top recipients
     tp = top(catalog, "recipient", f, limit, policy)
-    per_award = awards(catalog, policy, scope)
-    biggest = per_award.order_by([per_award.federal_action_obligation.desc(),
-                                  per_award.award_key])
-    names = [r["recipient_name"] for r in tp.rows]
-    link_rows = _rows(catalog, biggest.filter(biggest.recipient_name.isin(names)).select(
-        "recipient_name", "award_id_piid", "federal_action_obligation",
-        "usaspending_permalink"))
+    largest = {r["recipient_name"]: r for r in part("links")[0]}
     links: list[tuple[str, str]] = []
-    done: set[str] = set()
-    for r in link_rows:
-        if r["recipient_name"] in done or not r["usaspending_permalink"]:
-            continue
-        done.add(r["recipient_name"])
+    for r in sorted((largest[r["recipient_name"]] for r in tp.rows
+                     if r["recipient_name"] in largest),
+                    key=lambda r: (-r["federal_action_obligation"], r["award_key"])):
         links.append((f"{r['recipient_name']}: largest award {r['award_id_piid']}",
                       r["usaspending_permalink"]))
     figures.append(Figure(
@@ -134,36 +205,20 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
                                         policy, loads_fy, charts))
 
     # F5 largest new awards: base action (modification 0) dated in the fiscal year
-    base = scope.filter(scope.modification_number == "0")
-    base_keys = base.select(base_key=award_key(base)).distinct()
-    whole = awards(catalog, policy, scope_all)
-    new = whole.join(base_keys, whole.award_key == base_keys.base_key).drop("base_key")
-    new = new.order_by([new.federal_action_obligation.desc(), new.award_key]).limit(limit)
-    new = new.select("award_id_piid", "recipient_name", "first_action_date", "actions",
-                     "federal_action_obligation", "potential_total_value_of_award",
-                     "parent_award_id_piid", "description", "usaspending_permalink")
-    rows = _rows(catalog, new)
+    rows, new_sql = part("new")
     figures.append(Figure(
         "F5", f"Largest new awards, FY{fy}",
         ["award_id_piid", "recipient_name", "first_action_date", "federal_action_obligation",
          "potential_total_value_of_award", "parent_award_id_piid", "description"], rows,
-        catalog.to_sql(new), loads_all,
+        new_sql, loads_all,
         [(r["award_id_piid"], r["usaspending_permalink"]) for r in rows
          if r["usaspending_permalink"]],
         notes=["new = the award's base action (modification 0) is dated in the fiscal year; "
                "obligations are the award's total over all actions in the store"]))
 
     # F6 obligated versus ceiling, awards active in the year
-    active = scope.select(active_key=award_key(scope)).distinct()
-    act = whole.join(active, whole.award_key == active.active_key).drop("active_key")
-    counts = _rows(catalog, act.aggregate(
-        awards=act.count(), known=act.potential_total_value_of_award.notnull().sum()))[0]
-    known = act.filter(act.potential_total_value_of_award.notnull())
-    known = known.order_by([known.potential_total_value_of_award.desc(), known.award_key])
-    known = known.limit(limit).select(
-        "award_id_piid", "recipient_name", "federal_action_obligation",
-        "potential_total_value_of_award", "parent_award_id_piid", "usaspending_permalink")
-    rows = _rows(catalog, known)
+    counts = part("active")[0][0]
+    rows, known_sql = part("ceilings")
     for r in rows:
         c = r["potential_total_value_of_award"]
         r["share_of_ceiling"] = (f"{r['federal_action_obligation'] / c:.1%}" if c else None)
@@ -177,7 +232,7 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
         "F6", f"Obligated versus ceiling, largest ceilings among awards active in FY{fy}",
         ["award_id_piid", "recipient_name", "federal_action_obligation",
          "potential_total_value_of_award", "share_of_ceiling", "parent_award_id_piid"], rows,
-        catalog.to_sql(known), loads_all,
+        known_sql, loads_all,
         [(r["award_id_piid"], r["usaspending_permalink"]) for r in rows
          if r["usaspending_permalink"]],
         chart_svg=_chart(ch.obligated_vs_ceiling, rows) if charts else None, notes=notes,
@@ -188,10 +243,10 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
         "transactions": fy_row["transactions"] if fy_row else 0,
         "awards": fy_row["awards"] if fy_row else 0,
         "recipients": fy_row["recipients"] if fy_row else 0,
-        "first_action_date": _rows(catalog, scope.aggregate(d=scope.action_date.min()))[0]["d"],
-        "last_action_date": _rows(catalog, scope.aggregate(d=scope.action_date.max()))[0]["d"],
+        "first_action_date": in_scope["first"],
+        "last_action_date": in_scope["last"],
     }
-    notes = caveats(catalog, f, policy) + caveats(catalog, f_all, policy, copies=0)
+    notes = caveats(catalog, f, policy) + caveats(catalog, f_all, policy, copies=0) + left_out
     if policy == "keep":
         notes.append("duplicate policy 'keep': every row of an export counts toward totals")
     if fy_row and summary["last_action_date"] and summary["last_action_date"] < date(fy, 9, 30):

@@ -16,7 +16,8 @@ Readers read the manifest once and see exactly the files it lists, which are nev
 so a query running while an ingest commits sees the old state or the new one, never a mix.
 A writer that dies leaves only unreferenced folders, removed by the next writer.
 
-This is the only module that talks to a database engine; analyses get Ibis tables.
+This is the only module that talks to a database engine; analyses get Ibis tables, or (on
+DuckDB) run their precompiled SQL through `Catalog.fetch` without importing Ibis.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -184,26 +186,23 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def loads_arrow(loads: list[LoadRecord]) -> Any:
-    """The loads as a table, with each load's rank by vintage (newest wins)."""
-    import pyarrow as pa
+LOADS_COLUMNS = [
+    ("load_id", "VARCHAR"), ("seq", "BIGINT"), ("vintage_rank", "BIGINT"),
+    ("vintage", "VARCHAR"), ("source_file", "VARCHAR"), ("source_format", "VARCHAR"),
+    ("complete", "BOOLEAN"), ("rows_kept", "BIGINT"), ("loaded_at", "VARCHAR"),
+]
+COVERAGE_COLUMNS = [("cov_agency", "VARCHAR"), ("cov_fiscal_year", "BIGINT"),
+                    ("cov_rank", "BIGINT")]
 
+
+def loads_rows(loads: list[LoadRecord]) -> list[tuple[Any, ...]]:
+    """The loads as rows of LOADS_COLUMNS, with each load's rank by vintage (newest wins)."""
     ranks = vintage_order(loads)
-    schema = pa.schema([
-        ("load_id", pa.string()), ("seq", pa.int64()), ("vintage_rank", pa.int64()),
-        ("vintage", pa.string()), ("source_file", pa.string()),
-        ("source_format", pa.string()), ("complete", pa.bool_()),
-        ("rows_kept", pa.int64()), ("loaded_at", pa.string()),
-    ])
-    return pa.Table.from_pylist([{
-        "load_id": r.load_id, "seq": r.seq, "vintage_rank": ranks[r.load_id],
-        "vintage": r.vintage, "source_file": r.source_file,
-        "source_format": r.source_format, "complete": r.complete,
-        "rows_kept": r.rows_kept, "loaded_at": r.loaded_at,
-    } for r in loads], schema=schema)
+    return [(r.load_id, r.seq, ranks[r.load_id], r.vintage, r.source_file, r.source_format,
+             r.complete, r.rows_kept, r.loaded_at) for r in loads]
 
 
-def coverage_arrow(loads: list[LoadRecord]) -> Any:
+def coverage_rows(loads: list[LoadRecord]) -> list[tuple[Any, ...]]:
     """Agency × fiscal-year blocks of complete snapshots, ranked by their load's vintage.
 
     A row is withdrawn when a complete snapshot of its block ranks above its own load. The
@@ -211,20 +210,53 @@ def coverage_arrow(loads: list[LoadRecord]) -> Any:
     vintage withdraws rows: loads of one vintage are parts of one fetch (USAspending splits a
     large download into several files) and add up, never cancel each other.
     """
-    import pyarrow as pa
-
     ranks = vintage_order(loads)
     first_of_vintage: dict[str | None, int] = {}
     for r in loads:
         rank = ranks[r.load_id]
         first_of_vintage[r.vintage] = min(rank, first_of_vintage.get(r.vintage, rank))
-    schema = pa.schema([("cov_agency", pa.string()), ("cov_fiscal_year", pa.int64()),
-                        ("cov_rank", pa.int64())])
-    return pa.Table.from_pylist([
-        {"cov_agency": b.agency, "cov_fiscal_year": b.fiscal_year,
-         "cov_rank": first_of_vintage[r.vintage]}
-        for r in loads if r.complete for b in r.blocks
-    ], schema=schema)
+    return [(b.agency, b.fiscal_year, first_of_vintage[r.vintage])
+            for r in loads if r.complete for b in r.blocks]
+
+
+def _sql_value(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _arrow(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> Any:
+    import pyarrow as pa
+
+    kinds = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
+    schema = pa.schema([(name, kinds[kind]) for name, kind in columns])
+    return pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in rows],
+                                schema=schema)
+
+
+def loads_arrow(loads: list[LoadRecord]) -> Any:
+    return _arrow(LOADS_COLUMNS, loads_rows(loads))
+
+
+def coverage_arrow(loads: list[LoadRecord]) -> Any:
+    return _arrow(COVERAGE_COLUMNS, coverage_rows(loads))
+
+
+def copies_schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema([("load_id", pa.string()), ("source_row", pa.int64()),
+                      ("copy_number", pa.int64())])
+
+
+def _empty(schema: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_pylist([], schema=schema)
 
 
 class Store:
@@ -466,30 +498,83 @@ class Catalog:
                  engine: str = "duckdb", spark_session: Any = None,
                  memory_limit: str | None = None,
                  subawards: list[dict[str, Any]] | None = None):
-        import ibis
-
         self.store = store
         self.loads = loads
         self.details = details
         self.subaward_files = subawards or []
         self.engine = engine
-        if engine == "duckdb":
-            self.con = ibis.duckdb.connect(**duckdb_config(memory_limit))
-            # the engine's own progress bar would write into our output; ours is Rich's
-            try:
-                self.con.raw_sql("SET enable_progress_bar = false").fetchall()
-            except Exception as e:  # in Jupyter without ipywidgets the bar is off already
-                if "ipywidgets" not in str(e):
-                    raise
-        elif engine == "spark":
+        self.memory_limit = memory_limit
+        if engine == "spark":
             from contractwatch.engines import spark_backend
 
             self.con = spark_backend(spark_session)
-        else:
+        elif engine != "duckdb":
             raise StoreError(f"unknown engine {engine!r}")
         self.ranks = vintage_order(loads)
         self._cache: dict[str, Any] = {}
         self._sql: dict[Any, str] = {}
+
+    @functools.cached_property
+    def duck(self) -> Any:
+        """The plain DuckDB connection (DuckDB engine only), with the store's raw tables:
+        what the precompiled queries run on, with no Ibis, pandas or Arrow to import."""
+        import duckdb
+
+        con = duckdb.connect(config=duckdb_config(self.memory_limit))
+        # the engine's own progress bar would write into our output; ours is Rich's.
+        # Time zone and replacement scans as Ibis sets them, so both see the same engine.
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except Exception as exc:  # in Jupyter without ipywidgets the bar is off already
+            if "ipywidgets" not in str(exc):
+                raise
+        con.execute("SET TimeZone = 'UTC'; SET python_enable_replacements = false")
+        return con
+
+    @functools.cached_property
+    def con(self) -> Any:
+        """The Ibis backend (DuckDB: over the same connection as `duck`)."""
+        import ibis
+
+        return ibis.duckdb.from_connection(self.duck)
+
+    def fetch(self, sql: str) -> list[dict[str, Any]]:
+        """Rows of a SQL text run on DuckDB, as dicts (Decimal, date, int as Arrow gives)."""
+        cur = self.duck.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def raw_tables(self) -> None:
+        """Create cw_rows, cw_loads, cw_coverage and cw_copies on `duck` (once), under the
+        names the precompiled SQL uses."""
+        if "raw" in self._cache:
+            return
+        files = self._checked_files()
+        if files:
+            self.duck.execute(f"CREATE OR REPLACE VIEW cw_rows AS SELECT * FROM "
+                              f"read_parquet({files!r})")
+        else:  # an empty store: the typed empty table comes through Arrow
+            from contractwatch.schema import arrow_schema
+
+            self.duck.register("cw_rows", _empty(arrow_schema()))
+        copies = self._files("copies.parquet")
+        self.duck.execute("CREATE OR REPLACE VIEW cw_copies AS " + (
+            f"SELECT * FROM read_parquet({copies!r})" if copies else
+            "SELECT NULL::VARCHAR AS load_id, NULL::BIGINT AS source_row, "
+            "NULL::BIGINT AS copy_number WHERE false"))
+        self._values_table("cw_loads", LOADS_COLUMNS, loads_rows(self.loads))
+        self._values_table("cw_coverage", COVERAGE_COLUMNS, coverage_rows(self.loads))
+        self._cache["raw"] = True
+
+    def _values_table(self, name: str, columns: list[tuple[str, str]],
+                      rows: list[tuple[Any, ...]]) -> None:
+        """A small table from Python rows, as SQL text (DuckDB's parameter binding would
+        import pandas and NumPy, a quarter of a second)."""
+        self.duck.execute(f"CREATE OR REPLACE TABLE {name} ("
+                          + ", ".join(f"{c} {kind}" for c, kind in columns) + ")")
+        if rows:
+            self.duck.execute(f"INSERT INTO {name} VALUES " + ", ".join(
+                "(" + ", ".join(_sql_value(v) for v in row) + ")" for row in rows))
 
     # raw tables -------------------------------------------------------------------------
     def _files(self, name: str) -> list[str]:
@@ -516,22 +601,8 @@ class Catalog:
         self._cache[name] = table
         return table
 
-    def _register_arrow(self, name: str, data: Any) -> Any:
-        """A small in-memory table under a fixed name (so compiled SQL can name it)."""
-        if self.engine == "duckdb":
-            self.con.con.register(name, data)
-        else:
-            from contractwatch.engines import register_arrow_spark
-
-            register_arrow_spark(self.con, name, data)
-        return self.con.table(name)
-
-    def transactions_all(self) -> Any:
-        """Every stored row of every committed load, with its load's vintage rank."""
-        from contractwatch.schema import arrow_schema
-
-        if "all" in self._cache:
-            return self._cache["all"]
+    def _checked_files(self) -> list[str]:
+        """The committed data files, refusing a store that lost one."""
         files = self._files("transactions.parquet")
         if len(files) != len(self.loads):  # every load has one, empty or not
             found = {Path(f).parent.name.removesuffix(".tmp") for f in files}
@@ -540,7 +611,76 @@ class Catalog:
                 f"{self.store.root}: the data file of load {lost.load_id} ({lost.source_file}) "
                 "is missing, so figures would silently leave it out. The store is damaged: "
                 "restore it from a copy, or load the files again into a new store.")
-        rows = self._read("cw_rows", files, arrow_schema())
+        return files
+
+    def _table(self, name: str) -> Any:
+        """One raw table as an Ibis table (Spark: read or registered on first use)."""
+        if name in self._cache:
+            return self._cache[name]
+        if self.engine == "duckdb":
+            self.raw_tables()
+            table = self.con.table(name)
+        else:
+            table = self._spark_table(name)
+        self._cache[name] = table
+        return table
+
+    def _spark_table(self, name: str) -> Any:
+        from contractwatch.engines import read_parquet_spark
+
+        if name == "cw_loads":
+            data = loads_arrow(self.loads)
+        elif name == "cw_coverage":
+            data = coverage_arrow(self.loads)
+        else:
+            files = self._checked_files() if name == "cw_rows" else \
+                self._files("copies.parquet")
+            if files:
+                return read_parquet_spark(self.con, files, name)
+            if name == "cw_rows":
+                from contractwatch.schema import arrow_schema
+
+                data = _empty(arrow_schema())
+            else:
+                data = _empty(copies_schema())
+        return self._register_arrow(name, data)
+
+    def _register_arrow(self, name: str, data: Any) -> Any:
+        """A small in-memory table under a fixed name (so compiled SQL can name it)."""
+        if self.engine == "duckdb":
+            self.duck.register(name, data)
+        else:
+            from contractwatch.engines import register_arrow_spark
+
+            register_arrow_spark(self.con, name, data)
+        return self.con.table(name)
+
+    def attach_parquet(self, name: str, files: list[str]) -> None:
+        """Name Parquet files as a table (derived data stored beside the loads), for the
+        precompiled SQL on DuckDB and for `table(name)`."""
+        if self._cache.get(f"attached:{name}") == files:
+            return
+        if self.engine == "duckdb":
+            self.duck.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                              f"read_parquet({files!r})")
+            self._cache.pop(name, None)
+        else:
+            from contractwatch.engines import read_parquet_spark
+
+            self._cache[name] = read_parquet_spark(self.con, files, name)
+        self._cache[f"attached:{name}"] = files
+
+    def table(self, name: str) -> Any:
+        """An attached table as an Ibis table."""
+        if name not in self._cache:
+            self._cache[name] = self.con.table(name)
+        return self._cache[name]
+
+    def transactions_all(self) -> Any:
+        """Every stored row of every committed load, with its load's vintage rank."""
+        if "all" in self._cache:
+            return self._cache["all"]
+        rows = self._table("cw_rows")
         # ingest does not write links it can derive (values.ids.PERMALINK)
         before, after = PERMALINK.split("{key}")
         rows = rows.mutate(usaspending_permalink=rows.usaspending_permalink.fill_null(
@@ -596,22 +736,13 @@ class Catalog:
         return d.join(self.loads_table().select("load_id", "vintage_rank"), "load_id")
 
     def loads_table(self) -> Any:
-        if "loads" not in self._cache:
-            self._cache["loads"] = self._register_arrow("cw_loads", loads_arrow(self.loads))
-        return self._cache["loads"]
+        return self._table("cw_loads")
 
     def coverage_table(self) -> Any:
-        if "coverage" not in self._cache:
-            self._cache["coverage"] = self._register_arrow("cw_coverage",
-                                                           coverage_arrow(self.loads))
-        return self._cache["coverage"]
+        return self._table("cw_coverage")
 
     def copies_table(self) -> Any:
-        import pyarrow as pa
-
-        schema = pa.schema([("load_id", pa.string()), ("source_row", pa.int64()),
-                            ("copy_number", pa.int64())])
-        return self._read("cw_copies", self._files("copies.parquet"), schema)
+        return self._table("cw_copies")
 
     # current state ----------------------------------------------------------------------
     def all_rows_current(self) -> bool:
@@ -719,5 +850,5 @@ class Catalog:
     def execute_arrow(self, expr: Any) -> Any:
         """An expression's rows as an Arrow table (DuckDB runs the cached SQL text)."""
         if self.engine == "duckdb":
-            return self.con.con.sql(self.to_sql(expr)).to_arrow_table()
+            return self.duck.sql(self.to_sql(expr)).to_arrow_table()
         return self.con.to_pyarrow(expr)

@@ -37,7 +37,7 @@ import re
 import shutil
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -230,6 +230,7 @@ class SyncReport:
     unchanged: int = 0
     # fiscal years whose current row count in the store differs from the API's count
     years_differing: list[int] = field(default_factory=list)
+    subaward_rows_skipped: int = 0  # rows of Contracts_Subawards members of downloads
     warnings: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
@@ -280,8 +281,27 @@ class Sync:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def run(self) -> SyncReport:
-        with self._locked():
-            return self._run()
+        """Run under the query's lock. A run that fails before it has fetched anything
+        leaves nothing behind: not the query's folder, nor a store folder it created."""
+        created = [p for p in (self.store.root, self.store.root / SYNC_DIR, self.dir)
+                   if not p.exists()]
+        try:
+            with self._locked():
+                return self._run()
+        except BaseException:
+            self._discard_if_empty(created)
+            raise
+
+    def _discard_if_empty(self, created: list[Path]) -> None:
+        """Remove the folders this run created when they hold no saved query and no
+        finished window (nothing a rerun could resume from)."""
+        if (self.dir / "query.json").exists() or any((self.run_dir / "w").glob("*.json")):
+            return
+        if self.dir in created:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        for folder in reversed(created[:-1]):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
 
     def _run(self) -> SyncReport:
         t0 = time.monotonic()
@@ -344,7 +364,8 @@ class Sync:
     def _plan(self, state: dict[str, Any]) -> dict[str, Any]:
         """Decide full or incremental, and the windows' outer bounds."""
         as_of = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-        last_updated = self.client.last_updated()
+        # "" at the API (no date to give): take today's, so a rerun never skips anything
+        last_updated = self.client.last_updated() or as_of[:10]
         data_day = max(date.fromisoformat(last_updated), datetime.now(UTC).date())
         previous = state.get("last_updated")
         if previous and not self.full:
@@ -431,8 +452,14 @@ class Sync:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         dest = self.run_dir / "download.zip"
         self.client.download_transactions(filters, dest)
-        rows = list(_zip_rows(dest))
+        rows, skipped = _zip_rows(dest)
         dest.unlink(missing_ok=True)
+        for member, n in skipped.items():
+            report.subaward_rows_skipped += n
+            if n:
+                report.warnings.append(
+                    f"{member}: {n:,} subaward rows not loaded (the store has no place for "
+                    "subawards yet; prime transactions are loaded)")
         return rows
 
     def _search_row(self, r: dict[str, Any]) -> dict[str, str]:
@@ -595,10 +622,13 @@ class Sync:
 def sync(store: Store, query: Query, *, api_url: str, rate: float = 4.0,
          timeout: float = 60.0, full: bool = False, overlap_days: int = 14,
          progress: bool = False, wait: bool = False, page_limit: int = PAGE_LIMIT,
-         client: UsaspendingClient | None = None) -> SyncReport:
-    """Run one saved query (fetch what is new, ingest it). See the module docstring."""
+         client: UsaspendingClient | None = None,
+         on_wait: Callable[[str], None] | None = None) -> SyncReport:
+    """Run one saved query (fetch what is new, ingest it). See the module docstring.
+    `on_wait` hears each retry's countdown."""
     own = client is None
-    client = client or UsaspendingClient(api_url, rate_per_second=rate, timeout=timeout)
+    client = client or UsaspendingClient(api_url, rate_per_second=rate, timeout=timeout,
+                                         on_wait=on_wait)
     try:
         return Sync(store, query, client, full=full, overlap_days=overlap_days,
                     progress=progress, wait=wait, page_limit=page_limit).run()
@@ -638,31 +668,50 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
     os.replace(tmp, path)
 
 
-def _zip_rows(path: Path) -> Iterator[dict[str, str]]:
-    """Contract transaction rows of a download ZIP (Contracts_PrimeTransactions_*.csv)."""
+def _zip_rows(path: Path) -> tuple[list[dict[str, str]], dict[str, int]]:
+    """Contract transaction rows of a download ZIP, and the rows of each member skipped.
+
+    download/transactions serves Contracts_PrimeTransactions_*.csv and
+    Contracts_Subawards_*.csv (header only when there are none); subawards have no place in
+    the store yet, so they are counted and skipped. Assistance members (a filter without
+    contract award types) are skipped the same way.
+    """
     import io
 
+    endpoint = "/api/v2/download/transactions/"
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise ApiError("/api/v2/download/transactions/", f"broken ZIP: {exc}") from None
+        raise ApiError(endpoint, f"broken ZIP: {exc}") from None
+    rows: list[dict[str, str]] = []
+    skipped: dict[str, int] = {}
     with archive:
-        members = [m for m in archive.namelist()
-                   if m.lower().endswith(".csv") and "contract" in m.lower()]
-        if not members:
-            raise ApiError("/api/v2/download/transactions/",
-                           f"ZIP holds no Contracts_*.csv ({', '.join(archive.namelist()[:3])})")
+        members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
+        primes = [m for m in members if _member_kind(m) == "Contracts_PrimeTransactions"]
+        if not primes:
+            raise ApiError(endpoint, "ZIP holds no Contracts_PrimeTransactions_*.csv "
+                           f"({', '.join(archive.namelist()[:3]) or 'it is empty'})")
         for member in members:
             with archive.open(member) as raw:
                 reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+                if member not in primes:
+                    skipped[member] = sum(1 for _ in reader)
+                    continue
                 need = {"award_id_piid", "modification_number", "action_date",
                         "federal_action_obligation", "awarding_sub_agency_code"}
                 missing = need - set(reader.fieldnames or [])
                 if missing:
-                    raise ApiError("/api/v2/download/transactions/",
-                                   f"{member} lacks columns {', '.join(sorted(missing))}")
-                for row in reader:
-                    yield {k: (row.get(k) or "") for k in SYNC_COLUMNS}
+                    raise ApiError(endpoint, f"{member} lacks columns "
+                                   f"{', '.join(sorted(missing))}")
+                rows.extend({k: (row.get(k) or "") for k in SYNC_COLUMNS} for row in reader)
+    return rows, skipped
+
+
+def _member_kind(member: str) -> str:
+    """'Contracts_PrimeTransactions', 'Contracts_Subawards', … from a member's file name."""
+    name = member.rsplit("/", 1)[-1]
+    parts = name.split("_")
+    return "_".join(parts[:2]) if len(parts) >= 2 else name
 
 
 def _code_desc(value: Any) -> tuple[str, str]:

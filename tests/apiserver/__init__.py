@@ -1,16 +1,24 @@
 """A local USAspending API for tests and benchmarks: a real HTTP server over the real rows.
 
-It serves the shared CSV files (../shared/data/usaspending) through the documented v2
-endpoints (usaspending_api/api_contracts/contracts/v2/ in fedspendingtransparency/
-usaspending-api): search/spending_by_transaction (+ _count), search/spending_by_award,
-awards/<id>, transactions, awards/idvs/awards, awards/last_updated, download/count,
-download/transactions and download/status, with the documented filters, page_metadata,
-limit ≤ 100 and the 50,000-row search window.
+It is derived from the official contracts copied in tests/apiserver/contracts/ (see
+SOURCE.md there; parsed by tests/apiserver/blueprint.py): it serves only routes they define,
+refuses request fields they do not define or of the wrong type (400) and missing required ones
+(422), and checks every response against them before sending it. It serves the shared CSV
+files (../shared/data/usaspending) through search/spending_by_transaction (+ _count),
+search/spending_by_award, awards/<id>, awards/last_updated, transactions, idvs/awards,
+idvs/amounts/<id>, download/count, download/transactions and download/status.
+
+What the contracts leave open follows the server code of fedspendingtransparency/
+usaspending-api (each point cites its file): the 50,000-record search window, the
+spending_by_award cursor (`last_record_unique_id` + `last_record_sort_value`; `page` is then
+ignored), transactions sorted on one non-unique field, MM/DD/YYYY dates, a relative
+`file_url`, a download ZIP holding Contracts_PrimeTransactions_*.csv and
+Contracts_Subawards_*.csv (header only when empty).
 
 Like the live API it orders ties in the sort key differently on every request, which is what
 makes naive paging by "Transaction Amount" repeat some rows and skip others. Faults can be
-switched on: 429 bursts with Retry-After, 500s, HTML error pages, slow replies, empty replies
-and truncated JSON.
+switched on: 429 bursts with Retry-After, 500s, HTML error pages, slow replies, empty replies,
+truncated JSON, and an error as HTTP 200 with a bare JSON string.
 
 What the shared rows lack is derived, and only here: the award type comes from the PIID's
 instrument letter; award-level ceilings served by awards/<id> are a fixed function of the
@@ -63,10 +71,18 @@ class Record:
     description: str
     generated_id: str
     last_modified: str = ""
+    tnum: str = "0"  # transaction_number: one modification can have 0 and 1
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.agency, self.award_id, self.mod)
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.agency, self.award_id, self.mod, self.tnum)
+
+    @property
+    def transaction_key(self) -> str:
+        """contract_transaction_unique_key: agency, parent agency, piid, mod, parent piid,
+        transaction number."""
+        return (f"{AGENCIES[self.agency][0]}_{self.parent_agency or '-NONE-'}_{self.award_id}_"
+                f"{self.mod}_{self.parent_piid or '-NONE-'}_{self.tnum}")
 
     def content(self) -> tuple[Any, ...]:
         return (self.recipient, self.amount, self.action_date, self.psc, self.naics,
@@ -106,7 +122,7 @@ class Dataset:
 
     def __init__(self) -> None:
         self.records: list[Record] = []
-        self.by_key: dict[tuple[str, str, str], Record] = {}
+        self.by_key: dict[tuple[str, str, str, str], Record] = {}
         self.as_of = "2026-01-01"
         self._next_tid = 1000
 
@@ -116,7 +132,7 @@ class Dataset:
         Rows new or changed since the previous load get last_modified = as_of; unchanged rows
         keep theirs; rows absent from `paths` are gone (withdrawn upstream).
         """
-        fresh: dict[tuple[str, str, str], Record] = {}
+        fresh: dict[tuple[str, str, str, str], Record] = {}
         for path in paths:
             for row in read_rows(path):
                 piid = row["Award ID"]
@@ -179,6 +195,13 @@ class Dataset:
         self.as_of = as_of
         return stats
 
+    def add_record(self, rec: Record) -> Record:
+        """Hold one more transaction (e.g. a second transaction number of a modification)."""
+        rec.tid, rec.last_modified = self._tid(), rec.last_modified or self.as_of
+        self.by_key[rec.key] = rec
+        self.records.append(rec)
+        return rec
+
     def _tid(self) -> int:
         self._next_tid += 1
         return self._next_tid
@@ -190,6 +213,7 @@ class Faults:
 
     plan: list[str] = field(default_factory=list)
     rate: float = 0.0  # probability of a random fault per request
+    # also planned only: "bare_string" (HTTP 200 whose JSON is an error message string)
     kinds: tuple[str, ...] = ("429", "500", "html", "truncate", "empty", "slow")
     retry_after: str = "0"
     slow_seconds: float = 2.0
@@ -257,17 +281,6 @@ def _matches(rec: Record, filters: dict[str, Any]) -> bool:
     return True
 
 
-def _check_filters(filters: Any, need_types: bool) -> None:
-    if not isinstance(filters, dict):
-        raise ApiError422("Missing value: 'filters' is a required field")
-    if need_types and not filters.get("award_type_codes"):
-        raise ApiError422("Missing value: 'filters|award_type_codes' is a required field")
-    for p in filters.get("time_period") or []:
-        if p.get("start_date", "") < "2007-10-01" and p.get("date_type") != "last_modified_date":
-            raise ApiError422("Field 'filters|time_period|start_date' value "
-                              f"'{p.get('start_date')}' is below min '2007-10-01'")
-
-
 def _result_row(rec: Record, fields: list[str]) -> dict[str, Any]:
     code, name = AGENCIES[rec.agency]
     values: dict[str, Any] = {
@@ -282,7 +295,8 @@ def _result_row(rec: Record, fields: list[str]) -> dict[str, Any]:
         "awarding_agency_id": None,
     }
     out = {f: values.get(f) for f in fields}
-    out["internal_id"] = str(abs(hash(rec.generated_id)) % 10**8)
+    # spending_by_transaction.py: the row's internal_id is the award's integer id
+    out["internal_id"] = _award_number(rec.generated_id)
     out["generated_internal_id"] = rec.generated_id
     return out
 
@@ -309,22 +323,66 @@ def _sorted(records: list[Record], sort: str, order: str, faults: Faults) -> lis
 
 # ---- the application ----------------------------------------------------------------------
 
+# Where the USAspending server code behind each contract lives (cited for the behaviour the
+# contract documents do not pin down).
+VIEWS = {
+    "/api/v2/search/spending_by_transaction/":
+        "usaspending_api/search/v2/views/spending_by_transaction.py",
+    "/api/v2/search/spending_by_award/": "usaspending_api/search/v2/views/spending_by_award.py",
+    "/api/v2/transactions/": "usaspending_api/awards/v2/views/transactions.py",
+    "/api/v2/download/transactions/": "usaspending_api/download/v2/base_download_viewset.py",
+}
+FILE_PREFIX = "/csv_downloads/"  # the contract's relative file_url (download/transactions.md)
+
+
 class ApiServer:
-    """Start with `ApiServer(dataset).start()`; `url` is http://127.0.0.1:<port>."""
+    """Start with `ApiServer(dataset).start()`; `url` is http://127.0.0.1:<port>.
+
+    Every request is matched against the contracts (tests/apiserver/contracts/): a route they
+    do not define is 404, a request field they do not define or of the wrong type is 400, a
+    missing required one 422. Every response is checked against the contract before it is
+    sent; a response that departs is recorded in `violations` and sent as a 500 instead.
+    `requests` records (method, contract path, body, query) of every request served.
+    """
 
     def __init__(self, dataset: Dataset | None = None, faults: Faults | None = None,
-                 download_polls: int = 2, port: int = 0):
+                 download_polls: int = 2, port: int = 0, search_window: int = SEARCH_WINDOW):
+        from tests.apiserver.blueprint import contracts
+
         self.port = port
         self.dataset = dataset or Dataset()
         self.faults = faults or Faults()
         self.download_polls = download_polls
+        self.search_window = search_window
+        self.contracts = contracts()
         self.hits: dict[str, int] = {}
+        self.requests: list[tuple[str, str, Any, dict[str, str]]] = []
+        self.violations: list[str] = []
         self.jobs: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
+        # rows for the Contracts_Subawards member of downloads (SUBAWARD_COLUMNS keys)
+        self.subaward_rows: list[dict[str, str]] = []
         self.lock = threading.Lock()
         self.url = ""
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self.handlers = {
+            ("POST", "/api/v2/search/spending_by_transaction/"): self._spending_by_transaction,
+            ("POST", "/api/v2/search/spending_by_transaction_count/"): self._transaction_count,
+            ("POST", "/api/v2/search/spending_by_award/"): self._spending_by_award,
+            ("GET", "/api/v2/awards/last_updated/"): self._last_updated,
+            ("GET", "/api/v2/awards/{award_id}/"): self._award,
+            ("POST", "/api/v2/transactions/"): self._transactions,
+            ("POST", "/api/v2/idvs/awards/"): self._idv_awards,
+            ("GET", "/api/v2/idvs/amounts/{award_id}/"): self._idv_amounts,
+            ("POST", "/api/v2/download/count/"): self._download_count,
+            ("POST", "/api/v2/download/transactions/"): self._download_start,
+            ("GET", "/api/v2/download/status"): self._download_status,
+        }
+        documented = {(ep.method, ep.path) for ep in self.contracts.endpoints}
+        undocumented = set(self.handlers) - documented
+        if undocumented:
+            raise RuntimeError(f"test server handlers outside the contracts: {undocumented}")
 
     # lifecycle
     def start(self) -> ApiServer:
@@ -372,101 +430,110 @@ class ApiServer:
 
         server = self
 
-        def endpoint(handler: Any, method: str = "POST") -> Any:
-            async def run(request: Request) -> Response:
-                path = request.url.path
-                with server.lock:
-                    server.hits[path] = server.hits.get(path, 0) + 1
-                    fault = server.faults.next()
-                if fault == "slow":
-                    await asyncio.sleep(server.faults.slow_seconds)
-                elif fault == "429":
-                    return JSONResponse({"detail": "Request was throttled."}, status_code=429,
-                                        headers={"Retry-After": server.faults.retry_after})
-                elif fault == "500":
-                    return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
-                elif fault == "html":
-                    return Response("<html><body><h1>502 Bad Gateway</h1></body></html>",
-                                    status_code=200, media_type="text/html")
-                elif fault == "empty":
-                    return Response(b"", status_code=200, media_type="application/json")
-                body: Any = None
-                if method == "POST":
-                    try:
-                        body = json.loads(await request.body() or b"{}")
-                    except ValueError:
-                        return JSONResponse({"detail": "JSON parse error"}, status_code=400)
+        async def run(request: Request) -> Response:
+            path = request.url.path
+            with server.lock:
+                server.hits[path] = server.hits.get(path, 0) + 1
+            if path.startswith(FILE_PREFIX):
+                name = path[len(FILE_PREFIX):]
+                if request.method != "GET" or name not in server.files:
+                    return JSONResponse({"detail": "Not found."}, status_code=404)
+                return Response(server.files[name], media_type="application/zip")
+            found = server.contracts.endpoint(request.method, path)
+            if found is None or (found[0].method, found[0].path) not in server.handlers:
+                return JSONResponse({"detail": "Not found."}, status_code=404)
+            ep, path_params = found
+            with server.lock:
+                fault = server.faults.next()
+            early = await _fault_reply(fault, server.faults)
+            if early is not None:
+                return early
+            body: Any = None
+            if request.method == "POST":
                 try:
-                    with server.lock:
-                        data = handler(request, body)
-                except ApiError422 as exc:
-                    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
-                if isinstance(data, Response):
-                    return data
-                payload = json.dumps(data).encode()
-                if fault == "truncate":
-                    payload = payload[: max(1, len(payload) // 2)]
-                return Response(payload, media_type="application/json")
-            return run
+                    body = json.loads(await request.body() or b"{}")
+                except ValueError:
+                    return JSONResponse({"detail": "JSON parse error"}, status_code=400)
+            query = dict(request.query_params)
+            with server.lock:
+                server.requests.append((request.method, ep.path, body, query))
+            refused = server._refuse(ep, body, query)
+            if refused is not None:
+                return JSONResponse({"detail": refused[1]}, status_code=refused[0])
+            try:
+                with server.lock:
+                    data = server.handlers[(ep.method, ep.path)](
+                        {**path_params, **query, "base": str(request.base_url).rstrip("/")},
+                        body or {})
+            except ApiError422 as exc:
+                return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+            problems = server.contracts.check_response(
+                ep, data, rows_subset="/search/" in ep.path)
+            if problems:
+                with server.lock:
+                    server.violations.extend(problems)
+                return JSONResponse({"detail": "response departs from the contract: "
+                                     + "; ".join(problems[:3])}, status_code=500)
+            if fault == "bare_string":
+                # The live API has answered errors as HTTP 200 with a bare JSON string.
+                return Response(json.dumps("Request could not be processed"),
+                                media_type="application/json")
+            payload = json.dumps(data).encode()
+            if fault == "truncate":
+                payload = payload[: max(1, len(payload) // 2)]
+            return Response(payload, media_type="application/json")
 
-        routes = [
-            Route("/api/v2/search/spending_by_transaction/",
-                  endpoint(self._spending_by_transaction), methods=["POST"]),
-            Route("/api/v2/search/spending_by_transaction_count/",
-                  endpoint(self._transaction_count), methods=["POST"]),
-            Route("/api/v2/search/spending_by_award/", endpoint(self._spending_by_award),
-                  methods=["POST"]),
-            Route("/api/v2/awards/last_updated/", endpoint(self._last_updated, "GET"),
-                  methods=["GET"]),
-            Route("/api/v2/awards/idvs/awards/", endpoint(self._idv_awards), methods=["POST"]),
-            Route("/api/v2/awards/{award_id}/", endpoint(self._award, "GET"), methods=["GET"]),
-            Route("/api/v2/transactions/", endpoint(self._transactions), methods=["POST"]),
-            Route("/api/v2/download/count/", endpoint(self._download_count), methods=["POST"]),
-            Route("/api/v2/download/transactions/", endpoint(self._download_start),
-                  methods=["POST"]),
-            Route("/api/v2/download/status/", endpoint(self._download_status, "GET"),
-                  methods=["GET"]),
-            Route("/files/{name}", endpoint(self._file, "GET"), methods=["GET"]),
-        ]
-        return Starlette(routes=routes)
+        return Starlette(routes=[Route("/{path:path}", run, methods=["GET", "POST"])])
+
+    def _refuse(self, ep: Any, body: Any, query: dict[str, str]) -> tuple[int, str] | None:
+        """(status, detail) when the request departs from the contract, like the real
+        server's TinyShield (usaspending_api/common/validator/tinyshield.py: a missing
+        required field is 422; helpers.py: a wrong type is 400). The real server ignores
+        fields it does not know; this one refuses them (400), so a client that sends a field
+        the contract lacks is caught here rather than silently ignored there."""
+        unknown = [k for k in query if k not in ep.params]
+        missing = [k for k, a in ep.params.items() if a.required and k not in query
+                   and "{" + k + "}" not in ep.path]
+        if unknown:
+            return 400, f"Unexpected query parameter(s): {', '.join(unknown)}"
+        if missing:
+            return 422, f"Missing value: '{missing[0]}' is a required field"
+        if ep.method != "POST":
+            return None
+        problems = self.contracts.check_request(ep, body)
+        if not problems:
+            return None
+        first = problems[0].split(":", 1)[1].lstrip(".")
+        status = 422 if "required by the contract" in first else 400
+        return status, f"Invalid request: {first}"
 
     # handlers (run under self.lock)
-    def _spending_by_transaction(self, request: Any, body: dict[str, Any]) -> dict[str, Any]:
-        filters = body.get("filters")
-        _check_filters(filters, need_types=True)
-        fields = body.get("fields")
-        if not fields:
-            raise ApiError422("Missing value: 'fields' is a required field")
+    def _spending_by_transaction(self, args: dict[str, str], body: dict[str, Any]) -> Any:
+        filters = body["filters"]
+        _check_dates(filters)
+        fields = body["fields"]
         limit, page = int(body.get("limit", 10)), int(body.get("page", 1))
-        if limit > PAGE_LIMIT:
-            raise ApiError422(f"Field 'limit' value '{limit}' is above max '{PAGE_LIMIT}'")
-        if page < 1 or limit < 1:
-            raise ApiError422("Field 'page' and 'limit' must be at least 1")
-        if page * limit > SEARCH_WINDOW:
-            raise ApiError422(f"Page #{page} with limit {limit} is over the maximum result "
-                              f"limit {SEARCH_WINDOW}. Consider using custom data downloads")
+        _check_page(limit, page)
+        # spending_by_transaction.py: record_num >= ES_TRANSACTIONS_MAX_RESULT_WINDOW is 422
+        if (page - 1) * limit >= self.search_window:
+            raise ApiError422(f"Page #{page} of size {limit} is over the maximum result limit "
+                              f"({self.search_window}). Consider using custom data downloads "
+                              "to obtain large data sets.")
         sort = body.get("sort", "Transaction Amount")
         if sort not in fields:
-            raise ApiError422(f"Sort value '{sort}' not found in requested fields: {fields}")
+            raise ApiError422(f"Sort value not found in fields: {sort}", 400)
         rows = [r for r in self.dataset.records if _matches(r, filters)]
         rows = _sorted(rows, sort, body.get("order", "desc"), self.faults)
         chunk = rows[(page - 1) * limit: page * limit + 1]
-        has_next = len(chunk) > limit
-        return {
-            "limit": limit,
-            "results": [_result_row(r, fields) for r in chunk[:limit]],
-            "page_metadata": {"page": page, "hasPrevious": page > 1, "hasNext": has_next,
-                              "previous": page - 1 if page > 1 else None,
-                              "next": page + 1 if has_next else None},
-            "messages": [],
-        }
+        return {"limit": limit, "results": [_result_row(r, fields) for r in chunk[:limit]],
+                "page_metadata": _page_metadata(len(chunk), limit, page)}
 
-    def _transaction_count(self, request: Any, body: dict[str, Any]) -> dict[str, Any]:
-        filters = body.get("filters")
-        _check_filters(filters, need_types=False)
+    def _transaction_count(self, args: dict[str, str], body: dict[str, Any]) -> Any:
+        filters = body["filters"]
+        _check_dates(filters)
         n = sum(1 for r in self.dataset.records if _matches(r, filters))
         return {"results": {"contracts": n, "idvs": 0, "loans": 0, "direct_payments": 0,
-                            "grants": 0, "other": 0}, "messages": []}
+                            "grants": 0, "other": 0}}
 
     def _awards(self) -> dict[str, list[Record]]:
         out: dict[str, list[Record]] = {}
@@ -474,138 +541,249 @@ class ApiServer:
             out.setdefault(r.generated_id, []).append(r)
         return out
 
-    def _spending_by_award(self, request: Any, body: dict[str, Any]) -> dict[str, Any]:
-        filters = body.get("filters")
-        _check_filters(filters, need_types=True)
+    def _spending_by_award(self, args: dict[str, str], body: dict[str, Any]) -> Any:
+        """Paging as in spending_by_award.py: sorted by the sort field, then the internal
+        award id; within the window by page; past it only with last_record_sort_value and
+        last_record_unique_id (Elasticsearch search_after), and then `page` is ignored."""
+        filters = body["filters"]
+        _check_dates(filters)
+        fields = body["fields"]
         limit, page = int(body.get("limit", 10)), int(body.get("page", 1))
-        if limit > PAGE_LIMIT:
-            raise ApiError422(f"Field 'limit' value '{limit}' is above max '{PAGE_LIMIT}'")
-        if page * limit > SEARCH_WINDOW:
-            raise ApiError422(f"Page #{page} with limit {limit} is over the maximum result "
-                              f"limit {SEARCH_WINDOW}.")
+        _check_page(limit, page)
+        sort = body.get("sort") or fields[0]
+        if sort != "Award Amount":  # the only sort this server implements
+            raise ApiError422(f"Sort value '{sort}' not found in requested fields: {fields}"
+                              if sort not in fields else f"sort {sort!r} is not served here",
+                              400)  # api_helper.py raise_if_sort_key_not_valid
+        desc = body.get("order", "desc") == "desc"
+        cursor_id, cursor_value = body.get("last_record_unique_id"), \
+            body.get("last_record_sort_value")
+        if (cursor_id is None) != (cursor_value is None):
+            raise ApiError422("Using search_after functionality in Elasticsearch requires both "
+                              "last_record_sort_value and last_record_unique_id.", 500)
+        if (page - 1) * limit >= self.search_window and cursor_id is None:
+            raise ApiError422(
+                f"Page #{page} with limit {limit} is over the maximum result limit "
+                f"{self.search_window}. Please provide the 'last_record_sort_value' and "
+                "'last_record_unique_id' to paginate sequentially.")
         groups: dict[str, list[Record]] = {}
         for r in self.dataset.records:
             if _matches(r, filters):
                 groups.setdefault(r.generated_id, []).append(r)
-        awards = sorted(((sum((x.amount for x in rs), Decimal(0)), gid, rs)
+        awards = sorted(((sum((x.amount for x in rs), Decimal(0)), _award_number(gid), gid, rs)
                          for gid, rs in groups.items()),
-                        key=lambda a: (a[0], a[1]), reverse=body.get("order", "desc") == "desc")
-        if body.get("last_record_unique_id") is not None:
-            last = (Decimal(str(body["last_record_sort_value"])), body["last_record_unique_id"])
-            desc = body.get("order", "desc") == "desc"
+                        key=lambda a: (a[0], a[1]), reverse=desc)
+        if cursor_id is not None:
+            last = (Decimal(str(cursor_value)), int(cursor_id))
             awards = [a for a in awards if ((a[0], a[1]) < last if desc else (a[0], a[1]) > last)]
-        chunk = awards[(page - 1) * limit: page * limit + 1]
-        has_next = len(chunk) > limit
+            chunk = awards[: limit + 1]
+            has_next = len(chunk) > limit
+        else:
+            chunk = awards[(page - 1) * limit: page * limit]
+            has_next = len(awards) - (page - 1) * limit > limit
         results = []
-        for amount, gid, rs in chunk[:limit]:
-            results.append({"internal_id": abs(hash(gid)) % 10**8, "generated_internal_id": gid,
-                            "Award ID": rs[0].award_id, "Recipient Name": rs[0].recipient,
-                            "Award Amount": float(amount)})
-        meta: dict[str, Any] = {"page": page, "hasNext": has_next,
-                                "last_record_unique_id": None, "last_record_sort_value": None}
-        if results:
-            meta["last_record_unique_id"] = results[-1]["generated_internal_id"]
-            meta["last_record_sort_value"] = str(chunk[: limit][-1][0])
-        return {"limit": limit, "results": results, "page_metadata": meta, "messages": []}
+        for amount, number, gid, rs in chunk[:limit]:
+            values = {"Award ID": rs[0].award_id, "Recipient Name": rs[0].recipient,
+                      "Award Amount": float(amount), "Awarding Agency": TOPTIER[1],
+                      "Awarding Sub Agency": AGENCIES[rs[0].agency][1],
+                      "Contract Award Type": TYPE_NAMES[rs[0].award_type],
+                      "Start Date": min(x.action_date for x in rs),
+                      "Description": rs[0].description}
+            row = {f: values.get(f) for f in fields}
+            row.update({"internal_id": number, "generated_internal_id": gid})
+            results.append(row)
+        last_id, last_value = None, None
+        if chunk and has_next:  # construct_es_response: the last row served
+            last_value, last_id = chunk[: limit][-1][0], chunk[: limit][-1][1]
+        return {"spending_level": "awards", "limit": limit, "results": results,
+                "page_metadata": {"page": page, "hasNext": has_next,
+                                  "last_record_unique_id": last_id,
+                                  # str(None) is "None" there too
+                                  "last_record_sort_value": str(last_value)},
+                "messages": []}
 
-    def _last_updated(self, request: Any, body: Any) -> dict[str, Any]:
+    def _last_updated(self, args: dict[str, str], body: Any) -> Any:
+        """awards.py formats the date as MM/DD/YYYY; the contract allows "" when there is no
+        award data to check against."""
+        if not self.dataset.records or not self.dataset.as_of:
+            return {"last_updated": ""}
         y, m, d = self.dataset.as_of[:10].split("-")
         return {"last_updated": f"{m}/{d}/{y}"}
 
-    def _award(self, request: Any, body: Any) -> dict[str, Any]:
-        gid = request.path_params["award_id"]
+    def _award(self, args: dict[str, str], body: Any) -> Any:
+        gid = args["award_id"]
         rows = [r for r in self.dataset.records if r.generated_id == gid]
         if not rows:
             raise ApiError422("No award found with the provided id", 404)
-        return award_json(gid, rows)
+        return award_json(self.contracts, gid, rows)
 
-    def _transactions(self, request: Any, body: dict[str, Any]) -> dict[str, Any]:
-        gid = body.get("award_id")
-        rows = sorted((r for r in self.dataset.records if r.generated_id == gid),
-                      key=lambda r: r.mod)
+    def _transactions(self, args: dict[str, str], body: dict[str, Any]) -> Any:
+        """transactions.py orders by the sort field alone (order_by(F(sort))): rows that tie
+        (one modification with transaction numbers 0 and 1) come in no fixed order, so here
+        they are shuffled on every request."""
+        gid = body["award_id"]
         limit, page = int(body.get("limit", 10)), int(body.get("page", 1))
         if limit > 5000:
             raise ApiError422(f"Field 'limit' value '{limit}' is above max '5000'")
+        _check_page(limit, page, 5000)
+        sort = body.get("sort", "action_date")
+        keys = {"modification_number": lambda r: r.mod, "action_date": lambda r: r.action_date,
+                "federal_action_obligation": lambda r: r.amount,
+                "description": lambda r: r.description}
+        rows = [r for r in self.dataset.records if r.generated_id == gid]
+        random.Random(time.perf_counter_ns()).shuffle(rows)
+        rows.sort(key=keys.get(sort, lambda r: r.action_date),
+                  reverse=body.get("order", "desc") == "desc")
         chunk = rows[(page - 1) * limit: page * limit + 1]
-        has_next = len(chunk) > limit
         return {"results": [{
-            "id": f"CONT_TX_{r.tid}", "type": r.award_type,
+            "id": f"CONT_TX_{r.transaction_key}", "type": r.award_type,
             "type_description": TYPE_NAMES[r.award_type], "action_date": r.action_date,
             "action_type": None, "action_type_description": None, "modification_number": r.mod,
             "description": r.description, "federal_action_obligation": float(r.amount),
             "face_value_loan_guarantee": None, "original_loan_subsidy_cost": None,
-        } for r in chunk[:limit]], "page_metadata": {
-            "page": page, "next": page + 1 if has_next else None,
-            "previous": page - 1 if page > 1 else None, "hasNext": has_next,
-            "hasPrevious": page > 1}}
+        } for r in chunk[:limit]], "page_metadata": _page_metadata(len(chunk), limit, page)}
 
-    def _idv_awards(self, request: Any, body: dict[str, Any]) -> dict[str, Any]:
-        idv = str(body.get("award_id", ""))
-        parts = idv.split("_")
+    def _children(self, idv: str) -> list[tuple[str, Record]]:
+        parts = str(idv).split("_")
         piid = parts[2] if len(parts) >= 4 else ""
-        children = sorted({r.generated_id: r for r in self.dataset.records
-                           if r.parent_piid == piid}.items())
+        return sorted({r.generated_id: r for r in self.dataset.records
+                       if r.parent_piid == piid}.items())
+
+    def _idv_awards(self, args: dict[str, str], body: dict[str, Any]) -> Any:
+        children = self._children(body["award_id"])
         limit, page = int(body.get("limit", 10)), int(body.get("page", 1))
+        _check_page(limit, page)
         chunk = children[(page - 1) * limit: page * limit + 1]
-        has_next = len(chunk) > limit
         awards = self._awards()
         return {"results": [{
-            "award_id": abs(hash(gid)) % 10**8, "award_type": TYPE_NAMES[r.award_type],
+            "award_id": _award_number(gid), "award_type": TYPE_NAMES[r.award_type],
             "description": r.description, "funding_agency": None,
             "awarding_agency": TOPTIER[1].upper(), "funding_agency_id": None,
-            "awarding_agency_id": 1, "generated_unique_award_id": gid,
-            "last_date_to_order": None,
+            "awarding_agency_id": 1, "funding_agency_slug": None,
+            "awarding_agency_slug": "department-of-homeland-security",
+            "generated_unique_award_id": gid, "last_date_to_order": None,
             "obligated_amount": float(sum((x.amount for x in awards[gid]), Decimal(0))),
             "period_of_performance_current_end_date": None,
             "period_of_performance_start_date": min(x.action_date for x in awards[gid]),
             "piid": r.award_id,
-        } for gid, r in chunk[:limit]], "page_metadata": {
-            "page": page, "hasNext": has_next, "hasPrevious": page > 1,
-            "next": page + 1 if has_next else None, "previous": page - 1 if page > 1 else None}}
+        } for gid, r in chunk[:limit]], "page_metadata": _page_metadata(len(chunk), limit, page)}
 
-    def _download_count(self, request: Any, body: dict[str, Any]) -> dict[str, Any]:
-        filters = body.get("filters") or {}
+    def _idv_amounts(self, args: dict[str, str], body: Any) -> Any:
+        idv = args["award_id"]
+        children = self._children(idv)
+        if not idv.startswith("CONT_IDV_") or not children:
+            raise ApiError422("No IDV award found with this id", 404)
+        awards = self._awards()
+        total = sum((x.amount for gid, _ in children for x in awards[gid]), Decimal(0))
+        data = self.contracts.skeleton("v2/idvs/amounts/award_id.md", "object")
+        ep = self.contracts.endpoint("GET", f"/api/v2/idvs/amounts/{idv}/")
+        for k, a in (ep[0].responses[0].children if ep else {}).items():
+            data[k] = None if a.nullable else ([] if a.type.startswith("array") else 0)
+        data.update({"award_id": _award_number(idv), "generated_unique_award_id": idv,
+                     "child_award_count": len(children),
+                     "child_award_total_obligation": float(total)})
+        return data
+
+    def _download_count(self, args: dict[str, str], body: dict[str, Any]) -> Any:
+        filters = body["filters"]
         n = sum(1 for r in self.dataset.records if _matches(r, filters))
         return {"calculated_transaction_count": n, "maximum_transaction_limit": 500000,
                 "transaction_rows_gt_limit": n > 500000, "calculated_count": n,
-                "spending_level": "transactions", "maximum_limit": 500000,
-                "rows_gt_limit": n > 500000, "messages": []}
+                "spending_level": body.get("spending_level", "transactions"),
+                "maximum_limit": 500000, "rows_gt_limit": n > 500000, "messages": []}
 
-    def _download_start(self, request: Any, body: dict[str, Any]) -> dict[str, Any]:
-        filters = body.get("filters") or {}
+    def _download_start(self, args: dict[str, str], body: dict[str, Any]) -> Any:
+        """As base_download_viewset.py: file_url is what get_file_path gives (relative here,
+        as in the contract's example), and status_url names the host the server was
+        configured with (_get_status_url: http://localhost:8000 on a local deployment), not
+        necessarily the one asked."""
+        filters = body["filters"]
+        _check_dates(filters)
         rows = [r for r in self.dataset.records if _matches(r, filters)]
-        name = f"PrimeTransactions_{len(self.jobs) + 1:04d}_{time.strftime('%Y-%m-%d')}.zip"
-        self.jobs[name] = {"polls": 0, "rows": rows}
-        base = str(request.base_url).rstrip("/")
-        return {"status_url": f"{base}/api/v2/download/status?file_name={name}",
-                "file_name": name, "file_url": f"{base}/files/{name}",
+        stamp = time.strftime("%Y-%m-%d_H%HM%MS%S")
+        name = f"PrimeTransactionsAndSubawards_{stamp}{len(self.jobs) + 1:06d}.zip"
+        self.jobs[name] = {"polls": 0, "rows": rows, "stamp": stamp}
+        return {"status_url": f"http://localhost:8000/api/v2/download/status?file_name={name}",
+                "file_name": name, "file_url": f"{FILE_PREFIX}{name}",
                 "download_request": {"filters": filters, "limit": 500000,
+                                     "download_types": ["elasticsearch_transactions",
+                                                        "elasticsearch_sub_awards"],
                                      "request_type": "award"}}
 
-    def _download_status(self, request: Any, body: Any) -> dict[str, Any]:
-        name = request.query_params.get("file_name", "")
+    def _download_status(self, args: dict[str, str], body: Any) -> Any:
+        name = args.get("file_name", "")
         job = self.jobs.get(name)
         if job is None:
-            raise ApiError422(f"Download {name} not found", 404)
+            raise ApiError422(f"Download job with filename {name} does not exist.", 404)
         job["polls"] += 1
-        base = str(request.base_url).rstrip("/")
         done = job["polls"] > self.download_polls
         if done and name not in self.files:
-            self.files[name] = download_zip(job["rows"])
+            self.files[name] = download_zip(job["rows"], job["stamp"], self.subaward_rows)
         return {"status": "finished" if done else "running", "message": None,
-                "file_name": name, "file_url": f"{base}/files/{name}",
+                "file_name": name, "file_url": f"{FILE_PREFIX}{name}",
                 "total_size": len(self.files.get(name, b"")) / 1000 if done else None,
                 "total_columns": len(DOWNLOAD_COLUMNS) if done else None,
                 "total_rows": len(job["rows"]) if done else None,
                 "seconds_elapsed": "0.1"}
 
-    def _file(self, request: Any, body: Any) -> Any:
-        from starlette.responses import Response
 
-        name = request.path_params["name"]
-        if name not in self.files:
-            raise ApiError422("Not found", 404)
-        return Response(self.files[name], media_type="application/zip")
+async def _fault_reply(fault: str | None, faults: Faults) -> Any:
+    from starlette.responses import JSONResponse, Response
+
+    if fault == "slow":
+        await asyncio.sleep(faults.slow_seconds)
+    elif fault == "429":
+        return JSONResponse({"detail": "Request was throttled."}, status_code=429,
+                            headers={"Retry-After": faults.retry_after})
+    elif fault == "500":
+        return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+    elif fault == "html":
+        return Response("<html><body><h1>502 Bad Gateway</h1></body></html>",
+                        status_code=200, media_type="text/html")
+    elif fault == "empty":
+        return Response(b"", status_code=200, media_type="application/json")
+    return None
+
+
+def _page_metadata(results_plus_one: int, limit: int, page: int) -> dict[str, Any]:
+    """get_simple_pagination_metadata (usaspending_api/common/helpers/generic_helper.py)."""
+    has_next = results_plus_one > limit
+    return {"page": page, "next": page + 1 if has_next else None,
+            "previous": page - 1 if page > 1 else None, "hasNext": has_next,
+            "hasPrevious": page > 1}
+
+
+def _check_page(limit: int, page: int, max_limit: int = PAGE_LIMIT) -> None:
+    """PAGINATION (usaspending_api/common/validator/pagination.py): limit 1..100, page ≥ 1."""
+    if limit > max_limit:
+        raise ApiError422(f"Field 'limit' value '{limit}' is above max '{max_limit}'")
+    if limit < 1:
+        raise ApiError422(f"Field 'limit' value '{limit}' is below min '1'")
+    if page < 1:
+        raise ApiError422(f"Field 'page' value '{page}' is below min '1'")
+
+
+def _check_dates(filters: dict[str, Any]) -> None:
+    """award_filter.py: time_period dates are 'date' values at or after API_SEARCH_MIN_DATE,
+    whatever the date_type."""
+    for p in filters.get("time_period") or []:
+        for key in ("start_date", "end_date"):
+            value = p.get(key, "")
+            try:
+                date.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise ApiError422(f"Invalid value in 'filters|time_period|{key}'. '{value}' "
+                                  "is not a valid type (date)", 400) from None
+            if value < "2007-10-01":
+                raise ApiError422(f"Field 'filters|time_period|{key}' value '{value}' is below "
+                                  "min '2007-10-01'")
+
+
+def _award_number(gid: str) -> int:
+    """The internal (surrogate) award id: stable per generated id."""
+    import zlib
+
+    return zlib.crc32(gid.encode()) % 10**8
 
 
 DOWNLOAD_COLUMNS = [
@@ -619,74 +797,145 @@ DOWNLOAD_COLUMNS = [
 ]
 
 
-def download_zip(rows: list[Record]) -> bytes:
-    """A Contracts_PrimeTransactions CSV (download layout column names) inside a ZIP."""
+# The Contracts_Subawards member's header (download_column_historical_lookups.py,
+# query_paths["subaward_search"]["d1"], the contract-award columns).
+SUBAWARD_COLUMNS = """
+prime_award_unique_key prime_award_piid prime_award_parent_piid prime_award_amount
+prime_award_disaster_emergency_fund_codes prime_award_base_action_date
+prime_award_base_action_date_fiscal_year prime_award_latest_action_date
+prime_award_latest_action_date_fiscal_year prime_award_period_of_performance_start_date
+prime_award_period_of_performance_current_end_date prime_award_awarding_agency_code
+prime_award_awarding_agency_name prime_award_awarding_sub_agency_code
+prime_award_awarding_sub_agency_name prime_award_awarding_office_code
+prime_award_awarding_office_name prime_award_funding_agency_code
+prime_award_funding_agency_name prime_award_funding_sub_agency_code
+prime_award_funding_sub_agency_name prime_award_funding_office_code
+prime_award_funding_office_name prime_award_treasury_accounts_funding_this_award
+prime_award_federal_accounts_funding_this_award
+prime_award_object_classes_funding_this_award
+prime_award_program_activities_funding_this_award prime_awardee_uei prime_awardee_duns
+prime_awardee_name prime_awardee_dba_name prime_awardee_parent_uei
+prime_awardee_parent_duns prime_awardee_parent_name prime_awardee_country_code
+prime_awardee_country_name prime_awardee_address_line_1 prime_awardee_city_name
+prime_awardee_county_fips_code prime_awardee_county_name prime_awardee_state_fips_code
+prime_awardee_state_code prime_awardee_state_name prime_awardee_zip_code
+prime_award_summary_recipient_cd_original prime_award_summary_recipient_cd_current
+prime_awardee_foreign_postal_code prime_awardee_business_types
+prime_award_primary_place_of_performance_city_name
+prime_award_primary_place_of_performance_county_fips_code
+prime_award_primary_place_of_performance_county_name
+prime_award_primary_place_of_performance_state_fips_code
+prime_award_primary_place_of_performance_state_code
+prime_award_primary_place_of_performance_state_name
+prime_award_base_transaction_description prime_award_project_title
+prime_award_naics_code prime_award_naics_description subaward_type
+subaward_sam_report_id subaward_sam_report_year subaward_sam_report_month
+subaward_number subaward_amount subaward_action_date subaward_action_date_fiscal_year
+subawardee_uei subawardee_duns subawardee_name subawardee_dba_name subawardee_parent_uei
+subawardee_parent_duns subawardee_parent_name subawardee_country_code
+subawardee_country_name subawardee_address_line_1 subawardee_city_name
+subawardee_state_code subawardee_state_name subawardee_zip_code
+subaward_recipient_cd_original subaward_recipient_cd_current
+subawardee_foreign_postal_code subawardee_business_types
+subaward_primary_place_of_performance_city_name
+subaward_place_of_performance_cd_original subaward_place_of_performance_cd_current
+subaward_description subawardee_highly_compensated_officer_1_name
+subawardee_highly_compensated_officer_1_amount
+subawardee_highly_compensated_officer_2_name
+subawardee_highly_compensated_officer_2_amount
+subawardee_highly_compensated_officer_3_name
+subawardee_highly_compensated_officer_3_amount
+subawardee_highly_compensated_officer_4_name
+subawardee_highly_compensated_officer_4_amount
+subawardee_highly_compensated_officer_5_name
+subawardee_highly_compensated_officer_5_amount usaspending_permalink
+subaward_sam_report_last_modified_date prime_award_unique_key prime_award_fain
+prime_award_amount prime_award_disaster_emergency_fund_codes
+""".split()
+
+
+def download_zip(rows: list[Record], stamp: str = "2026-01-01_H00M00S00",
+                 subaward_rows: list[dict[str, str]] | None = None) -> bytes:
+    """The ZIP download/transactions serves. Its download_types are
+    elasticsearch_transactions and elasticsearch_sub_awards
+    (usaspending_api/download/v2/views.py, RowLimitedTransactionDownloadViewSet), so it holds a
+    Contracts_PrimeTransactions file and a Contracts_Subawards file (download_name in
+    usaspending_api/download/lookups.py), the latter header only when there are none."""
     text = io.StringIO()
     w = csv.writer(text, lineterminator="\n")
     w.writerow(DOWNLOAD_COLUMNS)
     for r in sorted(rows, key=lambda r: r.tid):
         code = AGENCIES[r.agency][0]
         w.writerow([
-            f"{code}_{r.parent_agency or '-NONE-'}_{r.award_id}_{r.mod}_"
-            f"{r.parent_piid or '-NONE-'}_0",
-            r.generated_id, r.award_id, r.mod, "0", r.parent_agency or "", r.parent_piid or "",
-            r.action_date, str(r.amount), TOPTIER[0], TOPTIER[1], code, AGENCIES[r.agency][1],
-            r.recipient, r.psc, r.naics, r.award_type, TYPE_NAMES[r.award_type],
-            r.description, r.last_modified,
+            r.transaction_key, r.generated_id, r.award_id, r.mod, r.tnum,
+            r.parent_agency or "", r.parent_piid or "", r.action_date, str(r.amount),
+            TOPTIER[0], TOPTIER[1], code, AGENCIES[r.agency][1], r.recipient, r.psc, r.naics,
+            r.award_type, TYPE_NAMES[r.award_type], r.description, r.last_modified,
             f"https://www.usaspending.gov/award/{r.generated_id}/",
         ])
+    subawards = io.StringIO()
+    sub = csv.DictWriter(subawards, SUBAWARD_COLUMNS, lineterminator="\n")
+    sub.writeheader()
+    sub.writerows(subaward_rows or [])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("Contracts_PrimeTransactions_1.csv", text.getvalue())
+        z.writestr(f"Contracts_PrimeTransactions_{stamp}_1.csv", text.getvalue())
+        z.writestr(f"Contracts_Subawards_{stamp}_1.csv", subawards.getvalue())
     return buf.getvalue()
 
 
-def award_json(gid: str, rows: list[Record]) -> dict[str, Any]:
-    """awards/<id> in the contract's ContractResponse shape. The shared rows hold no ceiling,
+def award_json(contracts: Any, gid: str, rows: list[Record]) -> dict[str, Any]:
+    """awards/<id> as the contract's ContractResponse: every required field (null where the
+    contract allows, else empty), then what the rows tell. The shared rows hold no ceiling,
     so base_and_all_options is 1.5 × obligations here (a test value, not data)."""
+    file = "v2/awards/award_id.md"
     total = sum((r.amount for r in rows), Decimal(0))
     first = min(rows, key=lambda r: r.action_date)
     latest = max(rows, key=lambda r: (r.action_date, r.mod))
     code, name = AGENCIES[first.agency]
+    data = contracts.skeleton(file, "ContractResponse")
     parent = None
     if first.parent_piid:
-        parent = {"agency_id": 1, "agency_name": TOPTIER[1], "sub_agency_id": first.parent_agency,
-                  "sub_agency_name": name, "award_id": 1,
+        parent = {**contracts.skeleton(file, "ParentDetails"),
+                  "agency_id": 1, "agency_name": TOPTIER[1],
+                  "sub_agency_id": first.parent_agency, "sub_agency_name": name,
+                  "award_id": _award_number(f"CONT_IDV_{first.parent_piid}"),
                   "generated_unique_award_id": f"CONT_IDV_{first.parent_piid}_"
                                                f"{first.parent_agency}",
                   "idv_type_description": "IDC", "multiple_or_single_aw_desc": "SINGLE AWARD",
-                  "piid": first.parent_piid, "type_of_idc_description": None}
-    return {
-        "id": abs(hash(gid)) % 10**8, "generated_unique_award_id": gid, "piid": first.award_id,
+                  "piid": first.parent_piid}
+    contract_data = {**contracts.skeleton(file, "ContractDetails"),
+                     "type_of_contract_pricing": "J",
+                     "type_of_contract_pricing_description": "FIRM FIXED PRICE",
+                     "extent_competed": "A",
+                     "extent_competed_description": "FULL AND OPEN COMPETITION",
+                     "number_of_offers_received": "3",
+                     "product_or_service_description": latest.psc,
+                     "naics_description": latest.naics}
+    agency = {**contracts.skeleton(file, "Agency"), "id": 1, "has_agency_page": True,
+              "toptier_agency": {**contracts.skeleton(file, "TopTierAgency"),
+                                 "name": TOPTIER[1], "code": TOPTIER[0],
+                                 "abbreviation": "DHS"},
+              "subtier_agency": {"name": name, "code": code, "abbreviation": first.agency}}
+    data.update({
+        "id": _award_number(gid), "generated_unique_award_id": gid, "piid": first.award_id,
         "category": "contract", "type": first.award_type,
         "type_description": TYPE_NAMES[first.award_type], "description": first.description,
-        "total_obligation": float(total), "subaward_count": 0, "total_subaward_amount": None,
+        "total_obligation": float(total), "subaward_count": 0,
         "date_signed": first.action_date, "base_exercised_options": float(total),
         "base_and_all_options": float((total * Decimal("1.5")).quantize(Decimal("0.01"))),
-        "parent_award": parent,
-        "latest_transaction_contract_data": {
-            "type_of_contract_pricing": "J",
-            "type_of_contract_pricing_description": "FIRM FIXED PRICE",
-            "extent_competed": "A", "extent_competed_description": "FULL AND OPEN COMPETITION",
-            "number_of_offers_received": "3", "product_or_service_code": None,
-            "product_or_service_description": latest.psc, "naics": None,
-            "naics_description": latest.naics,
-        },
-        "awarding_agency": {"id": 1, "has_agency_page": True,
-                            "toptier_agency": {"name": TOPTIER[1], "code": TOPTIER[0],
-                                               "abbreviation": "DHS"},
-                            "subtier_agency": {"name": name, "code": code,
-                                               "abbreviation": first.agency},
-                            "office_agency_name": None},
-        "funding_agency": None,
+        "parent_award": parent, "latest_transaction_contract_data": contract_data,
+        "awarding_agency": agency,
         "period_of_performance": {"start_date": first.action_date,
                                   "end_date": latest.action_date,
                                   "last_modified_date": f"{latest.last_modified} 00:00:00",
                                   "potential_end_date": f"{latest.action_date} 00:00:00"},
-        "recipient": {"recipient_hash": None, "recipient_name": latest.recipient,
-                      "recipient_uei": None, "recipient_unique_id": None,
-                      "parent_recipient_hash": None, "parent_recipient_name": None,
-                      "parent_recipient_uei": None, "parent_recipient_unique_id": None,
-                      "business_categories": [], "location": None},
-        "place_of_performance": None,
-    }
+        "recipient": {**contracts.skeleton(file, "Recipient"),
+                      "recipient_name": latest.recipient, "business_categories": []},
+        "place_of_performance": contracts.skeleton(file, "Location"),
+        "executive_details": {"officers": []},
+        "naics_hierarchy": {"toptier_code": {}, "midtier_code": {}, "base_code": {}},
+        "psc_hierarchy": {"toptier_code": {}, "midtier_code": {}, "subtier_code": {},
+                          "base_code": {}},
+    })
+    return data

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
 def run_safely(app: Any) -> int:
     from rich.console import Console
 
-    from contractwatch.agencies import UnknownAgency
-    from contractwatch.ingest import IngestError
-    from contractwatch.sources.base import SourceError
-    from contractwatch.store import StoreError
-
-    known: tuple[type[BaseException], ...] = (
-        SourceError, IngestError, StoreError, UnknownAgency, LookupError, ValueError,
-    )
-    try:
-        from contractwatch.sources.usaspending_api import ApiError
-
-        known = (*known, ApiError)
-    except ImportError:
-        pass
     interrupted = "interrupted; the store is unchanged by the interrupted step"
     try:
         # Typer turns Ctrl+C inside a command into the return value 130
         code = app(standalone_mode=False)
-    except known as exc:
-        _error_line(str(exc))
-        return 2
     except BrokenPipeError:
         return 0
     except OSError as exc:  # the OS refused: a full disk, a missing folder, no permission
@@ -40,6 +24,9 @@ def run_safely(app: Any) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     except Exception as exc:  # usage errors (Typer carries its own copy of click)
+        if isinstance(exc, _known_errors()):
+            _error_line(str(exc))
+            return 2
         if _is_engine_interrupt(exc):  # Ctrl+C while the engine ran a query
             Console(stderr=True).print(interrupted)
             return 130
@@ -57,6 +44,22 @@ def run_safely(app: Any) -> int:
     if code == 130:
         Console(stderr=True).print(interrupted)
     return code if isinstance(code, int) else 0
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """The library's error classes that were imported, so could have been raised: importing
+    the others (the API client's pulls in httpx and pydantic) would only cost start-up."""
+    known: list[type[BaseException]] = [LookupError, ValueError]
+    for module, name in (("contractwatch.sources.base", "SourceError"),
+                         ("contractwatch.ingest", "IngestError"),
+                         ("contractwatch.store", "StoreError"),
+                         ("contractwatch.agencies", "UnknownAgency"),
+                         ("contractwatch.sources.usaspending_api", "ApiError"),
+                         ("contractwatch.extras", "MissingExtra")):
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            known.append(getattr(loaded, name))
+    return tuple(known)
 
 
 def _error_line(text: str) -> None:

@@ -69,6 +69,20 @@ def explain(name: Annotated[str, typer.Argument(help="A recipient name, any spel
     render(result, fmt.value)
 
 
+@resolve_app.command("update")
+def update() -> None:
+    """Resolve recipients into families and find brands now, and store the result with the
+    data (otherwise the first family, brand or company question after a change does it).
+
+    Example: contractwatch ingest new.zip && contractwatch resolve update
+    """
+    from contractwatch.companies import brands_folder, families_folder
+
+    catalog = state.catalog()
+    for folder in (families_folder(catalog, state.policy), brands_folder(catalog)):
+        tell(f"stored {folder}")
+
+
 @resolve_app.command("review")
 def review(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write uncertain pairs to "

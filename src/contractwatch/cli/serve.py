@@ -36,6 +36,9 @@ def serve(
 
     Example: contractwatch serve --port 8000   (then open http://127.0.0.1:8000/)
     """
+    from contractwatch.extras import require
+
+    require("web", "contractwatch serve", "fastapi", "uvicorn", "altair", "vl_convert")
     import uvicorn
     from rich.console import Console
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -80,7 +83,7 @@ def sync(
     report = run(store, query, api_url=api_url or settings.api_url,
                  rate=rate if rate is not None else settings.api_rate_per_second,
                  timeout=settings.api_timeout_seconds, full=full, overlap_days=overlap_days,
-                 progress=fmt == Format.table, wait=wait)
+                 progress=fmt == Format.table, wait=wait, on_wait=retry_countdown())
     notes = list(report.warnings)
     if report.mode == "up-to-date":
         notes.append("the API's data has not been updated since the last run; nothing fetched")
@@ -123,9 +126,31 @@ def enrich(
     with UsaspendingClient(api_url or settings.api_url,
                            rate_per_second=rate if rate is not None
                            else settings.api_rate_per_second,
-                           timeout=settings.api_timeout_seconds) as client:
+                           timeout=settings.api_timeout_seconds,
+                           on_wait=retry_countdown()) as client:
         report = run(state.store(), client, agency=agency, fy=fiscal_year_option(fy),
                      limit=limit or None, refresh=refresh, progress=fmt == Format.table,
                      wait=wait)
     render(Result("Enrich", list(report.row()), [report.row()], caveats=report.warnings[:20]),
            fmt.value)
+
+
+def retry_countdown() -> Callable[[str], None]:
+    """Show a retry's countdown on stderr: one line rewritten each second on a terminal, one
+    line per wait otherwise (a log gets no ticking)."""
+    from contractwatch.output import tell
+
+    last: list[str] = [""]
+
+    def show(message: str) -> None:
+        if sys.stderr.isatty():
+            end = "\n" if re.search(r"retrying in 1 s", message) else ""
+            sys.stderr.write(f"\r\x1b[Kretry: {message}{end}")
+            sys.stderr.flush()
+            return
+        key = re.sub(r"retrying in \d+ s", "", message)
+        if key != last[0]:
+            last[0] = key
+            tell(message, "retry")
+
+    return show

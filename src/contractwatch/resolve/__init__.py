@@ -107,18 +107,25 @@ class _UnionFind:
 
 @dataclass
 class Resolution:
-    """Everything a resolve run decided, with the evidence to explain it."""
+    """Everything a resolve run decided, with the evidence to explain it.
 
-    mapping: pa.Table
-    scores: pa.Table | None  # Splink's scored pairs (None when the matcher was off)
+    `mapping` and `scores` are Arrow tables as computed, or lists of rows as read back from
+    the store (see contractwatch.companies)."""
+
+    mapping: pa.Table | list[dict[str, Any]]
+    # Splink's scored pairs (None when the matcher was off)
+    scores: pa.Table | list[dict[str, Any]] | None
     org_names: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, list[str]] = field(default_factory=dict)  # org id → reasons
     threshold: float = MATCH_THRESHOLD
 
 
+def table_rows(table: pa.Table | Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return table.to_pylist() if hasattr(table, "to_pylist") else list(table)
+
+
 def _rows(table: pa.Table | Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = table.to_pylist() if hasattr(table, "to_pylist") else list(table)
-    return [{c: r.get(c) for c in INPUT_COLUMNS} for r in rows]
+    return [{c: r.get(c) for c in INPUT_COLUMNS} for r in table_rows(table)]
 
 
 def resolve(
@@ -343,15 +350,15 @@ def explain(resolution: Resolution, name: str) -> dict[str, Any]:
 
     rows = [
         r
-        for r in resolution.mapping.to_pylist()
+        for r in table_rows(resolution.mapping)
         if match_key(r["recipient_name"]) == match_key(name)
     ]
     result: dict[str, Any] = {"query": name, "organisations": []}
     for oid in dict.fromkeys(r["organisation_id"] for r in rows):
         r = next(x for x in rows if x["organisation_id"] == oid)
         pairs = []
-        if resolution.scores is not None and resolution.scores.num_rows:
-            for s in resolution.scores.to_pylist():
+        if resolution.scores is not None:
+            for s in table_rows(resolution.scores):
                 if oid in (s["unique_id_l"], s["unique_id_r"]):
                     other = s["unique_id_r"] if s["unique_id_l"] == oid else s["unique_id_l"]
                     pairs.append(
@@ -396,7 +403,7 @@ def review_pairs(
     top = resolution.threshold if ceiling is None else ceiling
     judged = load_judgements(judgements_path) if judgements_path else {}
     out = []
-    for s in resolution.scores.to_pylist():
+    for s in table_rows(resolution.scores):
         p = s["match_probability"]
         if not floor <= p < top or pair_key(s["unique_id_l"], s["unique_id_r"]) in judged:
             continue

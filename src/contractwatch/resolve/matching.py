@@ -162,6 +162,11 @@ def score_pairs(records: list[MatchRecord], min_probability: float = 0.05,
     """
     import pyarrow as pa
 
+    from contractwatch.extras import require
+
+    if len(records) >= 2:
+        require("match", "grouping recipients into corporate families (the name matcher)",
+                "splink")
     if len(records) < 2:
         return pa.table(
             {

@@ -8,14 +8,25 @@ sync can never mistake a broken page for "no more rows".
 
 Transient failures (timeouts, dropped connections, empty replies, 429, 5xx, and bodies that
 are cut off) are retried with exponential backoff and full jitter; a 429's Retry-After is
-honoured. Requests are spaced to a polite rate (CONTRACTWATCH_API_RATE, default 4 per second):
-the real API's limit is undocumented and users report empty replies after ~1,000 fast calls.
+honoured; each wait can be shown as a countdown (`on_wait`). Failures that waiting does not
+cure fail fast: a host name that does not resolve stops at once, a refused connection after
+`connect_retries` short tries. Requests are spaced to a polite rate (CONTRACTWATCH_API_RATE,
+default 4 per second): the real API's limit is undocumented and users report empty replies
+after ~1,000 fast calls.
+
+Where the server code behaves in ways the contracts leave open, the client follows the code:
+spending_by_award pages past its first page with the `last_record_*` cursor (the server
+ignores `page` then), transactions of one award can tie on every sort key, `last_updated` can
+be "", `file_url` can be a path on the API host, and an error can arrive as HTTP 200 whose JSON
+is a bare string.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +40,7 @@ import httpx
 DEFAULT_URL = "https://api.usaspending.gov"
 CONTRACT_TYPES = ["A", "B", "C", "D"]  # BPA call, purchase order, delivery order, definitive
 PAGE_LIMIT = 100  # search endpoints reject limit > 100
-SEARCH_WINDOW = 50_000  # page × limit past this is rejected (spending_by_award/transaction)
+SEARCH_WINDOW = 50_000  # rows before the page; at or past this a page is refused (422)
 DOWNLOAD_LIMIT = 500_000  # download/transactions row cap (download/count)
 EARLIEST_SEARCH_DATE = "2007-10-01"  # searchable from FY2008 only (search_filters.md)
 
@@ -56,11 +67,12 @@ class _Transient(Exception):
     """A failure worth retrying; carries the wait the server asked for, if any."""
 
     def __init__(self, problem: str, status: int | None = None,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, connect: bool = False):
         super().__init__(problem)
         self.problem = problem
         self.status = status
         self.retry_after = retry_after
+        self.connect = connect  # no connection was made (refused, unreachable)
 
 
 @dataclass
@@ -95,9 +107,13 @@ class UsaspendingClient:
                  timeout: float = 60.0, max_retries: int = 6, backoff_base: float = 1.0,
                  backoff_cap: float = 60.0, max_retry_after: float = 300.0,
                  poll_interval: float = 5.0, user_agent: str | None = None,
+                 connect_timeout: float = 10.0, connect_retries: int = 2,
+                 on_wait: Callable[[str], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
+        self.connect_retries = connect_retries
+        self.on_wait = on_wait
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
@@ -108,7 +124,8 @@ class UsaspendingClient:
         from contractwatch import __version__
 
         self._http = httpx.Client(
-            base_url=self.base_url, timeout=httpx.Timeout(timeout),
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, connect_timeout)),
             headers={"User-Agent": user_agent or f"contractwatch/{__version__}",
                      "Accept": "application/json"},
             follow_redirects=True,
@@ -137,13 +154,38 @@ class UsaspendingClient:
                 return self._once(method, path, body, params)
             except _Transient as exc:
                 attempt += 1
-                if attempt > self.max_retries:
-                    raise ApiError(endpoint, f"{exc.problem} (gave up after {attempt} tries)",
-                                   exc.status) from None
-                delay = self._backoff(attempt, exc.retry_after)
-                self.stats.retries += 1
-                self.stats.waited_seconds += delay
-                self._sleep(delay)
+                self._retry_or_raise(endpoint, exc, attempt)
+
+    def _retry_or_raise(self, endpoint: str, exc: _Transient, attempt: int) -> None:
+        """Wait before try `attempt + 1`, or raise when the failure has had its tries."""
+        limit = self.connect_retries if exc.connect else self.max_retries
+        if attempt > limit:
+            if exc.connect:
+                raise ApiError(endpoint, f"cannot connect to {self.base_url}: {exc.problem} "
+                               f"(tried {attempt} times; is the network up and --api-url "
+                               "right?)") from None
+            raise ApiError(endpoint, f"{exc.problem} (gave up after {attempt} tries)",
+                           exc.status) from None
+        delay = self._backoff(attempt, exc.retry_after)
+        if exc.connect:  # a refused connection is not cured by a long wait
+            delay = min(delay, float(attempt))
+        self.stats.retries += 1
+        self.stats.waited_seconds += delay
+        self._countdown(delay, f"{endpoint}: {exc.problem}; retrying in {{}} s "
+                               f"(try {attempt + 1} of {limit + 1})")
+
+    def _countdown(self, delay: float, what: str) -> None:
+        """Sleep `delay` seconds, telling `on_wait` once a second how long is left (`what`
+        has a {} for the seconds)."""
+        if self.on_wait is None:
+            self._sleep(delay)
+            return
+        left = delay
+        while left > 0:
+            self.on_wait(what.format(math.ceil(left)))
+            step = min(1.0, left)
+            self._sleep(step)
+            left -= step
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -156,8 +198,7 @@ class UsaspendingClient:
         try:
             resp = self._http.request(method, path, json=body, params=params)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc}" if str(exc)
-                             else type(exc).__name__) from None
+            raise self._network_failure(path, exc) from None
         status = resp.status_code
         if status == 429:
             raise _Transient("rate limited (429)", status, _retry_after(resp))
@@ -178,10 +219,27 @@ class UsaspendingClient:
                            f"{_snippet(text)}", status)
         try:
             # Exact money: amounts become Decimals, never binary floats.
-            return json.loads(text, parse_float=Decimal)
+            data = json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             raise _Transient(f"truncated or invalid JSON ({exc.msg} at byte {exc.pos} of "
                              f"{len(text)})", status) from None
+        if isinstance(data, str):
+            # The API can answer an error as HTTP 200 whose body is a bare JSON string.
+            raise ApiError(path, f"the API answered with an error message: {_snippet(data)}",
+                           status)
+        return data
+
+    def _network_failure(self, path: str, exc: Exception) -> Exception:
+        """An ApiError now when the host name does not resolve (retrying will not help);
+        otherwise a transient failure, marked `connect` when no connection was made."""
+        from urllib.parse import urlsplit
+
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if _caused_by(exc, socket.gaierror):
+            host = urlsplit(self.base_url).hostname or self.base_url
+            return ApiError(path, f"cannot resolve the host name {host!r} (no network, or a "
+                            "wrong --api-url / CONTRACTWATCH_API_URL)")
+        return _Transient(text, connect=isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout))
 
     # ---- endpoints -----------------------------------------------------------------------
     def spending_by_transaction(self, filters: dict[str, Any], *, page: int = 1,
@@ -196,7 +254,7 @@ class UsaspendingClient:
         path = "/api/v2/search/spending_by_transaction/"
         if limit > PAGE_LIMIT:
             raise ValueError(f"limit {limit} is above the API's maximum of {PAGE_LIMIT}")
-        if page * limit > SEARCH_WINDOW:
+        if (page - 1) * limit >= SEARCH_WINDOW:
             raise ValueError(f"page {page} × limit {limit} passes the {SEARCH_WINDOW:,}-row "
                              "search window; split the query into smaller date windows")
         body = {"filters": filters, "fields": fields or TRANSACTION_FIELDS, "page": page,
@@ -229,32 +287,43 @@ class UsaspendingClient:
                           limit: int = PAGE_LIMIT) -> Iterator[dict[str, Any]]:
         """Every award matching filters (contracts/v2/search/spending_by_award.md).
 
-        Past the search window the contract pages with `last_record_unique_id` and
-        `last_record_sort_value` from page_metadata; this follows them.
+        After the first page it follows the cursor in page_metadata (`last_record_unique_id`,
+        `last_record_sort_value`): the server sorts by the sort field and then the award's
+        internal id, so the cursor never repeats or skips an award, works past the
+        50,000-record window where `page` is refused, and makes the server ignore `page`
+        (search/v2/views/spending_by_award.py).
         """
         path = "/api/v2/search/spending_by_award/"
-        page, cursor = 1, None
+        if limit > PAGE_LIMIT:
+            raise ValueError(f"limit {limit} is above the API's maximum of {PAGE_LIMIT}")
+        if sort not in fields:  # the server refuses it (raise_if_sort_key_not_valid)
+            raise ValueError(f"sort {sort!r} must be one of the requested fields {fields}")
+        cursor: dict[str, Any] = {}
+        seen: set[Any] = set()
         while True:
             body: dict[str, Any] = {"filters": filters, "fields": fields, "limit": limit,
-                                    "sort": sort, "order": order, "page": page,
-                                    "subawards": False}
-            if cursor:
-                body.update(cursor)
+                                    "sort": sort, "order": order, "page": 1,
+                                    "subawards": False, **cursor}
             data = self.request_json("POST", path, body)
             _require(path, data, {"results": list, "page_metadata": dict})
-            yield from data["results"]
+            _require(path + " page_metadata", data["page_metadata"], {"hasNext": bool})
+            for row in data["results"]:
+                key = row.get("internal_id") if isinstance(row, dict) else None
+                if key is not None and key in seen:
+                    raise ApiError(path, f"award {row.get('generated_internal_id')} served "
+                                   "twice while paging")
+                seen.add(key)
+                yield row
             meta = data["page_metadata"]
-            if not meta.get("hasNext"):
+            if not meta["hasNext"]:
                 return
-            if (page + 1) * limit > SEARCH_WINDOW:
-                if meta.get("last_record_unique_id") is None:
-                    raise ApiError(path, "page_metadata lacks last_record_unique_id past the "
-                                   "search window")
-                cursor = {"last_record_unique_id": meta["last_record_unique_id"],
-                          "last_record_sort_value": meta["last_record_sort_value"]}
-                page = 1
-            else:
-                page += 1
+            last_id, last_value = meta.get("last_record_unique_id"), \
+                meta.get("last_record_sort_value")
+            if not isinstance(last_id, int) or last_value in (None, "None"):
+                raise ApiError(path, "page_metadata has more pages but no usable "
+                               "last_record_unique_id / last_record_sort_value")
+            cursor = {"last_record_unique_id": last_id,
+                      "last_record_sort_value": str(last_value)}
 
     def award(self, generated_award_id: str) -> dict[str, Any]:
         """An award's profile: ceiling, parent, recipient parent, pricing
@@ -266,28 +335,60 @@ class UsaspendingClient:
         _require(path, data, {"generated_unique_award_id": str})
         return data
 
-    def transactions(self, generated_award_id: str, *, limit: int = 5000) -> list[dict[str, Any]]:
-        """An award's transaction history, all pages (contracts/v2/transactions.md).
+    def transactions(self, generated_award_id: str, *, limit: int = 5000,
+                     max_rounds: int = 30) -> list[dict[str, Any]]:
+        """An award's transaction history, each transaction once (contracts/v2/transactions.md).
 
-        Sorted by modification_number, which is unique within an award's history.
+        No sort key the contract offers is unique within an award: one modification can have
+        transaction numbers 0 and 1, and the server orders ties arbitrarily on each request
+        (awards/v2/views/transactions.py sorts by the one field). One page of 5,000 holds
+        almost every award whole. When there are more pages, rows are told apart by their
+        `id`, the number of rows is known from the pages' lengths, and the pages either side
+        of a boundary inside a run of ties are asked again until every row has been seen.
         """
         path = "/api/v2/transactions/"
-        out: list[dict[str, Any]] = []
+        pages: dict[int, list[dict[str, Any]]] = {}
         page = 1
         while True:
-            data = self.request_json("POST", path, {
-                "award_id": generated_award_id, "page": page, "limit": limit,
-                "sort": "modification_number", "order": "asc"})
-            _require(path, data, {"results": list, "page_metadata": dict})
-            out.extend(data["results"])
-            if not data["page_metadata"].get("hasNext"):
-                return out
+            pages[page], has_next = self._transactions_page(path, generated_award_id, page,
+                                                            limit)
+            if not has_next:
+                break
             page += 1
+        total = sum(len(rows) for rows in pages.values())
+        seen: dict[str, dict[str, Any]] = {}
+        for rows in pages.values():
+            for row in rows:
+                seen.setdefault(str(row.get("id")), row)
+        rounds = 0
+        while len(seen) < total:
+            rounds += 1
+            if rounds > max_rounds:
+                raise ApiError(path, f"{generated_award_id}: the pages served {len(seen)} of "
+                               f"{total} transactions; ties in the sort kept hiding the rest")
+            for p in _pages_at_tied_boundaries(pages):
+                rows, _ = self._transactions_page(path, generated_award_id, p, limit)
+                for row in rows:
+                    seen.setdefault(str(row.get("id")), row)
+        return sorted(seen.values(), key=lambda r: (str(r.get("modification_number") or ""),
+                                                    str(r.get("action_date") or ""),
+                                                    str(r.get("id"))))
+
+    def _transactions_page(self, path: str, award_id: str, page: int,
+                           limit: int) -> tuple[list[dict[str, Any]], bool]:
+        data = self.request_json("POST", path, {
+            "award_id": award_id, "page": page, "limit": limit,
+            "sort": "modification_number", "order": "asc"})
+        _require(path, data, {"results": list, "page_metadata": dict})
+        for i, row in enumerate(data["results"]):
+            if not isinstance(row, dict) or not row.get("id"):
+                raise ApiError(path, f"result {i} has no transaction id")
+        return data["results"], bool(data["page_metadata"].get("hasNext"))
 
     def idv_awards(self, idv_id: str, *, kind: str = "child_awards",
                    limit: int = 100) -> list[dict[str, Any]]:
-        """Orders placed under a vehicle, all pages (contracts/v2/awards/idvs/awards.md)."""
-        path = "/api/v2/awards/idvs/awards/"
+        """Orders placed under a vehicle, all pages (contracts/v2/idvs/awards.md)."""
+        path = "/api/v2/idvs/awards/"
         out: list[dict[str, Any]] = []
         page = 1
         while True:
@@ -300,12 +401,24 @@ class UsaspendingClient:
                 return out
             page += 1
 
-    def last_updated(self) -> str:
-        """When award data was last loaded, as YYYY-MM-DD
-        (contracts/v2/awards/last_updated.md; the live API answers MM/DD/YYYY)."""
+    def idv_amounts(self, idv_id: str) -> dict[str, Any]:
+        """Counts and totals of a vehicle's orders (contracts/v2/idvs/amounts/award_id.md)."""
+        from urllib.parse import quote
+
+        path = f"/api/v2/idvs/amounts/{quote(idv_id, safe='')}/"
+        data = self.request_json("GET", path)
+        _require(path, data, {"generated_unique_award_id": str, "child_award_count": int})
+        return data
+
+    def last_updated(self) -> str | None:
+        """When award data was last loaded, as YYYY-MM-DD, or None when the API has no date
+        (contracts/v2/awards/last_updated.md: "" when there is no award data; the server
+        answers MM/DD/YYYY)."""
         path = "/api/v2/awards/last_updated/"
         data = self.request_json("GET", path)
         _require(path, data, {"last_updated": str})
+        if not data["last_updated"].strip():
+            return None
         return _iso_date(path, data["last_updated"])
 
     def download_count(self, filters: dict[str, Any]) -> int:
@@ -326,7 +439,7 @@ class UsaspendingClient:
         path = "/api/v2/download/transactions/"
         start = self.request_json("POST", path, {"filters": filters, "file_format": "csv"})
         _require(path, start, {"file_name": str, "file_url": str})
-        status_path = "/api/v2/download/status/"
+        status_path = "/api/v2/download/status"  # the contract's path, no trailing slash
         deadline = time.monotonic() + timeout
         while True:
             status = self.request_json("GET", status_path,
@@ -344,7 +457,8 @@ class UsaspendingClient:
                 raise ApiError(status_path, f"download {start['file_name']} not finished "
                                f"after {timeout:.0f} s")
             self._sleep(self.poll_interval)
-        url = status.get("file_url") or start["file_url"]
+        # file_url may be a path on the API host (the contract's example is one)
+        url = _absolute(self.base_url, status.get("file_url") or start["file_url"])
         self._fetch_file(url, dest)
         return status
 
@@ -379,14 +493,13 @@ class UsaspendingClient:
                 return
             except (httpx.TimeoutException, httpx.NetworkError,
                     httpx.RemoteProtocolError) as exc:
-                failure = _Transient(type(exc).__name__)
+                failure = self._network_failure(url, exc)
+                if isinstance(failure, ApiError):
+                    raise failure from None
             except _Transient as exc:
                 failure = exc
             attempt += 1
-            if attempt > self.max_retries:
-                raise ApiError(url, f"{failure.problem} (gave up after {attempt} tries)")
-            self.stats.retries += 1
-            self._sleep(self._backoff(attempt, failure.retry_after))
+            self._retry_or_raise(url, failure, attempt)
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -407,6 +520,32 @@ def _require(where: str, data: Any, fields: dict[str, type]) -> None:
         if not ok:
             raise ApiError(where, f"field {name!r} is {type(value).__name__}, "
                            f"expected {kind.__name__}")
+
+
+def _pages_at_tied_boundaries(pages: dict[int, list[dict[str, Any]]]) -> list[int]:
+    """Pages on either side of a boundary that falls inside a run of equal sort keys."""
+    out: set[int] = set()
+    numbers = sorted(pages)
+    for a, b in zip(numbers, numbers[1:], strict=False):
+        if pages[a] and pages[b] and \
+                pages[a][-1].get("modification_number") == pages[b][0].get("modification_number"):
+            out.update((a, b))
+    return sorted(out) or numbers
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _absolute(base_url: str, url: str) -> str:
+    from urllib.parse import urljoin
+
+    return urljoin(base_url + "/", url)
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
