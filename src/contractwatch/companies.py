@@ -317,11 +317,11 @@ def family_totals(catalog: Catalog, policy: str = "keep") -> dict[str, Any]:
     """Obligations per family over the whole store (cached): they rank look-up candidates."""
     key = f"family_totals:{policy}"
     if key not in catalog._cache:
-        attach_families(catalog, policy)
-        t = with_families(catalog, catalog.transactions(policy), policy)
-        expr = t.group_by("family_id").aggregate(total=t.federal_action_obligation.sum())
-        catalog._cache[key] = {r["family_id"]: r["total"]
-                               for r in catalog.execute_arrow(expr).to_pylist()}
+        attach_families(catalog, policy)  # the ranking by family, every family, no filter
+        rows, _ = run_query(catalog, f"top:family:{policy}",
+                            {**filter_values(Filters()), "limit": 0},
+                            lambda v: _top_expr(catalog, "family", policy, v))
+        catalog._cache[key] = {r["family_id"]: r["federal_action_obligation"] for r in rows}
     return catalog._cache[key]
 
 
