@@ -11,6 +11,7 @@ expression, compiled once with placeholders for those values, runs as precompile
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ def _starts_a_word(column: Any, text: Any) -> Any:
     """The text at the start of a word: 'Dell' finds DELL MARKETING L.P., not CADDELL (both
     sides read with punctuation as spaces, so it also works on a template's placeholder)."""
     def words(x: Any) -> Any:
+        if isinstance(x, str):  # a value given (Ibis on Spark), not a template placeholder
+            return " " + re.sub("[^A-Z0-9]+", " ", x.upper())
         return " " + x.upper().re_replace("[^A-Z0-9]+", " ")
 
     return words(column).contains(words(text).rstrip())

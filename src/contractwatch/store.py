@@ -412,8 +412,12 @@ class Writer:
         manifest["subawards"] = manifest["subawards"] + list(new_subawards or [])
         for key, value in (extra or {}).items():
             manifest[key] = value
-        atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
-        self._write_catalog()
+        # Ctrl+C waits until the manifest and the catalog are both written: the store is
+        # then whole, and the interruption is reported as coming after the commit
+        with _sigint_deferred():
+            atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+            _COMMITS.append(root)
+            self._write_catalog()
 
     def next_seq(self) -> int:
         loads = self.store.manifest()["loads"]
@@ -455,6 +459,31 @@ class Writer:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+_COMMITS: list[Path] = []  # stores this process committed to
+
+
+def committed_in_this_process() -> bool:
+    """Whether this process has replaced a store's manifest (an interruption after that
+    leaves the new state, not the old)."""
+    return bool(_COMMITS)
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold SIGINT back (it is delivered when the block ends) in the main thread."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _to_json(record: LoadRecord) -> dict[str, Any]:

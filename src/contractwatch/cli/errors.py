@@ -9,7 +9,13 @@ from typing import Any
 def run_safely(app: Any) -> int:
     from rich.console import Console
 
-    interrupted = "interrupted; the store is unchanged by the interrupted step"
+    def interrupted() -> str:
+        store = sys.modules.get("contractwatch.store")
+        if store is not None and store.committed_in_this_process():
+            return ("interrupted after the commit: the store holds the new state "
+                    "(see `contractwatch status`)")
+        return "interrupted; the store is unchanged by the interrupted step"
+
     try:
         # Typer turns Ctrl+C inside a command into the return value 130
         code = app(standalone_mode=False)
@@ -19,7 +25,7 @@ def run_safely(app: Any) -> int:
         _error_line(os_error(exc))
         return 2
     except KeyboardInterrupt:
-        Console(stderr=True).print(interrupted)
+        Console(stderr=True).print(interrupted())
         return 130
     except SystemExit as exc:
         return int(exc.code or 0)
@@ -28,9 +34,9 @@ def run_safely(app: Any) -> int:
             _error_line(str(exc))
             return 2
         if _is_engine_interrupt(exc):  # Ctrl+C while the engine ran a query
-            Console(stderr=True).print(interrupted)
+            Console(stderr=True).print(interrupted())
             return 130
-        if type(exc).__name__ == "IOException" and type(exc).__module__.startswith("duckdb"):
+        if type(exc).__name__ == "IOException" and "duckdb" in type(exc).__module__:
             # the engine's own I/O failures (a full disk while it writes an export)
             _error_line(str(exc).splitlines()[0])
             return 2
@@ -42,7 +48,7 @@ def run_safely(app: Any) -> int:
             return 1
         raise
     if code == 130:
-        Console(stderr=True).print(interrupted)
+        Console(stderr=True).print(interrupted())
     return code if isinstance(code, int) else 0
 
 
@@ -89,6 +95,8 @@ def os_error(exc: OSError) -> str:
 def _is_engine_interrupt(exc: BaseException) -> bool:
     """Ctrl+C while the engine ran: DuckDB raises its own InterruptException, or (when the
     signal lands while it hands over a result) a RuntimeError caused by KeyboardInterrupt."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
     try:
         import duckdb
     except ImportError:  # pragma: no cover - the engine is a dependency
@@ -98,8 +106,12 @@ def _is_engine_interrupt(exc: BaseException) -> bool:
     while seen is not None and seen not in chain:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__
+    # …or, when the signal lands in a Python callback the engine runs (an Arrow scan), the
+    # engine's own error carrying the interrupt as text: "KeyboardInterrupt: <EMPTY MESSAGE>"
     return any(isinstance(e, KeyboardInterrupt) or (
-        duckdb is not None and isinstance(e, duckdb.InterruptException)) for e in chain)
+        duckdb is not None and isinstance(e, duckdb.InterruptException)) or (
+        "duckdb" in type(e).__module__ and str(e).startswith("KeyboardInterrupt"))
+        for e in chain)
 
 
 def _click_exceptions() -> Any:
