@@ -9,7 +9,7 @@ count them twice.
 
 from __future__ import annotations
 
-from contractwatch.sources.base import Context, Field, Layout, record_sql, sql_str
+from contractwatch.sources.base import Context, Field, Layout, mapped_fields, record_sql, sql_str
 from contractwatch.sources.keys import AWARD_KEY_SQL
 
 # detail column (sources/award_detail.DETAIL_SCHEMA) -> (kind, source columns, newest name
@@ -66,13 +66,7 @@ class AwardSummariesLayout(Layout):
         return [c for c in header if c.endswith("_date")]
 
     def fields(self, header: list[str], ctx: Context) -> dict[str, Field]:
-        present = set(header)
-        out = {}
-        for name, (kind, sources) in _MAP.items():
-            source = next((s for s in sources if s in present), None)
-            if source is not None:
-                out[name] = Field(kind, source, required=name in _REQUIRED)
-        return out
+        return mapped_fields(_MAP, _REQUIRED, header)
 
     def facts_sql(self, header: list[str], ctx: Context, fetched_at: str, source: str,
                   table: str = "batch") -> str:

@@ -192,6 +192,19 @@ def typed_columns(fields: dict[str, Field], ctx: Context
     return exprs, raws, checks
 
 
+def mapped_fields(mapping: dict[str, tuple[str, tuple[str, ...]]], required: set[str],
+                  header: list[str]) -> dict[str, Field]:
+    """Fields from a table of column -> (kind, source names newest first): the first source
+    name the header has is read; columns with none are left out."""
+    present = set(header)
+    out = {}
+    for name, (kind, sources) in mapping.items():
+        source = next((s for s in sources if s in present), None)
+        if source is not None:
+            out[name] = Field(kind, source, required=name in required)
+    return out
+
+
 def record_sql(fields: dict[str, Field], header: list[str], ctx: Context, schema: Any,
                values: dict[str, str], table: str = "batch") -> str:
     """SELECT of one record per source row in a fixed schema (award facts, subawards): the

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from contractwatch.schema import MONEY
-from contractwatch.sources.base import Context, Field, Layout, record_sql, sql_str
+from contractwatch.sources.base import Context, Field, Layout, mapped_fields, record_sql, sql_str
 
 SUBAWARD_SCHEMA = pa.schema([
     ("prime_award_unique_key", pa.string()),  # CONT_AWD_… of the prime award
@@ -85,13 +85,7 @@ class SubawardsLayout(Layout):
         return [c for c in header if c.endswith("_date")]
 
     def fields(self, header: list[str], ctx: Context) -> dict[str, Field]:
-        present = set(header)
-        out = {}
-        for name, (kind, sources) in _MAP.items():
-            source = next((s for s in sources if s in present), None)
-            if source is not None:
-                out[name] = Field(kind, source, required=name in _REQUIRED)
-        return out
+        return mapped_fields(_MAP, _REQUIRED, header)
 
     def reports_sql(self, header: list[str], ctx: Context, vintage: str, source_file: str,
                     table: str = "batch") -> str:
