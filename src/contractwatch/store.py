@@ -472,18 +472,22 @@ def committed_in_this_process() -> bool:
 
 @contextlib.contextmanager
 def _sigint_deferred() -> Iterator[None]:
-    """Hold SIGINT back (it is delivered when the block ends) in the main thread."""
+    """Hold Ctrl+C back until the block ends (main thread only: Python runs signal handlers
+    there); a Ctrl+C received meanwhile is raised then."""
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _to_json(record: LoadRecord) -> dict[str, Any]:
