@@ -167,6 +167,15 @@ def main() -> None:
              f"from contractwatch.store import Store; from contractwatch.ingest import ingest; "
              f"ingest(Store('{work}/store'), ['{src}'], progress=False)"),
         ]
+        if args.layout == "wide":  # the cost of keeping every source column: the same load
+            # with the layouts told to keep none (canonical columns only), in the same run
+            jobs.append(("contractwatch ingest, canonical columns only",
+                         f"import shutil; shutil.rmtree('{work}/store-narrow', "
+                         f"ignore_errors=True); from contractwatch.sources import base; "
+                         f"base.Layout.kept_as_source = lambda self, header, ctx: []; "
+                         f"from contractwatch.store import Store; "
+                         f"from contractwatch.ingest import ingest; "
+                         f"ingest(Store('{work}/store-narrow'), ['{src}'], progress=False)"))
         jobs.append(("pyarrow csv->parquet", PYARROW_RAW.format(src=src, out=work / "pa.parquet")))
         try:
             import polars  # noqa: F401
@@ -196,12 +205,21 @@ def main() -> None:
             r["rows_per_second"] = round(n / r["seconds"])
             if r is not ours:  # the ratio: our speed over the baseline's
                 r["contractwatch_speed_ratio"] = round(r["seconds"] / ours["seconds"], 2)
+        sizes = {name: _folder_bytes(work / name) for name in ("store", "store-narrow")
+                 if (work / name).exists()}
+        sizes.update({name: (work / name).stat().st_size
+                      for name in ("duck.parquet", "polars.parquet", "pa.parquet")
+                      if (work / name).exists()})
         print(json.dumps({"layout": args.layout, "rows": n, "csv_bytes": src.stat().st_size,
-                          "repeat": args.repeat,
+                          "repeat": args.repeat, "output_bytes": sizes,
                           "results": results}, indent=1))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def run_measured(label: str, code: str) -> dict[str, float | str]:

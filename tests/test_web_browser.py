@@ -195,3 +195,76 @@ def test_injected_markup_is_inert(browser, tmp_path):
         pg.screenshot(path=str(SHOTS / "injected-award.png"), full_page=True)
         assert dialogs == []
         context.close()
+
+
+REAL = ROOT / "tests" / "data" / "real"
+REAL_FILES = [REAL / "contracts_full" / "FY2026_012_Contracts_Full_20260909_1.csv",
+              REAL / "contracts_prime_transactions" / "usaspending_transactions_lmt.csv"]
+
+
+def _every_column(pg, row_id: str, column: str) -> tuple[str, str, str]:
+    """(kind, label, value) of one column in a row's every-column view, opened by a click."""
+    details = pg.locator(f'details.row-columns[data-row="{row_id}"]')
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    tr = details.locator(f'tr[data-column="{column}"]')
+    assert tr.is_visible()
+    return (tr.get_attribute("data-kind"), tr.locator("th").inner_text().strip(),
+            tr.locator("td.text").inner_text().strip())
+
+
+def test_source_rows_page_shows_every_column_of_a_real_file(browser, tmp_path):
+    """The file's own columns (solicitation id, offers received) beside the canonical ones,
+    with the canonical ones named in words; markup in a kept column stays text."""
+    import csv
+
+    from contractwatch.ingest import ingest
+    from contractwatch.store import Store
+
+    store = Store(tmp_path / "real")
+    ingest(store, REAL_FILES, progress=False)
+    lmt = read_rows(REAL_FILES[1])
+    first = lmt[0]  # data record 1 of the file
+    load_id = next(ld.load_id for ld in store.connect().loads
+                   if ld.source_file.endswith(REAL_FILES[1].name))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(120_000)
+    with running_server(store.root) as url:
+        pg.goto(f"{url}/rows?award={first['award_id_piid']}")
+        _accessible_basics(pg)
+        assert _every_column(pg, f"{load_id}:1", "solicitation_identifier") == (
+            "source", "solicitation identifier (as in the file)",
+            first["solicitation_identifier"])
+        kind, label, value = _every_column(pg, f"{load_id}:1", "number_of_offers_received")
+        assert (kind, value) == ("canonical", first["number_of_offers_received"])
+        kind, label, value = _every_column(pg, f"{load_id}:1", "federal_action_obligation")
+        assert (kind, label) == ("canonical", "obligations")  # columns.py's label
+        assert value == f"${Decimal(first['federal_action_obligation']):,}"
+        kept = pg.locator(f'details[data-row="{load_id}:1"] tr[data-kind="source"]').count()
+        header = next(csv.reader(REAL_FILES[1].open(encoding="utf-8")))
+        assert kept == len(store.connect().loads[1].source_columns) and kept < len(header)
+        pg.screenshot(path=str(SHOTS / "rows-every-column.png"), full_page=True)
+    # markup in a kept column (one the canonical schema does not read) is shown as text
+    evil = tmp_path / "evil" / REAL_FILES[1].name
+    evil.parent.mkdir()
+    rows = [dict(r) for r in lmt]
+    rows[0]["solicitation_identifier"] = "<img src=x onerror=alert(4)>"
+    with open(evil, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(lmt[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    store2 = Store(tmp_path / "evil-store")
+    ingest(store2, [evil], progress=False)
+    dialogs: list[str] = []
+    ctx2 = browser.new_context(bypass_csp=True)  # escaping alone keeps it inert
+    pg2 = ctx2.new_page()
+    pg2.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    with running_server(store2.root) as url:
+        pg2.goto(f"{url}/rows?award={first['award_id_piid']}")
+        load2 = store2.connect().loads[0].load_id
+        assert _every_column(pg2, f"{load2}:1", "solicitation_identifier")[2] == \
+            "<img src=x onerror=alert(4)>"
+        assert pg2.locator("main img").count() == 0 and dialogs == []
+    context.close()
+    ctx2.close()

@@ -168,11 +168,12 @@ def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
 
 
 def run_query(catalog: Catalog, name: str, values: dict[str, Any],
-              build: Any) -> tuple[list[dict[str, Any]], str]:
+              build: Any, precompiled: bool = True) -> tuple[list[dict[str, Any]], str]:
     """Rows and SQL text of one analysis: on DuckDB its precompiled template with the values
-    filled in, elsewhere (Spark, or a store with deletions) `build(values)` compiled by Ibis."""
+    filled in, elsewhere (Spark, a store with deletions, or columns asked by name, which no
+    template holds) `build(values)` compiled by Ibis."""
     # a delta's deletions make a third shape of the current state: compiled when asked
-    if catalog.engine == "duckdb" and not catalog.has_deletions():
+    if precompiled and catalog.engine == "duckdb" and not catalog.has_deletions():
         catalog.raw_tables()
         variant = "disjoint" if catalog.all_rows_current() else "general"
         sql = queries.fill(f"{name}:{variant}", values)
@@ -311,10 +312,7 @@ def awards(catalog: Catalog, policy: str = "keep", t: Any | None = None) -> Any:
     import ibis
 
     t = catalog.transactions(policy) if t is None else t
-    t = t.mutate(award_key=award_key(t),
-                 _order=t.action_date.cast("string") + "|"
-                 + t.modification_number.fill_null("") + "|"
-                 + t.transaction_number.fill_null(0).cast("string").lpad(6, "0"))
+    t = t.mutate(award_key=award_key(t), _order=action_order(t))
     return t.group_by("award_key").aggregate(
         award_id_piid=t.award_id_piid.arbitrary(),
         awarding_sub_agency_code=t.awarding_sub_agency_code.argmax(t._order),
@@ -334,6 +332,12 @@ def awards(catalog: Catalog, policy: str = "keep", t: Any | None = None) -> Any:
         fiscal_years=t.fiscal_year.nunique(),
         _n=ibis.literal(1),
     ).drop("_n")
+
+
+def action_order(t: Any) -> Any:
+    """A text that sorts an award's actions in order (date, modification, transaction)."""
+    return (t.action_date.cast("string") + "|" + t.modification_number.fill_null("") + "|"
+            + t.transaction_number.fill_null(0).cast("string").lpad(6, "0"))
 
 
 def recipients(catalog: Catalog, policy: str = "keep") -> Any:
@@ -365,15 +369,26 @@ _TOP_GROUPS = {
 }
 
 
-def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
-        limit: int = 20, policy: str = "keep") -> Result:
-    """Totals of obligations by recipient, PSC, NAICS, fiscal year or agency."""
+def top(catalog: Catalog, by: str | None = "recipient", filters: Filters | None = None,
+        limit: int = 20, policy: str = "keep",
+        columns: str | list[str] | None = None) -> Result:
+    """Totals of obligations by recipient, PSC, NAICS, fiscal year or agency; `columns`
+    (canonical or source columns, see asked_columns.py) are further group keys, or the only
+    ones when `by` is None."""
+    from contractwatch.asked_columns import lacking_notes, resolve
+
     f = filters or Filters()
+    asked = resolve(catalog, columns) if columns else []
+    if by is None and not asked:
+        by = "recipient"
+    if asked and by is not None and by not in _TOP_GROUPS:
+        raise ValueError(f"--columns groups --by {', '.join(_TOP_GROUPS)} (or alone), "
+                         f"not --by {by}")
     if by == "subrecipient":  # money below the prime, never added to it
         from contractwatch.subcontracts import top_subrecipients
 
         return top_subrecipients(catalog, f, limit)
-    if by not in _TOP_GROUPS:
+    if by is not None and by not in _TOP_GROUPS:
         if by in ("family", "brand"):
             from contractwatch.companies import top_by_family_or_brand
 
@@ -381,25 +396,37 @@ def top(catalog: Catalog, by: str = "recipient", filters: Filters | None = None,
         raise ValueError(f"--by must be one of {', '.join(TOP_BY)}, not {by!r}")
     values = {**filter_values(f), "limit": limit}
     rows, sql = run_query(catalog, f"top:{by}:{policy}", values,
-                       lambda v: _top_expr(catalog, by, policy, v))
+                          lambda v: _top_expr(catalog, by, policy, v, asked),
+                          precompiled=not asked)
     total = rows[0]["_scope_total"] if rows else None
     for row in rows:
         del row["_scope_total"]
     label = {"recipient": "prime recipient (as recorded)", "psc": "product/service",
              "naics": "industry (NAICS)", "fy": "fiscal year", "agency": "awarding agency",
-             "vehicle": "vehicle (IDV) ordered under"}[by]
+             "vehicle": "vehicle (IDV) ordered under", None: ""}[by]
+    label = " × ".join(x for x in [label, *(a.name for a in asked)] if x)
+    in_scope = {load.load_id for load, b in _blocks_in_scope(catalog, f) if b.rows}
     return Result(
         title=f"Obligations by {label} — {f.describe()}",
-        columns=[*_TOP_GROUPS[by], "federal_action_obligation", "transactions", "awards"],
-        rows=rows, sql=sql, caveats=caveats(catalog, f, policy),
-        meta={"total_obligations": total, "by": by, "policy": policy},
+        columns=[*dict.fromkeys([*_TOP_GROUPS.get(by or "", []), *(a.name for a in asked)]),
+                 "federal_action_obligation", "transactions", "awards"],
+        rows=rows, sql=sql,
+        caveats=caveats(catalog, f, policy) + lacking_notes(catalog, asked, in_scope),
+        meta={"total_obligations": total, "by": by, "policy": policy,
+              "columns": [a.name for a in asked]},
         facts={"scope_total_obligations": total} if rows else {},
     )
 
 
-def _top_expr(catalog: Catalog, by: str, policy: str, v: dict[str, Any]) -> Any:
+def _top_expr(catalog: Catalog, by: str | None, policy: str, v: dict[str, Any],
+              asked: list[Any] | None = None) -> Any:
     scope = apply_values(catalog.transactions(policy), v)
-    keys = _TOP_GROUPS[by]
+    keys = _TOP_GROUPS.get(by or "", [])
+    if asked:  # columns named by the reader: further group keys (asked_columns.py)
+        from contractwatch.asked_columns import with_asked
+
+        scope = with_asked(catalog, scope, asked)
+        keys = list(dict.fromkeys([*keys, *(a.name for a in asked)]))
     named: dict[str, Any] = {}
     if by == "agency":
         # one row per agency code, named as its latest action names it: sources spell the
@@ -414,7 +441,9 @@ def _top_expr(catalog: Catalog, by: str, policy: str, v: dict[str, Any]) -> Any:
     )
     # the scope's total rides along (a sum over all groups, taken before the limit)
     expr = expr.mutate(_scope_total=expr.federal_action_obligation.sum().over())
-    if by == "fy":
+    if by == "fy" and asked:
+        expr = expr.order_by(["fiscal_year", expr.federal_action_obligation.desc(), *keys])
+    elif by == "fy":
         expr = expr.order_by("fiscal_year")
     else:
         expr = expr.order_by([expr.federal_action_obligation.desc(), *keys])
@@ -483,26 +512,68 @@ SEARCH_SORTS = ("obligations", "date", "recipient", "actions")
 
 
 def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: int = 50,
-           offset: int = 0, sort: str = "obligations", policy: str = "keep") -> Result:
-    """Awards with an action whose description contains TEXT (a phrase, any case)."""
+           offset: int = 0, sort: str = "obligations", policy: str = "keep",
+           columns: str | list[str] | None = None) -> Result:
+    """Awards with an action whose description contains TEXT (a phrase, any case);
+    `columns` (canonical or source columns) show each award's latest action's value, and
+    the caveats name the awards whose actions differ in it."""
+    from contractwatch.asked_columns import lacking_notes, resolve
+
     f = filters or Filters()
     if not text.strip():
         raise ValueError("search text is empty")
     if sort not in SEARCH_SORTS:
         raise ValueError(f"sort must be one of {', '.join(SEARCH_SORTS)}")
+    asked = resolve(catalog, columns) if columns else []
     values = {**filter_values(f), "text": text.strip(), "limit": limit, "offset": offset}
     paged = "paged" if offset else "first"
     counted, _ = run_query(catalog, f"search_count:{policy}", values,
                         lambda v: _count(_search_expr(catalog, policy, sort, v)))
     rows, sql = run_query(catalog, f"search:{sort}:{paged}:{policy}", values,
-                       lambda v: _search_page(catalog, policy, sort, v, bool(offset)))
+                          lambda v: _search_page(catalog, policy, sort, v, bool(offset),
+                                                 asked), precompiled=not asked)
+    notes = caveats(catalog, f, policy)
+    if asked:
+        loads = {i for r in rows for i in r.pop("_loads") or []}
+        notes += lacking_notes(catalog, asked, loads) + _differing(rows, asked)
+    names = [a.name for a in asked if a.name not in SEARCH_COLUMNS]
     return Result(
         title=f"Awards whose descriptions contain {text!r} — {f.describe()}",
-        columns=list(SEARCH_COLUMNS), rows=rows, sql=sql,
-        caveats=caveats(catalog, f, policy),
+        columns=[*SEARCH_COLUMNS, *names], rows=rows, sql=sql, caveats=notes,
         meta={"total_awards": int(counted[0]["n"]), "offset": offset, "limit": limit,
-              "sort": sort},
+              "sort": sort, "columns": [a.name for a in asked]},
         facts={"total_awards": int(counted[0]["n"])},
+    )
+
+
+def _differing(rows: list[dict[str, Any]], asked: list[Any]) -> list[str]:
+    """Per asked column, the awards shown whose actions hold more than one value of it (the
+    row shows the latest action's); the per-award counts leave the rows."""
+    out = []
+    for a in asked:
+        varied = [r["award_id_piid"] or r["award_key"] for r in rows
+                  if (r.pop(f"_values_{a.name}") or 0) > 1]
+        if varied:
+            listed = ", ".join(varied[:3]) + (f" and {len(varied) - 3} more"
+                                              if len(varied) > 3 else "")
+            out.append(f"{a.name}: {len(varied)} of the awards shown hold different values "
+                       f"across their actions ({listed}); each shows its latest action's "
+                       f"value (`contractwatch award PIID --columns {a.name}` shows each "
+                       "action's)")
+    return out
+
+
+def latest_per_award(catalog: Catalog, t: Any, asked: list[Any]) -> Any:
+    """Per award of rows `t`: each asked column's value on the latest action, how many
+    values its actions hold (`_values_NAME`), and the loads its rows came from (`_loads`)."""
+    from contractwatch.asked_columns import with_asked
+
+    t = with_asked(catalog, t, asked)
+    t = t.mutate(award_key=award_key(t), _order=action_order(t))
+    return t.group_by("award_key").aggregate(
+        _loads=t.load_id.collect(distinct=True),
+        **{a.name: t[a.name].argmax(t._order) for a in asked},
+        **{f"_values_{a.name}": t[a.name].nunique() for a in asked},
     )
 
 
@@ -542,9 +613,20 @@ def _search_order(expr: Any, sort: str) -> list[Any]:
 
 
 def _search_page(catalog: Catalog, policy: str, sort: str, v: dict[str, Any],
-                 paged: bool) -> Any:
+                 paged: bool, asked: list[Any] | None = None) -> Any:
     expr = _search_expr(catalog, policy, sort, v)
-    return _page(expr, _search_order(expr, sort), v["limit"], v["offset"] if paged else 0)
+    expr = _page(expr, _search_order(expr, sort), v["limit"], v["offset"] if paged else 0)
+    if not asked:
+        return expr
+    # the asked columns of the page's awards only, from all their rows in scope
+    scope = apply_values(catalog.transactions(policy), v)
+    scope = scope.mutate(award_key=award_key(scope))
+    of_page = scope.semi_join(expr.select("award_key"), "award_key").drop("award_key")
+    extra = latest_per_award(catalog, of_page, asked)
+    joined = expr.left_join(extra, "award_key")
+    joined = joined.select(*expr.columns, *[c for c in extra.columns
+                                            if c != "award_key" and c not in expr.columns])
+    return joined.order_by(_search_order(joined, sort))
 
 
 def _page(expr: Any, order: list[Any], limit: Any, offset: Any) -> Any:
@@ -566,19 +648,31 @@ def _page(expr: Any, order: list[Any], limit: Any, offset: Any) -> Any:
     return ranked.order_by("_rn").drop("_rn")
 
 
-def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
+def award(catalog: Catalog, award_id: str, policy: str = "collapse",
+          columns: str | list[str] | None = None) -> Result:
     """An award's actions in date order with a running total, its vehicle and its page.
 
     Per-transaction view: exact copies inside an API export are noise here, so the default
-    policy collapses them (and says how many were dropped).
+    policy collapses them (and says how many were dropped). `columns` (canonical or source
+    columns) show each action's value; the facts hold the latest action's, and a column
+    whose values differ across the actions is said to.
     """
+    from contractwatch.asked_columns import lacking_notes, resolve
+
     key = award_id.strip().upper()
     from contractwatch.vehicles import designates_vehicle, vehicle
 
+    asked = resolve(catalog, columns) if columns else []
     if designates_vehicle(catalog, key):  # a vehicle's figures are totals: every copy counts
-        return vehicle(catalog, key, "keep")
+        found = vehicle(catalog, key, "keep")
+        if asked:
+            found.caveats.append(f"--columns {','.join(a.name for a in asked)}: a vehicle's "
+                                 "view lists its orders; `award ORDER --columns …` or "
+                                 "`search` shows the columns per award")
+        return found
     rows, sql = run_query(catalog, f"award:{policy}", {"key": key},
-                          lambda v: _award_expr(catalog, policy, v))
+                          lambda v: _award_expr(catalog, policy, v, asked),
+                          precompiled=not asked)
     if not rows:
         raise LookupError(f"no award {award_id!r} in the store (give a PIID such as "
                           "70CDCR26FR0000024 or a generated id CONT_AWD_…)")
@@ -655,11 +749,21 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse") -> Result:
     if ceiling is None:
         notes.append("this award's ceiling is unknown: the source rows carry none (API "
                      "exports never do); `contractwatch enrich` fetches it")
+    notes += lacking_notes(catalog, asked, {r["load_id"] for r in rows})
+    for a in asked:  # the latest action's value is a fact; differing values are said
+        facts[a.name] = latest[a.name]
+        held = list(dict.fromkeys(r[a.name] for r in rows if r[a.name] is not None))
+        if len(held) > 1:
+            notes.append(f"{a.name} differs across this award's actions ({len(held)} values: "
+                         f"{'; '.join(map(str, held[:5]))}{'; …' if len(held) > 5 else ''})"
+                         ": each action's is in its row, the latest in the facts")
+    shown = ["action_date", "modification_number", "federal_action_obligation",
+             "running_total", "potential_total_value_of_award", "transaction_description",
+             "recipient_name", "source_file", "source_row"]
+    meta["columns"] = [a.name for a in asked]
     return Result(
         title=f"Award {key}",
-        columns=["action_date", "modification_number", "federal_action_obligation",
-                 "running_total", "potential_total_value_of_award", "transaction_description",
-                 "recipient_name", "source_file", "source_row"],
+        columns=[*shown, *(a.name for a in asked if a.name not in shown)],
         rows=rows, sql=sql, caveats=notes, meta=meta, facts=facts,
     )
 
@@ -678,11 +782,18 @@ def _of_award(t: Any, key: Any) -> Any:
                     | (t.contract_award_unique_key.upper() == key))
 
 
-def _award_expr(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
+def _award_expr(catalog: Catalog, policy: str, v: dict[str, Any],
+                asked: list[Any] | None = None) -> Any:
     rows_expr = _of_award(catalog.transactions(policy), v["key"])
+    extra: list[str] = []
+    if asked:  # columns named by the reader, each action's value (asked_columns.py)
+        from contractwatch.asked_columns import with_asked
+
+        rows_expr = with_asked(catalog, rows_expr, asked)
+        extra = [a.name for a in asked if a.name not in AWARD_COLUMNS]
     rows_expr = rows_expr.order_by(["action_date", "modification_number",
                                     "transaction_number", "source_row"])
-    return rows_expr.select(*AWARD_COLUMNS)
+    return rows_expr.select(*AWARD_COLUMNS, *extra)
 
 
 def _award_kept_expr(catalog: Catalog, v: dict[str, Any]) -> Any:

@@ -62,15 +62,16 @@ class OpenStore:
 
     # ---- the analyses -----------------------------------------------------------------
 
-    def top(self, by: str = "recipient", agency: str | None = None,
+    def top(self, by: str | None = None, agency: str | None = None,
             fy: int | str | None = None, keyword: str | None = None,
-            limit: int = 20) -> Result:
-        """Who got the most: obligations by recipient, psc, naics, fy, agency, family or
-        brand."""
+            limit: int = 20, columns: str | list[str] | None = None) -> Result:
+        """Who got the most: obligations by recipient (the default), psc, naics, fy, agency,
+        family or brand; `columns` (canonical or source columns) are further group keys, or
+        the only ones when `by` is not given (columns=['extent_competed'])."""
         from contractwatch.analyze import top
 
         return top(self.catalog, by, filters(agency=agency, fy=fy, keyword=keyword), limit,
-                   self.policy)
+                   self.policy, columns)
 
     def trend(self, agency: str | None = None, recipient: str | None = None,
               keyword: str | None = None) -> Result:
@@ -80,24 +81,27 @@ class OpenStore:
         return trend(self.catalog, filters(agency=agency, recipient=recipient,
                                            keyword=keyword), self.policy)
 
-    def award(self, award_id: str) -> Result:
+    def award(self, award_id: str, columns: str | list[str] | None = None) -> Result:
         """An award's actions with a running total; facts: recipient, total, ceiling,
-        vehicle, page. Exact copies of actions are collapsed unless duplicates='keep'."""
+        vehicle, page. Exact copies of actions are collapsed unless duplicates='keep'.
+        `columns`: each action's value of these (canonical or source) columns."""
         from contractwatch.analyze import award
 
-        return award(self.catalog, award_id, self.duplicates or "collapse")
+        return award(self.catalog, award_id, self.duplicates or "collapse", columns)
 
     def search(self, text: str, agency: str | None = None, fy: int | str | None = None,
                recipient: str | None = None, psc: str | None = None,
                naics: str | None = None, min_amount: Decimal | float | None = None,
                max_amount: Decimal | float | None = None, sort: str = "obligations",
-               limit: int = 50, offset: int = 0) -> Result:
-        """Awards whose action descriptions contain `text`, ranked by obligations."""
+               limit: int = 50, offset: int = 0,
+               columns: str | list[str] | None = None) -> Result:
+        """Awards whose action descriptions contain `text`, ranked by obligations;
+        `columns`: each award's latest action's value of these columns."""
         from contractwatch.analyze import search
 
         f = filters(agency=agency, fy=fy, recipient=recipient, psc=psc, naics=naics,
                     min_amount=min_amount, max_amount=max_amount)
-        return search(self.catalog, text, f, limit, offset, sort, self.policy)
+        return search(self.catalog, text, f, limit, offset, sort, self.policy, columns)
 
     def company(self, name: str, agency: str | None = None, fy: int | str | None = None,
                 limit: int = 10) -> Result:

@@ -102,6 +102,10 @@ AgencyOpt = Annotated[str | None, typer.Option(
     "Enforcement'")]
 FyOpt = Annotated[str | None, typer.Option("--fy", help="Fiscal year, e.g. 2026 or FY2026")]
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=0, help="Rows to show (0 = all)")]
+ColumnsOpt = Annotated[str | None, typer.Option(
+    "--columns", "-c", help="COL,COL: canonical or source columns to show (top: to group by), "
+    "e.g. extent_competed,solicitation_identifier; rows of files lacking one read 'not in "
+    "source'")]
 SqlOpt = Annotated[bool, typer.Option("--show-sql", help="Print the query behind the figures "
                                       "(to stderr)")]
 

@@ -10,6 +10,7 @@ import typer
 
 from contractwatch.cli.app import (
     AgencyOpt,
+    ColumnsOpt,
     Format,
     FormatOpt,
     FyOpt,
@@ -90,28 +91,30 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
 
 @app.command()
 def top(
-    by: Annotated[str, typer.Option(
+    by: Annotated[str | None, typer.Option(
         "--by", help="recipient | psc | naics | fy | agency | vehicle | family | brand | "
-        "subrecipient"
-    )] = "recipient",
+        "subrecipient (default recipient; with --columns, those columns alone)"
+    )] = None,
     agency: AgencyOpt = None,
     fy: FyOpt = None,
     keyword: Annotated[str | None, typer.Option(
         "--keyword", "-k", help="Only actions whose description, recipient, PSC or NAICS "
         "title contains this text")] = None,
     limit: LimitOpt = 20,
+    columns: ColumnsOpt = None,
     fmt: FormatOpt = Format.table,
     show_sql: SqlOpt = False,
 ) -> None:
-    """Who got the most: obligations by recipient, PSC, NAICS, fiscal year or agency.
+    """Who got the most: obligations by recipient, PSC, NAICS, fiscal year or agency, or by
+    any columns (--columns extent_competed splits the money by competition).
 
     Example: contractwatch top --agency ICE --fy 2026 --limit 10
     """
     from contractwatch.output import render
 
     # the scope's total is a headline fact of the answer (the rows may be only --limit groups)
-    render(state.api().top(by, agency=agency, fy=fy, keyword=keyword, limit=limit), fmt.value,
-           show_sql=show_sql)
+    render(state.api().top(by, agency=agency, fy=fy, keyword=keyword, limit=limit,
+                           columns=columns), fmt.value, show_sql=show_sql)
 
 
 @app.command()
@@ -137,6 +140,7 @@ def trend(
 @app.command()
 def award(
     award_id: Annotated[str, typer.Argument(help="PIID (70CDCR26FR0000024) or CONT_AWD_… key")],
+    columns: ColumnsOpt = None,
     fmt: FormatOpt = Format.table,
     show_sql: SqlOpt = False,
 ) -> None:
@@ -146,7 +150,8 @@ def award(
     """
     from contractwatch.output import render
 
-    result = state.api().award(award_id)  # collapses exact copies unless --duplicates keep
+    # collapses exact copies unless --duplicates keep
+    result = state.api().award(award_id, columns=columns)
     if fmt == Format.table and "vehicle_key" in result.meta:  # an IDV: the vehicle's facts
         from rich.console import Console
         from rich.markup import escape
@@ -162,7 +167,7 @@ def award(
         return
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "action_date", "modification_number", "federal_action_obligation", "running_total",
-        "transaction_description"])
+        *result.meta["columns"], "transaction_description"])  # the columns asked before text
 
 
 @app.command()
@@ -180,6 +185,7 @@ def search(
                                       "actions")] = "obligations",
     limit: LimitOpt = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    columns: ColumnsOpt = None,
     fmt: FormatOpt = Format.table,
     show_sql: SqlOpt = False,
 ) -> None:
@@ -191,7 +197,8 @@ def search(
 
     result = state.api().search(text, agency=agency, fy=fy, recipient=recipient, psc=psc,
                                 naics=naics, min_amount=min_amount, max_amount=max_amount,
-                                sort=sort, limit=limit, offset=offset)
+                                sort=sort, limit=limit, offset=offset, columns=columns)
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
-        "award_id_piid", "recipient_name", "actions", "federal_action_obligation",
-        "last_action_date", "matching_description", "awarding_sub_agency_name"])
+        "award_id_piid", *result.meta["columns"], "recipient_name", "actions",
+        "federal_action_obligation", "last_action_date", "matching_description",
+        "awarding_sub_agency_name"])

@@ -36,6 +36,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from contractwatch.columns import label
 from contractwatch.store import MANIFEST, Store
 from contractwatch.web import views
 from contractwatch.web.queries import CURRENT_WORK, Cancelled, Snapshot, Work
@@ -481,7 +482,7 @@ def create_app(store_dir: str | Path, *, policy: str | None = None, engine: str 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals.update(cell=cell, raw=raw, safe_url=safe_url, is_money=is_money,
-                       rows_url=views.rows_url)
+                       rows_url=views.rows_url, label=label)
     env.filters["basename"] = lambda p: str(p).rsplit("/", 1)[-1]
     templates = Jinja2Templates(env=env)
     hosts = set(allowed_hosts or LOOPBACK_NAMES)

@@ -214,6 +214,31 @@ class Snapshot:
                 work.detach(cur)
             cur.close()
 
+    def every_column(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
+        """Every stored column of these rows (load id, source row): the canonical ones
+        (typed) and each source column its load kept as the file gave it, read from the
+        load's own files, so a row shows exactly the columns its file had."""
+        by_load: dict[str, list[int]] = {}
+        for load_id, row in keys:
+            by_load.setdefault(load_id, []).append(int(row))
+        found: dict[tuple[str, int], dict] = {}
+        for ld in self.loads:
+            wanted = by_load.get(ld.load_id)
+            if not wanted:
+                continue
+            listed = ", ".join(str(n) for n in sorted(set(wanted)))
+            for name, part in (("transactions.parquet", "canonical"),
+                               ("source_columns.parquet", "source")):
+                files = committed_files(self.store.root, [ld], name)
+                if not files:
+                    continue
+                for r in self.rows(f"SELECT * FROM read_parquet({files!r}) "
+                                   f"WHERE source_row IN ({listed})"):
+                    entry = found.setdefault((ld.load_id, r["source_row"]),
+                                             {"canonical": {}, "source": {}})
+                    entry[part] = {k: v for k, v in r.items() if k not in EVERY_COLUMN_SKIP}
+        return found
+
     def shown(self, sql: str, params: dict[str, Any] | None = None) -> str:
         """The SQL as it ran, parameters written in, with web_rows spelled out."""
         params = params or {}
@@ -435,6 +460,9 @@ SOURCE_ROWS = """SELECT action_date, fiscal_year, awarding_sub_agency_code, awar
   source_file, source_row, load_id, vintage
 FROM web_rows {join} WHERE {where}
 ORDER BY action_date, award_id_piid, modification_number, load_id, source_row"""
+
+# bookkeeping, not data: left out of a row's every-column view (lineage is in the table)
+EVERY_COLUMN_SKIP = ("txn_key", "row_hash", "load_id", "source_row")
 
 FAMILY_JOIN = "LEFT JOIN web_families AS f USING (resolution_key)"
 

@@ -22,6 +22,7 @@ from contractwatch.web import queries as q
 from contractwatch.web.queries import Snapshot
 
 ROWS_PAGE = 100
+EVERY_COLUMN_ROWS = 25  # a rows page this short shows every column of each row
 SEARCH_PAGE = 25
 
 
@@ -613,13 +614,26 @@ def source_rows(snap: Snapshot, params: dict[str, str], policy: str = "keep",
     catalog = snap.catalog
     loads = _by_vintage(catalog, summary["loads"])
     total, copies = int(summary["rows"]), int(summary["copies"])
+    # every column of each row (canonical and kept as the file gave it), on a page of few
+    # rows; on a longer page each row links to its own page
+    every = []
+    if limit and len(rows) <= EVERY_COLUMN_ROWS:
+        found = snap.every_column([(r["load_id"], r["source_row"]) for r in rows])
+        every = [{"load_id": r["load_id"], "source_row": r["source_row"],
+                  "source_file": r["source_file"], "award_id_piid": r["award_id_piid"],
+                  "action_date": r["action_date"],
+                  **found.get((r["load_id"], r["source_row"]),
+                              {"canonical": {}, "source": {}})} for r in rows]
     return Page(
         "Source rows: " + ", ".join(described), "rows.html",
         tables={"rows": Table("Stored rows (current state)", ROW_COLUMNS, rows,
-                              snap.shown(sql, bound), loads=loads)},
+                              snap.shown(sql, bound), loads=loads, sources=[
+                                  rows_url(load=r["load_id"], row=r["source_row"])
+                                  for r in rows] if len(rows) > EVERY_COLUMN_ROWS else [])},
         facts={"rows": total, "federal_action_obligation": summary["federal_action_obligation"]
                or Decimal("0"), "exact_copies": copies, "offset": offset, "limit": limit,
-               "policy": policy, "params": params,
+               "policy": policy, "params": params, "every_column": every,
+               "every_column_rows": EVERY_COLUMN_ROWS,
                "prev": rows_url(**params, offset=max(0, offset - limit) or None)
                if offset else None,
                "next": rows_url(**params, offset=offset + limit)
