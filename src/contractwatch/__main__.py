@@ -1,5 +1,23 @@
-"""`python -m contractwatch` runs the CLI."""
+"""`python -m contractwatch` and the `contractwatch` command start here.
 
-from contractwatch.cli import main
+The commands are imported inside `main`, not before it, so that a Ctrl+C while they load is
+one line and exit 130 like any other interruption, not a traceback.
+"""
 
-main()
+import sys
+
+
+def main() -> None:
+    try:
+        from contractwatch.cli import app, quiet_anywhere
+        from contractwatch.cli.errors import run_safely
+
+        quiet_anywhere()
+    except KeyboardInterrupt:
+        print("interrupted before the command started; the store is unchanged", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(run_safely(app))
+
+
+if __name__ == "__main__":
+    main()

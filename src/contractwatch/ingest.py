@@ -35,7 +35,7 @@ from contractwatch.sources.csvfile import (
     record_line,
 )
 from contractwatch.store import Block, LoadRecord, Store, StoreError, Writer
-from contractwatch.streams import RunBehind, run_ahead
+from contractwatch.streams import RunBehind, SafeInterrupt, run_ahead
 
 _NAME_DATE = re.compile(r"(20\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])")
 SNIFF_ROWS = 5000
@@ -195,37 +195,53 @@ def ingest(store: Store, paths: list[str | Path], *, as_of: str | None = None,
         raise IngestError(f"--date-order must be dmy or mdy, not {date_order!r}")
     files = expand_paths(paths)
     report = IngestReport()
-    threading.Thread(target=_import_ahead, args=(bool(store.manifest()["loads"]),),
-                     name="import-ahead", daemon=True).start()
-    with _page_reusing_allocator(), store.writer(wait=wait) as writer:
-        job = _Job(store, writer, as_of, partial, date_order, skip_bad_rows, progress, origin)
+    # Ctrl+C from here on stops the load between steps (see SafeInterrupt), never inside one
+    with SafeInterrupt() as interrupt:
+        importer = threading.Thread(target=_import_ahead,
+                                    args=(bool(store.manifest()["loads"]),),
+                                    name="import-ahead", daemon=True)
+        importer.start()
         try:
-            for path in files:
-                if is_zip(path):
-                    scratch = writer.staging_dir("unzip-" + writer.new_load_id())
-                    try:
-                        for label, member in extract_members(path, scratch):
-                            report.results.append(job.load_file(member, label, path.name))
-                    finally:
-                        shutil.rmtree(scratch, ignore_errors=True)
-                else:
-                    report.results.append(job.load_file(path, str(path), path.name))
-            new = [r.load for r in report.results if r.status == "loaded" and r.load]
-            writer.commit(new, new_details=job.records["details"],
-                          new_subawards=job.records["subawards"],
-                          replace_loads=list(job.vintage_updates.values()))
+            with _page_reusing_allocator(), store.writer(wait=wait) as writer:
+                job = _Job(store, writer, as_of, partial, date_order, skip_bad_rows, progress,
+                           origin, interrupt)
+                try:
+                    for path in files:
+                        interrupt.check()
+                        if is_zip(path):
+                            scratch = writer.staging_dir("unzip-" + writer.new_load_id())
+                            try:
+                                for label, member in extract_members(path, scratch):
+                                    interrupt.check()
+                                    report.results.append(
+                                        job.load_file(member, label, path.name))
+                            finally:
+                                shutil.rmtree(scratch, ignore_errors=True)
+                        else:
+                            report.results.append(job.load_file(path, str(path), path.name))
+                    interrupt.check()
+                    new = [r.load for r in report.results if r.status == "loaded" and r.load]
+                    writer.commit(new, new_details=job.records["details"],
+                                  new_subawards=job.records["subawards"],
+                                  replace_loads=list(job.vintage_updates.values()))
+                except BaseException:
+                    job.discard()
+                    raise
+                finally:
+                    job.close()
         except BaseException:
-            job.discard()
+            # an interpreter ending under a thread still importing native modules can abort
+            importer.join(timeout=30)
             raise
-        finally:
-            job.close()
     return report
 
 
 class _Job:
     def __init__(self, store: Store, writer: Writer, as_of: str | None, partial: bool,
-                 date_order: str | None, skip_bad_rows: bool, progress: bool, origin: str):
+                 date_order: str | None, skip_bad_rows: bool, progress: bool, origin: str,
+                 interrupt: SafeInterrupt):
         self.store = store
+        self.interrupt = interrupt
         self.writer = writer
         self.as_of = as_of
         self.partial = partial
@@ -302,6 +318,7 @@ class _Job:
             deletes=written.deletes, source_columns=written.source_columns,
         )
         self.seq += 1
+        self.interrupt.check()
         distinct = self._summarise(record, folder, written)
         self._check_overlap(record)
         if not record.deletes and self.known_keys.all_new(written.key_hashes, self.con):
@@ -432,6 +449,7 @@ class _Job:
                 for chunk, as_given, nbytes in run_ahead(
                         self._chunks(path, facts, label, layout, ctx, keep, as_source),
                         name="csv-reader"):
+                    self.interrupt.check()
                     written.read += chunk.num_rows
                     chunk, removed = layout.split_deletes(chunk)
                     if removed is not None:

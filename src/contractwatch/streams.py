@@ -9,6 +9,7 @@ An error in any stage reaches the caller; the other threads stop.
 from __future__ import annotations
 
 import queue
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -121,3 +122,41 @@ class RunBehind(Generic[T]):
             self.close()
         else:
             self.abandon()
+
+
+class SafeInterrupt:
+    """Ctrl+C during a threaded step, raised only where the step can stop cleanly.
+
+    A KeyboardInterrupt raised wherever the main thread happens to be can cut an engine
+    fetch short (a short Arrow table, then a length error) or end the interpreter while the
+    reader and writer threads still run native code (an abort at shutdown). Inside this
+    block Ctrl+C only sets a flag; `check()` raises it between steps, and leaving the block
+    raises it if no check did. Outside the main thread it does nothing (Python runs signal
+    handlers there only).
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._previous: Any = None
+        self._installed = False
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.requested.set()
+
+    def check(self) -> None:
+        if self.requested.is_set():
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> SafeInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._note)
+            self._installed = True
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+        if kind is None:
+            self.check()

@@ -19,11 +19,11 @@ from contractwatch.cli.app import app, state
 
 
 def main() -> None:
-    """Entry point: run the app, turning known errors into one clear line and exit code 2."""
-    from contractwatch.cli.errors import run_safely
+    """Entry point: run the app, turning known errors into one clear line and exit code 2
+    (the same start as `python -m contractwatch`)."""
+    from contractwatch.__main__ import main as start
 
-    quiet_anywhere()
-    sys.exit(run_safely(app))
+    start()
 
 
 def quiet_anywhere() -> None:

@@ -7,14 +7,16 @@ from typing import Any
 
 
 def run_safely(app: Any) -> int:
-    from rich.console import Console
+    def interrupted() -> None:
+        from rich.console import Console
 
-    def interrupted() -> str:
         store = sys.modules.get("contractwatch.store")
         if store is not None and store.committed_in_this_process():
-            return ("interrupted after the commit: the store holds the new state "
+            text = ("interrupted after the commit: the store holds the new state "
                     "(see `contractwatch status`)")
-        return "interrupted; the store is unchanged by the interrupted step"
+        else:
+            text = "interrupted; the store is unchanged by the interrupted step"
+        Console(stderr=True).print(text)
 
     try:
         # Typer turns Ctrl+C inside a command into the return value 130
@@ -25,7 +27,7 @@ def run_safely(app: Any) -> int:
         _error_line(os_error(exc))
         return 2
     except KeyboardInterrupt:
-        Console(stderr=True).print(interrupted())
+        interrupted()
         return 130
     except SystemExit as exc:
         return int(exc.code or 0)
@@ -34,7 +36,7 @@ def run_safely(app: Any) -> int:
             _error_line(str(exc))
             return 2
         if _is_engine_interrupt(exc):  # Ctrl+C while the engine ran a query
-            Console(stderr=True).print(interrupted())
+            interrupted()
             return 130
         if type(exc).__name__ == "IOException" and "duckdb" in type(exc).__module__:
             # the engine's own I/O failures (a full disk while it writes an export)
@@ -48,7 +50,7 @@ def run_safely(app: Any) -> int:
             return 1
         raise
     if code == 130:
-        Console(stderr=True).print(interrupted())
+        interrupted()
     return code if isinstance(code, int) else 0
 
 
