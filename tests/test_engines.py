@@ -93,6 +93,10 @@ QUERIES = {
         min_amount=Decimal("100000")), 20, 0, "actions"),
     "award collapse": lambda c: A.award(c, "70CDCR26FR0000024"),
     "award keep": lambda c: A.award(c, "70CDCR26FR0000024", policy="keep"),
+    "top by purpose": lambda c: A.top(c, "purpose", A.Filters(agency="ICE", fy=2025), 0),
+    "trend purpose untagged": lambda c: A.trend(c, A.Filters(agency="CBP", purpose="untagged")),
+    "search purpose": lambda c: A.search(c, "services", A.Filters(purpose="location-services"),
+                                         10),
     "status keep": lambda c: A.status(c),
     "status collapse": lambda c: A.status(c, "collapse"),
 }

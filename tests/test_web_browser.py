@@ -268,3 +268,33 @@ def test_source_rows_page_shows_every_column_of_a_real_file(browser, tmp_path):
         assert pg2.locator("main img").count() == 0 and dialogs == []
     context.close()
     ctx2.close()
+
+
+def test_agency_page_by_purpose(page, base, transactions_store):
+    """What the money buys on the agency page, then narrowed to one purpose with the form:
+    every year's figure is the plain sum of the rows of the awards stored with that tag."""
+    import pyarrow.parquet as pq
+
+    from contractwatch.purposes import purposes_folder
+
+    tagged = {r["award_key"] for r in pq.read_table(
+        purposes_folder(transactions_store.connect()) / "tags.parquet").to_pylist()
+              if r["purpose"] == "removal-transport"}
+    page.goto(f"{base}/agency/ICE")
+    assert page.locator('table[data-table="purpose"]').count() == 1
+    assert "never add them up" in page.locator("section#purpose").inner_text()
+    page.get_by_label("Purpose", exact=True).select_option("removal-transport")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**purpose=removal-transport**")
+    _accessible_basics(page)
+    years = [int(y) for y in _cells(page, "by_year", "fiscal_year")]
+    amounts = [Decimal(v) for v in _cells(page, "by_year", "federal_action_obligation")]
+    expected: dict[int, Decimal] = defaultdict(Decimal)
+    for path in FILES:
+        for r in read_rows(path):
+            if r["Agency"] == "ICE" and (r["Generated Award ID"] or r["Award ID"]) in tagged:
+                expected[int(r["Action Date"][:4]) + (r["Action Date"][5:7] >= "10")] += \
+                    Decimal(r["Federal Action Obligation"])
+    assert {y: a for y, a in zip(years, amounts, strict=True) if a} == dict(expected)
+    page.screenshot(path=str(SHOTS / "agency-purpose.png"), full_page=True)
+    assert page.errors == []

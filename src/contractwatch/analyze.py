@@ -26,7 +26,7 @@ from contractwatch.store import Block, Catalog, LoadRecord
 from contractwatch.values.ids import PERMALINK
 
 TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "vehicle", "family", "brand",
-          "subrecipient")
+          "subrecipient", "purpose")
 
 
 @dataclass
@@ -39,13 +39,18 @@ class Filters:
     naics: str | None = None
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
+    purpose: str | None = None  # a purpose tag id (purposes.yaml), or 'untagged'
 
     def __post_init__(self) -> None:
         # text is matched as typed but for surrounding spaces, as `search` matches its phrase
-        for name in ("keyword", "recipient", "psc", "naics"):
+        for name in ("keyword", "recipient", "psc", "naics", "purpose"):
             value = getattr(self, name)
             if isinstance(value, str):
                 setattr(self, name, value.strip() or None)
+        if self.purpose:
+            from contractwatch.purposes import check_purpose
+
+            self.purpose = check_purpose(self.purpose)
 
     def agency_code(self) -> str | None:
         return resolve_agency(self.agency).code if self.agency else None
@@ -86,6 +91,8 @@ class Filters:
             parts.append(f"PSC {self.psc!r}")
         if self.naics:
             parts.append(f"NAICS {self.naics!r}")
+        if self.purpose:
+            parts.append(f"purpose {self.purpose}")
         if parts and not self.agency:  # a recipient's trend covers every agency: say so
             parts.insert(0, "all agencies")
         return ", ".join(parts) or "all data"
@@ -116,6 +123,7 @@ def filter_values(f: Filters) -> dict[str, Any]:
         "keyword": f.keyword or None, "recipient": f.recipient or None,
         "psc": f.psc or None, "naics": f.naics or None,
         "min_amount": f.min_amount, "max_amount": f.max_amount,
+        "purpose": f.purpose or None,
     }
 
 
@@ -155,7 +163,18 @@ def apply_values(t: Any, v: dict[str, Any]) -> Any:
                | _contains(t.product_or_service_code_description.fill_null(""), p))
     t = _where(t, v["naics"], lambda n: (t.naics_code == n)
                | _contains(t.naics_description.fill_null(""), n))
-    return t
+    return _where(t, v.get("purpose"), lambda p: _has_purpose(t, v, p))
+
+
+def _has_purpose(t: Any, v: dict[str, Any], purpose: Any) -> Any:
+    """Rows of awards tagged with the purpose ('untagged': of awards with no tag), joined
+    by award key on the stored tags (`v["purpose_tags"]`, see purposes.tags_for_values)."""
+    tags = v["purpose_tags"]
+    tagged = award_key(t).isin(tags.filter(tags.purpose == purpose).award_key)
+    untagged = ~award_key(t).isin(tags.award_key)
+    if not queries.is_placeholder(purpose):
+        return untagged if purpose == "untagged" else tagged
+    return tagged | ((purpose == "untagged") & untagged)
 
 
 def award_key(t: Any) -> Any:
@@ -172,14 +191,28 @@ def run_query(catalog: Catalog, name: str, values: dict[str, Any],
     """Rows and SQL text of one analysis: on DuckDB its precompiled template with the values
     filled in, elsewhere (Spark, a store with deletions, or columns asked by name, which no
     template holds) `build(values)` compiled by Ibis."""
-    # a delta's deletions make a third shape of the current state: compiled when asked
-    if precompiled and catalog.engine == "duckdb" and not catalog.has_deletions():
-        catalog.raw_tables()
-        variant = "disjoint" if catalog.all_rows_current() else "general"
-        sql = queries.fill(f"{name}:{variant}", values)
+    if values.get("purpose") is not None:  # the stored tags the purpose filter joins
+        from contractwatch.purposes import attach_tags
+
+        values = {**values, "purpose_tags": attach_tags(catalog)}
+    sql = template_sql(catalog, name, values) if precompiled else None
+    if sql is not None:
         return catalog.fetch(sql), sql
+    if values.get("purpose") is not None:
+        values = {**values, "purpose_tags": catalog.table(values["purpose_tags"])}
     expr = build(values)
     return _rows(catalog, expr), catalog.to_sql(expr)
+
+
+def template_sql(catalog: Catalog, name: str, values: dict[str, Any]) -> str | None:
+    """The precompiled SQL of an analysis with the values filled in, ready to run on
+    `catalog.duck`; None where it must be compiled by Ibis (Spark, or a store with
+    deletions: a delta's deletions make a third shape of the current state)."""
+    if catalog.engine != "duckdb" or catalog.has_deletions():
+        return None
+    catalog.raw_tables()
+    variant = "disjoint" if catalog.all_rows_current() else "general"
+    return queries.fill(f"{name}:{variant}", values)
 
 
 def _count(t: Any) -> Any:
@@ -197,7 +230,8 @@ def copies_in_scope(catalog: Catalog, f: Filters) -> int:
     """
     if not any(ld.duplicate_copies for ld in catalog.loads):
         return 0
-    if catalog.all_rows_current() and not (f.keyword or f.recipient or f.psc or f.naics):
+    if catalog.all_rows_current() and not (f.keyword or f.recipient or f.psc or f.naics
+                                           or f.purpose):
         return sum(b.duplicate_copies for _, b in _blocks_in_scope(catalog, f))
     rows, _ = run_query(catalog, "copies", filter_values(f), lambda v: _copies_expr(catalog, v))
     return int(rows[0]["n"])
@@ -389,6 +423,10 @@ def top(catalog: Catalog, by: str | None = "recipient", filters: Filters | None 
 
         return top_subrecipients(catalog, f, limit)
     if by is not None and by not in _TOP_GROUPS:
+        if by == "purpose":
+            from contractwatch.purposes import top_by_purpose
+
+            return top_by_purpose(catalog, f, policy)
         if by in ("family", "brand"):
             from contractwatch.companies import top_by_family_or_brand
 

@@ -64,22 +64,24 @@ class OpenStore:
 
     def top(self, by: str | None = None, agency: str | None = None,
             fy: int | str | None = None, keyword: str | None = None,
-            limit: int = 20, columns: str | list[str] | None = None) -> Result:
+            limit: int = 20, columns: str | list[str] | None = None,
+            purpose: str | None = None) -> Result:
         """Who got the most: obligations by recipient (the default), psc, naics, fy, agency,
-        family or brand; `columns` (canonical or source columns) are further group keys, or
-        the only ones when `by` is not given (columns=['extent_competed'])."""
+        family, brand or purpose (an award with several purposes counts under each);
+        `columns` (canonical or source columns) are further group keys, or the only ones
+        when `by` is not given (columns=['extent_competed'])."""
         from contractwatch.analyze import top
 
-        return top(self.catalog, by, filters(agency=agency, fy=fy, keyword=keyword), limit,
-                   self.policy, columns)
+        return top(self.catalog, by, filters(agency=agency, fy=fy, keyword=keyword,
+                                             purpose=purpose), limit, self.policy, columns)
 
     def trend(self, agency: str | None = None, recipient: str | None = None,
-              keyword: str | None = None) -> Result:
-        """Obligations by fiscal year for an agency, a recipient or a keyword."""
+              keyword: str | None = None, purpose: str | None = None) -> Result:
+        """Obligations by fiscal year for an agency, a recipient, a keyword or a purpose."""
         from contractwatch.analyze import trend
 
         return trend(self.catalog, filters(agency=agency, recipient=recipient,
-                                           keyword=keyword), self.policy)
+                                           keyword=keyword, purpose=purpose), self.policy)
 
     def award(self, award_id: str, columns: str | list[str] | None = None) -> Result:
         """An award's actions with a running total; facts: recipient, total, ceiling,
@@ -94,28 +96,41 @@ class OpenStore:
                naics: str | None = None, min_amount: Decimal | float | None = None,
                max_amount: Decimal | float | None = None, sort: str = "obligations",
                limit: int = 50, offset: int = 0,
-               columns: str | list[str] | None = None) -> Result:
+               columns: str | list[str] | None = None, purpose: str | None = None) -> Result:
         """Awards whose action descriptions contain `text`, ranked by obligations;
         `columns`: each award's latest action's value of these columns."""
         from contractwatch.analyze import search
 
         f = filters(agency=agency, fy=fy, recipient=recipient, psc=psc, naics=naics,
-                    min_amount=min_amount, max_amount=max_amount)
+                    min_amount=min_amount, max_amount=max_amount, purpose=purpose)
         return search(self.catalog, text, f, limit, offset, sort, self.policy, columns)
 
     def company(self, name: str, agency: str | None = None, fy: int | str | None = None,
-                limit: int = 10) -> Result:
+                limit: int = 10, purpose: str | None = None) -> Result:
         """A corporate family named as people type it ('Dell', 'palantir'): totals by year
         and agency; `.parts` holds its members, largest awards and brands resold."""
         from contractwatch.companies import company
 
-        return company(self.catalog, name, filters(agency=agency, fy=fy), limit, self.policy)
+        return company(self.catalog, name, filters(agency=agency, fy=fy, purpose=purpose),
+                       limit, self.policy)
 
     def explain(self, name: str) -> Result:
         """Why a recipient sits in its family: links and the matcher's scored pairs."""
         from contractwatch.companies import explain_name, explanation
 
         return explanation(explain_name(self.catalog, name, self.policy))
+
+    def purposes(self, award: str) -> Result:
+        """Why an award has each of its purpose tags: reason, phrase or code, passage."""
+        from contractwatch.purposes import explain
+
+        return explain(self.catalog, award)
+
+    def purpose_review(self, limit: int = 50, purpose: str | None = None) -> Result:
+        """Uncertain purpose tags, the largest money first."""
+        from contractwatch.purposes import review
+
+        return review(self.catalog, limit, purpose)
 
     def status(self) -> Result:
         """Coverage per agency and fiscal year; facts: loads and rows; `.meta['loads']`."""

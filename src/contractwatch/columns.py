@@ -138,6 +138,17 @@ COLUMNS: dict[str, Column] = _table(
     ("evidence_kind", "evidence", "text"),
     ("evidence", "detail", "text"),
     ("other_name", "other organisation", "text"),
+    ("purpose", "purpose", "code"),
+    ("purpose_name", "what it buys", "text"),
+    ("purposes", "purposes", "text"),
+    ("reason", "reason", "text"),
+    ("passage", "passage matched", "text"),
+    ("note", "note", "text"),
+    ("definition", "definition", "text"),
+    ("examples", "examples", "text"),
+    ("sources", "sources", "text"),
+    ("psc", "PSC codes", "text"),
+    ("naics", "NAICS codes", "text"),
     ("match_probability", "match probability", "code"),  # as people name it (ICE)
 )
 

@@ -66,7 +66,7 @@ STORED_FORMAT = "1"  # raise when what is stored, or how it is computed, changes
 KEEP_VERSIONS = 3  # older versions stay a while for processes still reading them
 
 
-def _version(catalog: Catalog, *parts: Any, files: list[Path]) -> str:
+def stored_version(catalog: Catalog, *parts: Any, files: list[Path]) -> str:
     # a load's vintage can move forward (the same file under a later date): it decides
     # which rows are current, so it is part of the version with the load itself
     loads = sorted([ld.load_id, ld.vintage, ld.complete] for ld in catalog.loads)
@@ -77,7 +77,7 @@ def _version(catalog: Catalog, *parts: Any, files: list[Path]) -> str:
     return h.hexdigest()[:20]
 
 
-def _stored(catalog: Catalog, kind: str, version: str, write: Callable[[Path], None]) -> Path:
+def stored_folder(catalog: Catalog, kind: str, version: str, write: Callable[[Path], None]) -> Path:
     """The folder holding `kind` for this version, written first when missing (atomically:
     under a temporary name, then renamed). A store that cannot be written gets it in a
     temporary folder, so the answer is the same, only not kept."""
@@ -116,8 +116,8 @@ def families_folder(catalog: Catalog, policy: str = "keep") -> Path:
     if key not in catalog._cache:
         shipped = resources.files("contractwatch.data").joinpath("families.yaml")
         files = [Path(str(shipped)), *map(Path, families_paths()), judgements_path(catalog)]
-        version = _version(catalog, policy, files=files)
-        catalog._cache[key] = _stored(catalog, f"families-{policy}", version,
+        version = stored_version(catalog, policy, files=files)
+        catalog._cache[key] = stored_folder(catalog, f"families-{policy}", version,
                                       lambda folder: _write_resolution(catalog, policy, folder))
     return catalog._cache[key]
 
@@ -198,8 +198,8 @@ def brands_folder(catalog: Catalog) -> Path:
     missing (a description names the same brands in any scope, so one table serves all)."""
     if "brands-folder" not in catalog._cache:
         shipped = resources.files("contractwatch.data").joinpath("brands.yaml")
-        version = _version(catalog, files=[Path(str(shipped))])
-        catalog._cache["brands-folder"] = _stored(catalog, "brands", version,
+        version = stored_version(catalog, files=[Path(str(shipped))])
+        catalog._cache["brands-folder"] = stored_folder(catalog, "brands", version,
                                                   lambda folder: _write_brands(catalog, folder))
     return catalog._cache["brands-folder"]
 

@@ -23,7 +23,6 @@ from typing import IO, Any
 from contractwatch.analyze import (
     Filters,
     amount_between,
-    apply_filters,
     apply_values,
     award_key,
     awards,
@@ -65,9 +64,10 @@ def transactions_expr(catalog: Catalog, f: Filters, policy: str = "keep",
     keeps the rows whose named columns (canonical or source) hold the given text."""
     from contractwatch.schema import COLUMN_NAMES
 
-    t = apply_filters(catalog.transactions(policy), f)
+    t = _in_scope(catalog, f, policy)
     t = _amount_filter(t, "federal_action_obligation", f)
     t = catalog.with_source_columns(t.select(*COLUMN_NAMES, "vintage"))
+    t = _with_purposes(catalog, t, award_key(t))
     for name, value in (where or {}).items():
         if name not in t.columns:
             raise LookupError(f"--where: no column {name!r} (a canonical column or a source "
@@ -82,9 +82,10 @@ def transactions_expr(catalog: Catalog, f: Filters, policy: str = "keep",
 def awards_expr(catalog: Catalog, f: Filters, policy: str = "keep") -> Any:
     """One row per award over the actions in scope (a fiscal-year filter limits the sum to
     that year's actions; the ceiling is the latest action's, cumulative)."""
-    scope = apply_filters(catalog.transactions(policy), f)
+    scope = _in_scope(catalog, f, policy)
     a = awards(catalog, policy, scope)
     a = _amount_filter(a, "federal_action_obligation", f)
+    a = _with_purposes(catalog, a, a.award_key)
     return a.order_by([a.federal_action_obligation.desc(), a.award_key])
 
 
@@ -92,7 +93,7 @@ def families_expr(catalog: Catalog, f: Filters, policy: str = "keep") -> Any:
     """One row per recipient as recorded, with its organisation and corporate family."""
     from contractwatch.companies import with_families
 
-    scope = apply_filters(catalog.transactions(policy), f)
+    scope = _in_scope(catalog, f, policy)
     t = with_families(catalog, scope, policy)
     expr = t.group_by(["recipient_name", "recipient_uei", "recipient_duns",
                        "organisation_id", "organisation_name", "family_id", "family_name",
@@ -103,6 +104,28 @@ def families_expr(catalog: Catalog, f: Filters, policy: str = "keep") -> Any:
     )
     return expr.order_by([expr.family_name, expr.federal_action_obligation.desc(),
                           expr.recipient_name])
+
+
+def _in_scope(catalog: Catalog, f: Filters, policy: str) -> Any:
+    """Current transactions under the filters (a purpose filter joins the stored tags)."""
+    values = filter_values(f)
+    if f.purpose:
+        from contractwatch.purposes import attach_tags
+
+        values["purpose_tags"] = catalog.table(attach_tags(catalog))
+    return apply_values(catalog.transactions(policy), values)
+
+
+def _with_purposes(catalog: Catalog, t: Any, key: Any) -> Any:
+    """`purposes`: the award's purpose tags, ';'-separated in id order (empty: untagged)."""
+    from contractwatch.purposes import attach_tags
+
+    tags = catalog.table(attach_tags(catalog))
+    per_award = tags.group_by("award_key").aggregate(
+        purposes=tags.purpose.collect(order_by=tags.purpose).join(";"))
+    keyed = t.mutate(_purpose_key=key)
+    joined = keyed.left_join(per_award, keyed._purpose_key == per_award.award_key)
+    return joined.select(*t.columns, purposes=joined.purposes.fill_null(""))
 
 
 def _amount_filter(t: Any, column: str, f: Filters) -> Any:

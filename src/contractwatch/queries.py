@@ -30,6 +30,7 @@ PARAMS = {
     # compared as DOUBLE: exact for amounts in cents below 10^13, and any number parses
     "min_amount": "float64", "max_amount": "float64",
     "text": "string", "key": "string", "offset": "int64", "limit": "int64",
+    "purpose": "string",
 }
 # `.limit()` takes a number, not an expression: this one stands for the limit in the text
 LIMIT_MARK = 987654321
@@ -80,7 +81,7 @@ def compile_all() -> dict[str, str]:
     """Every template, for stores whose rows are all current and for the general case."""
     import tempfile
 
-    from contractwatch import analyze, companies, export, report
+    from contractwatch import analyze, companies, export, purposes, report
     from contractwatch.store import Store
 
     out: dict[str, str] = {}
@@ -88,8 +89,10 @@ def compile_all() -> dict[str, str]:
         for variant, current in (("disjoint", True), ("general", False)):
             catalog = Store(tmp).connect()
             catalog.all_rows_current = lambda current=current: current  # type: ignore[method-assign]
-            p = placeholders()
+            catalog.raw_tables()  # the (empty) purpose tags the purpose filter joins
+            p = {**placeholders(), "purpose_tags": catalog.table("cw_purpose_tags")}
             named = [*analyze.query_expressions(catalog, p),
+                     *purposes.query_expressions(catalog, p),
                      *companies.query_expressions(catalog, p),
                      *report.query_expressions(catalog, p),
                      *export.query_expressions(catalog, p)]

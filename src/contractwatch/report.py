@@ -139,7 +139,7 @@ def _chart(fn: Any, *args: Any, **kwargs: Any) -> str | None:
 
 
 def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
-                 limit: int = 10, charts: bool = True) -> Report:
+                 limit: int = 10, charts: bool = True, purpose: str | None = None) -> Report:
     """Every figure of the report, computed; rendering is separate (to_html, to_markdown)."""
     from contractwatch import charts as ch
     from contractwatch.agencies import resolve_agency
@@ -154,8 +154,8 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
         left_out = ["charts left out: they need Altair and vl-convert, which are not "
                     "installed (install contractwatch[charts])"]
     a = resolve_agency(agency)
-    f_all = Filters(agency=a.code)
-    f = Filters(agency=a.code, fy=fy)
+    f_all = Filters(agency=a.code, purpose=purpose)
+    f = Filters(agency=a.code, fy=fy, purpose=purpose)
     values = {**filter_values(f), "limit": limit}
 
     def part(name: str) -> tuple[list[dict[str, Any]], str]:
@@ -238,6 +238,9 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
         chart_svg=_chart(ch.obligated_vs_ceiling, rows) if charts else None, notes=notes,
         unavailable=None if rows else "ceiling unknown for every award in scope"))
 
+    # F7 what the money buys: purpose tags (an award counts under each of its tags)
+    figures.append(_purposes_figure(catalog, f, fy, policy, loads_fy, charts))
+
     summary = {
         "obligations": fy_row["federal_action_obligation"] if fy_row else Decimal(0),
         "transactions": fy_row["transactions"] if fy_row else 0,
@@ -283,6 +286,31 @@ def _family_or_brand(catalog: Catalog, fid: str, by: str, label_col: str, title:
     return Figure(fid, f"Top {limit} {title}, FY{fy}", cols, result.rows, result.sql, loads,
                   chart_svg=_chart(ch.bar_ranked, result.rows, label_col) if charts else None,
                   notes=notes)
+
+
+def _purposes_figure(catalog: Catalog, f: Filters, fy: int, policy: str,
+                     loads: list[dict[str, Any]], charts: bool) -> Figure:
+    """What the money buys: obligations by purpose tag, untagged money as its own row."""
+    from contractwatch import charts as ch
+    from contractwatch.analyze import top
+
+    result = top(catalog, "purpose", f, 0, policy)
+    total = result.facts.get("scope_total_obligations")
+    notes = [c for c in result.caveats if "purpose" in c]
+    if total is not None:
+        notes.append(f"the scope's total is {format_total(total)}, once; the rows are not to "
+                     "be added up")
+    return Figure("F7", f"What the money buys: obligations by purpose, FY{fy}",
+                  ["purpose_name", "federal_action_obligation", "transactions", "awards",
+                   "purpose"], result.rows, result.sql, loads,
+                  chart_svg=_chart(ch.bar_ranked, result.rows, "purpose_name")
+                  if charts else None, notes=notes)
+
+
+def format_total(value: Any) -> str:
+    from contractwatch.values.money import format_dollars
+
+    return format_dollars(Decimal(str(value)))
 
 
 # ---- rendering -----------------------------------------------------------------------------

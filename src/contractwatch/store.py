@@ -578,8 +578,8 @@ class Catalog:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def raw_tables(self) -> None:
-        """Create cw_rows, cw_loads, cw_coverage and cw_copies on `duck` (once), under the
-        names the precompiled SQL uses."""
+        """Create cw_rows, cw_loads, cw_coverage, cw_copies and (empty unless attached)
+        cw_purpose_tags on `duck` (once), under the names the precompiled SQL uses."""
         if "raw" in self._cache:
             return
         files = self._checked_files()
@@ -595,6 +595,10 @@ class Catalog:
             f"SELECT * FROM read_parquet({copies!r})" if copies else
             "SELECT NULL::VARCHAR AS load_id, NULL::BIGINT AS source_row, "
             "NULL::BIGINT AS copy_number WHERE false"))
+        if not self._cache.get("attached:cw_purpose_tags"):
+            # no purpose asked for: the purpose filter of every query joins an empty table
+            self.duck.execute("CREATE OR REPLACE VIEW cw_purpose_tags AS SELECT "
+                              "NULL::VARCHAR AS award_key, NULL::VARCHAR AS purpose WHERE false")
         self._values_table("cw_loads", LOADS_COLUMNS, loads_rows(self.loads))
         self._values_table("cw_coverage", COVERAGE_COLUMNS, coverage_rows(self.loads))
         self._cache["raw"] = True

@@ -10,6 +10,7 @@ import sys
 
 from contractwatch.cli import (
     commands,  # noqa: F401  (registers the commands)
+    purpose,  # noqa: F401  (purpose tags)
     resolve,  # noqa: F401
     serve,  # noqa: F401  (the web app)
     sync,  # noqa: F401  (sync, enrich)

@@ -106,6 +106,9 @@ ColumnsOpt = Annotated[str | None, typer.Option(
     "--columns", "-c", help="COL,COL: canonical or source columns to show (top: to group by), "
     "e.g. extent_competed,solicitation_identifier; rows of files lacking one read 'not in "
     "source'")]
+PurposeOpt = Annotated[str | None, typer.Option(
+    "--purpose", "-p", help="Only awards tagged with this purpose (e.g. detention, "
+    "location-services, untagged; `contractwatch purpose list`)")]
 SqlOpt = Annotated[bool, typer.Option("--show-sql", help="Print the query behind the figures "
                                       "(to stderr)")]
 

@@ -15,6 +15,7 @@ from contractwatch.cli.app import (
     FormatOpt,
     FyOpt,
     LimitOpt,
+    PurposeOpt,
     SqlOpt,
     app,
     state,
@@ -93,13 +94,14 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
 def top(
     by: Annotated[str | None, typer.Option(
         "--by", help="recipient | psc | naics | fy | agency | vehicle | family | brand | "
-        "subrecipient (default recipient; with --columns, those columns alone)"
+        "subrecipient | purpose (default recipient; with --columns, those columns alone)"
     )] = None,
     agency: AgencyOpt = None,
     fy: FyOpt = None,
     keyword: Annotated[str | None, typer.Option(
         "--keyword", "-k", help="Only actions whose description, recipient, PSC or NAICS "
         "title contains this text")] = None,
+    purpose: PurposeOpt = None,
     limit: LimitOpt = 20,
     columns: ColumnsOpt = None,
     fmt: FormatOpt = Format.table,
@@ -114,7 +116,7 @@ def top(
 
     # the scope's total is a headline fact of the answer (the rows may be only --limit groups)
     render(state.api().top(by, agency=agency, fy=fy, keyword=keyword, limit=limit,
-                           columns=columns), fmt.value, show_sql=show_sql)
+                           columns=columns, purpose=purpose), fmt.value, show_sql=show_sql)
 
 
 @app.command()
@@ -124,17 +126,18 @@ def trend(
         "--recipient", "-r", help="Recipient names with a word starting with this text "
         "('Dell' finds DELL MARKETING L.P., not CADDELL)")] = None,
     keyword: Annotated[str | None, typer.Option("--keyword", "-k")] = None,
+    purpose: PurposeOpt = None,
     fmt: FormatOpt = Format.table,
     show_sql: SqlOpt = False,
 ) -> None:
-    """Obligations by fiscal year for an agency or a recipient.
+    """Obligations by fiscal year for an agency, a recipient or a purpose.
 
-    Example: contractwatch trend --agency ICE
+    Example: contractwatch trend --agency ICE --purpose detention
     """
     from contractwatch.output import render
 
-    render(state.api().trend(agency=agency, recipient=recipient, keyword=keyword), fmt.value,
-           show_sql=show_sql)
+    render(state.api().trend(agency=agency, recipient=recipient, keyword=keyword,
+                             purpose=purpose), fmt.value, show_sql=show_sql)
 
 
 @app.command()
@@ -181,6 +184,7 @@ def search(
     = None,
     min_amount: Annotated[float | None, typer.Option("--min-amount")] = None,
     max_amount: Annotated[float | None, typer.Option("--max-amount")] = None,
+    purpose: PurposeOpt = None,
     sort: Annotated[str, typer.Option("--sort", help="obligations | date | recipient | "
                                       "actions")] = "obligations",
     limit: LimitOpt = 50,
@@ -197,7 +201,8 @@ def search(
 
     result = state.api().search(text, agency=agency, fy=fy, recipient=recipient, psc=psc,
                                 naics=naics, min_amount=min_amount, max_amount=max_amount,
-                                sort=sort, limit=limit, offset=offset, columns=columns)
+                                purpose=purpose, sort=sort, limit=limit, offset=offset,
+                                columns=columns)
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "award_id_piid", *result.meta["columns"], "recipient_name", "actions",
         "federal_action_obligation", "last_action_date", "matching_description",

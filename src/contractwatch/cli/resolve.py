@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from contractwatch.cli.app import AgencyOpt, Format, FormatOpt, FyOpt, LimitOpt, app, state
+from contractwatch.cli.app import (
+    AgencyOpt,
+    Format,
+    FormatOpt,
+    FyOpt,
+    LimitOpt,
+    PurposeOpt,
+    app,
+    state,
+)
 from contractwatch.output import tell
 
 resolve_app = typer.Typer(help="Inspect and steer how recipients are grouped into companies.",
@@ -22,6 +31,7 @@ def company(
     name: Annotated[str, typer.Argument(help="A recipient spelling, family name or family id")],
     agency: AgencyOpt = None,
     fy: FyOpt = None,
+    purpose: PurposeOpt = None,
     limit: LimitOpt = 10,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -31,7 +41,7 @@ def company(
     """
     from contractwatch.output import caveat, dumps, render
 
-    result = state.api().company(name, agency=agency, fy=fy, limit=limit)
+    result = state.api().company(name, agency=agency, fy=fy, limit=limit, purpose=purpose)
     m = result.meta
     if fmt == Format.json:
         sys.stdout.write(dumps({

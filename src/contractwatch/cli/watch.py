@@ -14,6 +14,7 @@ from contractwatch.cli.app import (
     Format,
     FormatOpt,
     FyOpt,
+    PurposeOpt,
     app,
     fiscal_year_option,
     state,
@@ -200,6 +201,7 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="report.html or report.md")],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows per ranking")] = 10,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file")] = False,
+    purpose: PurposeOpt = None,
 ) -> None:
     """A self-contained report (HTML or Markdown) with a footnote behind every figure.
 
@@ -214,7 +216,7 @@ def report(
     if output.suffix.lower() not in (".html", ".htm", ".md", ".markdown"):
         raise ValueError(f"{output.name}: the report is written as .html or .md")
     output = check_output_file(output, state.store().root, force)
-    r = build_report(state.catalog(), agency, year, state.policy, limit)
+    r = build_report(state.catalog(), agency, year, state.policy, limit, purpose=purpose)
     path = write_report(r, output)
     tell(f"wrote {path} ({len(r.figures)} figures, {len(r.caveats)} caveats)")
 
@@ -241,6 +243,7 @@ def export(
     naics: Annotated[str | None, typer.Option("--naics")] = None,
     min_amount: Annotated[float | None, typer.Option("--min-amount")] = None,
     max_amount: Annotated[float | None, typer.Option("--max-amount")] = None,
+    purpose: PurposeOpt = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Replace existing output files")] = False,
     where: Annotated[list[str] | None, typer.Option(
@@ -271,7 +274,8 @@ def export(
     f = Filters(agency=agency, fy=fiscal_year_option(fy), keyword=keyword, recipient=recipient,
                 psc=psc, naics=naics,
                 min_amount=Decimal(str(min_amount)) if min_amount is not None else None,
-                max_amount=Decimal(str(max_amount)) if max_amount is not None else None)
+                max_amount=Decimal(str(max_amount)) if max_amount is not None else None,
+                purpose=purpose)
     catalog = state.catalog()
     err = Console(stderr=True)
     if fmt == ExportFormat.ftm:

@@ -331,8 +331,13 @@ def _home(request: Request, ctx: Ctx, fmt: str) -> Any:
 
 def _agency(request: Request, ctx: Ctx, fmt: str, name: str) -> Any:
     fy = _fy(_param(request, "fy"))
-    return (("agency", name.upper(), fy, ctx.policy),
-            lambda s: views.agency(s, name, fy, ctx.policy))
+    purpose = _param(request, "purpose")
+    if purpose:
+        from contractwatch.purposes import check_purpose
+
+        purpose = check_purpose(purpose)
+    return (("agency", name.upper(), fy, ctx.policy, purpose),
+            lambda s: views.agency(s, name, fy, ctx.policy, purpose=purpose))
 
 
 def _company(request: Request, ctx: Ctx, fmt: str) -> Any:
@@ -429,7 +434,7 @@ def warm(ctx: Ctx) -> None:
                     agencies.setdefault(b.agency, set()).add(b.fiscal_year)
         for agency, years in sorted(agencies.items()):
             for year in [None, *sorted(years, reverse=True)]:
-                ctx.source.run(("agency", agency.upper(), year, ctx.policy),
+                ctx.source.run(("agency", agency.upper(), year, ctx.policy, None),
                                lambda s, a=agency, y=year: views.agency(s, a, y, ctx.policy))
     except Exception:  # warming is an optimisation; a page that fails here fails visibly later
         log.debug("warming stopped", exc_info=True)

@@ -130,6 +130,7 @@ class Snapshot:
         self.memo: dict[Any, Any] = {}  # small per-scope facts, for this snapshot only
         self._families_ready = False
         self._brands_ready = False
+        self._purposes_ready = False
         self.con = duckdb.connect(config=duckdb_config())
         self.con.execute("SET enable_progress_bar = false; SET TimeZone = 'UTC'")
         self._raw_tables()
@@ -275,6 +276,14 @@ class Snapshot:
             where.append("(naics_code = $naics OR contains(upper(coalesce(naics_description, "
                          "'')), upper($naics)))")
             params["naics"] = f.naics
+        if f.purpose:  # the library's stored tags, joined by award key
+            self.purposes()
+            if f.purpose == "untagged":
+                where.append("award_key NOT IN (SELECT award_key FROM web_purposes)")
+            else:
+                where.append("award_key IN (SELECT award_key FROM web_purposes "
+                             "WHERE purpose = $purpose)")
+                params["purpose"] = f.purpose
         where.extend(extra)
         return " AND ".join(where), params
 
@@ -319,6 +328,20 @@ class Snapshot:
             cur.execute("CREATE OR REPLACE TABLE web_brands AS SELECT * FROM web_brands_in")
             cur.unregister("web_brands_in")
             self._brands_ready = True
+
+    def purposes(self) -> None:
+        """Create web_purposes: award key → purpose tag (the library's stored tagging)."""
+        with self._sections:
+            if self._purposes_ready:
+                return
+            from contractwatch.purposes import purposes_folder
+
+            with self.library:
+                path = str(purposes_folder(self.catalog) / "tags.parquet").replace("'", "''")
+            cur = self.con.cursor()
+            cur.execute("CREATE OR REPLACE TABLE web_purposes AS SELECT award_key, purpose "
+                        f"FROM read_parquet('{path}')")
+            self._purposes_ready = True
 
     def family_of(self, name: str) -> dict[str, Any]:
         from contractwatch.companies import find_family
@@ -379,6 +402,18 @@ TOP_BRAND = """SELECT b.brand_id, b.brand,
   sum(CAST(b.brands_in_description > 1 AS BIGINT)) AS shared_with_other_brands
 FROM web_rows JOIN web_brands AS b USING (transaction_description) WHERE {where}
 GROUP BY b.brand_id, b.brand ORDER BY federal_action_obligation DESC, b.brand LIMIT $limit"""
+
+# an award counts under each of its purposes; the untagged money is its own row
+TOP_PURPOSE = """SELECT p.purpose, sum(federal_action_obligation) AS federal_action_obligation,
+  count(*) AS transactions, count(DISTINCT award_key) AS awards
+FROM web_rows JOIN web_purposes AS p USING (award_key) WHERE {where}
+GROUP BY p.purpose
+UNION ALL
+SELECT 'untagged' AS purpose, sum(federal_action_obligation) AS federal_action_obligation,
+  count(*) AS transactions, count(DISTINCT award_key) AS awards
+FROM web_rows WHERE {where} AND award_key NOT IN (SELECT award_key FROM web_purposes)
+HAVING count(*) > 0
+ORDER BY federal_action_obligation DESC, purpose"""
 
 COVERAGE = """SELECT awarding_sub_agency_code,
   arg_max(awarding_sub_agency_name, action_date) AS awarding_sub_agency_name, fiscal_year,

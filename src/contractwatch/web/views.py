@@ -212,14 +212,15 @@ def _top(snap: Snapshot, sql: str, f: Filters, policy: str, limit: int, title: s
 
 
 def agency(snap: Snapshot, name: str, fy: int | None = None, policy: str = "keep",
-           limit: int = 15) -> Page:
-    """Obligations by year, who got them (recipients, families, brands), for what, and how
-    complete the data is."""
+           limit: int = 15, purpose: str | None = None) -> Page:
+    """Obligations by year, who got them (recipients, families, brands), for what (purpose
+    tags, PSC, NAICS), and how complete the data is; `purpose` narrows it all to one tag."""
     from contractwatch.agencies import resolve_agency
+    from contractwatch.purposes import UNTAGGED, load_taxonomy
 
     a = resolve_agency(name)
-    f_all = Filters(agency=a.code)
-    f = Filters(agency=a.code, fy=fy)
+    f_all = Filters(agency=a.code, purpose=purpose)
+    f = Filters(agency=a.code, fy=fy, purpose=purpose)
     every = _scope_facts(snap, f_all, policy)
     if not every["rows"]:
         raise LookupError(f"no transactions of {a.name} ({a.code}) in the store")
@@ -264,6 +265,8 @@ def agency(snap: Snapshot, name: str, fy: int | None = None, policy: str = "keep
                       unavailable=f"{label} unavailable ({type(exc).__name__}: {exc})")
         tables[by] = t
 
+    tables["purpose"] = _purposes(snap, f, policy, years, loads_fy)
+
     for by, col, label in (("psc", "product_or_service_code_description", "product and "
                             "service categories (PSC)"),
                            ("naics", "naics_description", "industries (NAICS)")):
@@ -294,10 +297,35 @@ def agency(snap: Snapshot, name: str, fy: int | None = None, policy: str = "keep
         "agency.html", tables=tables, charts=charts,
         facts={"agency_code": a.code, "agency_name": a.name, "abbreviation": a.abbreviation,
                "fiscal_year": fy, "policy": policy, "duplicate_copies_in_scope": dup,
+               "purpose": f.purpose, "purposes": [
+                   {"id": t.id, "name": t.name} for t in load_taxonomy()] + [
+                   {"id": UNTAGGED, "name": "(no purpose tag)"}],
                "federal_action_obligation": total,
                "fiscal_years": [r["fiscal_year"] for r in tr.rows],
                "source_rows": rows_url(agency=a.code, fy=fy)},
         caveats=notes, loads=_load_info(snap, loads_all))
+
+
+def _purposes(snap: Snapshot, f: Filters, policy: str, years: str,
+              loads: list[str]) -> Table:
+    """What the money buys: obligations by purpose tag (an award counts under each)."""
+    from contractwatch.purposes import MULTI_TAG_NOTE, RULES_NOTE, UNTAGGED, load_taxonomy
+
+    try:
+        snap.purposes()
+    except Exception as exc:  # the page stays useful without the section
+        return Table(f"What the money buys{years}", [], [],
+                     unavailable=f"purposes unavailable ({type(exc).__name__}: {exc})")
+    names = {t.id: t.name for t in load_taxonomy()} | {UNTAGGED: "(no purpose tag)"}
+    where, params = snap.scope(f, policy)
+    text = q.TOP_PURPOSE.format(where=where)
+    rows = snap.rows(text, params)
+    for r in rows:
+        r["purpose_name"] = names.get(r["purpose"], r["purpose"])
+    return Table(f"What the money buys: obligations by purpose{years}",
+                 ["purpose_name", "federal_action_obligation", "transactions", "awards",
+                  "purpose"], rows, snap.shown(text, params),
+                 [MULTI_TAG_NOTE, RULES_NOTE], loads)
 
 
 FAMILY_NOTE = ("family view: recipients grouped by parent fields in the data, the curated "
