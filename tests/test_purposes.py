@@ -324,3 +324,26 @@ def test_web_agency_page_by_purpose_and_filtered(transactions_store: Store) -> N
         html = client.get("/agency/ICE", params={"purpose": "detention"}).text
         assert 'value="detention" selected' in html and "What the money buys" in html
         assert client.get("/agency/ICE", params={"purpose": "nonsense"}).status_code == 400
+
+
+def test_tags_belong_to_awards_never_to_people(fpds_store: Store) -> None:
+    """Recipients recorded as individuals get no tags beyond their award's: the stored
+    tagging holds award keys, tags and the awards' own texts, and no recipient at all."""
+    import pyarrow.parquet as pq
+
+    catalog = fpds_store.connect()
+    folder = purposes.purposes_folder(catalog)
+    for name in ("tags", "evidence", "awards"):
+        names = pq.read_schema(folder / f"{name}.parquet").names
+        assert not [n for n in names if "recipient" in n], (name, names)
+    catalog.raw_tables()
+    individual = {r["k"] for r in catalog.fetch(
+        "SELECT DISTINCT coalesce(contract_award_unique_key, award_id_piid) AS k "
+        "FROM cw_rows WHERE recipient_is_individual")}
+    assert individual  # the FY2013-18 files record some
+    tags = purposes.stored_tag_sets(catalog)
+    for key in individual:
+        award = next(a for a in purposes.iter_awards(catalog) if a.award_key == key)
+        expected = {e.purpose for e in purposes.tag_award(
+            award, purposes.matcher(purposes.taxonomy_path())) if e.tagged}
+        assert tags.get(key, set()) == expected, key
