@@ -25,7 +25,7 @@ Tagging runs once per state of the data and is stored with it, like resolution:
 join), `evidence.parquet` (every reason, passage and note) and `awards.parquet` (each
 award's text and money, for explain and review). The version hashes the loads, the taxonomy
 and the judgements, so a new load, a taxonomy edit or a judgement makes the next question that
-needs tags compute them again; no query ever tags.
+needs tags compute them again (as does a new version of this module); no query ever tags.
 """
 
 from __future__ import annotations
@@ -581,8 +581,9 @@ def purposes_folder(catalog: Catalog) -> Path:
 
     if "purposes-folder" not in catalog._cache:
         psc = Path(str(resources.files("contractwatch.data").joinpath("psc_titles.csv")))
-        version = stored_version(catalog, "purposes",
-                                 files=[taxonomy_path(), psc, judgements_path(catalog)])
+        # this module is part of the version: a change to how tags are decided retags
+        version = stored_version(catalog, "purposes", files=[
+            taxonomy_path(), psc, judgements_path(catalog), Path(__file__)])
         catalog._cache["purposes-folder"] = stored_folder(
             catalog, "purposes", version, lambda folder: _write_tags(catalog, folder))
     return catalog._cache["purposes-folder"]
