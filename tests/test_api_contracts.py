@@ -13,7 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contractwatch.sources.usaspending_api import UsaspendingClient, agency_filter
+from contractwatch.sources.usaspending_api import (
+    IDV_LISTINGS,
+    SUBAWARD_FIELDS,
+    UsaspendingClient,
+    agency_filter,
+)
 from contractwatch.store import Store
 from contractwatch.sync import make_query, sync
 from tests.apiserver import ApiServer, Dataset
@@ -111,8 +116,11 @@ def test_every_request_the_client_sends_is_in_the_contracts(server, tmp_path: Pa
         parent = next(a["generated_internal_id"] for a in awards
                       if a["generated_internal_id"].split("_")[4] != "-NONE-")
         idv = "CONT_IDV_{4}_{5}".format(*parent.split("_"))
-        client.idv_awards(idv)
+        for kind in IDV_LISTINGS:  # child_awards, child_idvs, grandchild_awards
+            client.idv_awards(idv, kind=kind)
         client.idv_amounts(idv)
+        list(client.spending_by_award_pages(filters, SUBAWARD_FIELDS, sort="Sub-Award Amount",
+                                            subawards=True))
         client.last_updated()
         client.download_count(filters)
         client.download_transactions(filters, tmp_path / "d.zip")

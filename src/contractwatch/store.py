@@ -850,19 +850,52 @@ class Catalog:
                      prime_key=r.prime_award_unique_key.fill_null(r.prime_award_piid))
         order = [ibis.desc(r.subaward_report_last_modified_date),
                  ibis.desc(r.subaward_report_year), ibis.desc(r.subaward_report_month),
-                 ibis.desc(r.vintage), ibis.desc(r.subaward_report_id)]
+                 ibis.desc(r.vintage), ibis.desc(r.subaward_report_id),
+                 # API rows carry no report date or id: the latest action, then the amount
+                 ibis.desc(r.subaward_action_date), ibis.desc(r.subaward_amount)]
         w = ibis.window(group_by=[r.prime_key, r.subaward_number,
                                   r.subawardee_key], order_by=order)
         counted = r.mutate(_n=ibis.row_number().over(w)).filter(lambda t: t._n == 0).drop("_n")
         self._cache["subawards"] = counted
         return counted
 
-    def award_details(self) -> Any:
-        """Award-level facts fetched from the API (ceiling, parent, UEI), newest per award."""
+    def award_facts_all(self) -> Any:
+        """Every stored award-fact row (API detail, award summaries, idvs/awards listings),
+        with the columns of DETAIL_SCHEMA that older files lack read as nulls."""
+        import ibis
+
         from contractwatch.sources.award_detail import DETAIL_SCHEMA
 
+        if "award_facts_all" in self._cache:
+            return self._cache["award_facts_all"]
         files = [str(self.store.root / d["file"]) for d in self.details]
         t = self._read("cw_details", files, DETAIL_SCHEMA, union_by_name=True)
+        missing = {f.name: ibis.null().cast(ibis.dtype(f.type)) for f in DETAIL_SCHEMA
+                   if f.name not in t.columns}
+        if missing:
+            t = t.mutate(**missing)
+        self._cache["award_facts_all"] = t
+        return t
+
+    def idv_listings(self) -> Any:
+        """Awards the API's idvs/awards listings name under a vehicle (not award profiles:
+        kept apart from award_details), newest per vehicle × listing × award."""
+        from contractwatch.sources.award_detail import LISTING_SOURCE
+
+        t = self.award_facts_all()
+        t = t.filter(t.source == LISTING_SOURCE)
+        keys = ["listed_under_key", "listing", "contract_award_unique_key"]
+        newest = t.group_by(keys).aggregate(_latest=t.fetched_at.max())
+        t = t.join(newest, keys)
+        return t.filter(t.fetched_at == t._latest).drop("_latest").distinct(on=keys,
+                                                                             keep="first")
+
+    def award_details(self) -> Any:
+        """Award-level facts fetched from the API (ceiling, parent, UEI), newest per award."""
+        from contractwatch.sources.award_detail import LISTING_SOURCE
+
+        t = self.award_facts_all()
+        t = t.filter(t.source.isnull() | (t.source != LISTING_SOURCE))
         newest = t.group_by("contract_award_unique_key").aggregate(_latest=t.fetched_at.max())
         t = t.join(newest, "contract_award_unique_key")
         return t.filter(t.fetched_at == t._latest).drop("_latest").distinct(

@@ -67,16 +67,95 @@ def _source_facts(catalog: Catalog, rows: Any) -> dict[str, Any]:
 
 
 def _facts(catalog: Catalog, piid: str, agency: str | None) -> list[dict[str, Any]]:
-    """Award facts (summary files, API detail) of this vehicle, newest first."""
+    """Award facts of this vehicle from every source (summary files, API detail), newest
+    first: each source's figures are shown with its name, none overrides another."""
     if not catalog.details:
         return []
-    d = catalog.award_details()
-    match = d.award_id_piid.upper() == piid
+    from contractwatch.sources.award_detail import LISTING_SOURCE
+
+    d = catalog.award_facts_all()
+    match = (d.award_id_piid.upper() == piid) & (d.source.isnull()
+                                                 | (d.source != LISTING_SOURCE))
     if agency:
         match = match & (d.contract_award_unique_key == f"CONT_IDV_{piid}_{agency}")
     else:
         match = match & d.contract_award_unique_key.startswith("CONT_IDV_")
     return _rows(catalog, d.filter(match).order_by(d.fetched_at.desc()))
+
+
+def _listings(catalog: Catalog, key: str | None) -> list[dict[str, Any]]:
+    """What the API's idvs/awards listings name under this vehicle (enrich --vehicles)."""
+    if not catalog.details or not key:
+        return []
+    t = catalog.idv_listings()
+    return _rows(catalog, t.filter(t.listed_under_key == key).select(
+        "listing", "contract_award_unique_key", "award_id_piid", "total_obligation"))
+
+
+def _ceilings(own_rows: list[dict[str, Any]], facts: list[dict[str, Any]]
+              ) -> list[dict[str, Any]]:
+    """The vehicle's own ceiling as each source gives it (never added together)."""
+    out = []
+    if own_rows and own_rows[-1]["potential_total_value_of_award"] is not None:
+        out.append({"source": "the vehicle's latest action (potential_total_value_of_award)",
+                    "ceiling": own_rows[-1]["potential_total_value_of_award"]})
+    seen = set()
+    for f in facts:  # newest first: one figure per source
+        if f.get("base_and_all_options") is not None and f.get("source") not in seen:
+            seen.add(f.get("source"))
+            out.append({"source": f"{f.get('source')} {f.get('fetched_at')}",
+                        "ceiling": f["base_and_all_options"]})
+    return out
+
+
+def _api_comparison(fact: dict[str, Any] | None, store: dict[str, Any],
+                    listings: list[dict[str, Any]], order_keys: set[str]
+                    ) -> tuple[dict[str, Any], list[str]]:
+    """USAspending's idvs/amounts child figures beside the store's own sums, and what the
+    listings name that the store does not hold; every difference said aloud."""
+    if not fact:
+        return {}, []
+    when = fact.get("fetched_at")
+    api = {"source": f"api:idvs/amounts {when}",
+           "child_idvs": fact.get("api_child_idv_count"),
+           "child_awards": fact.get("api_child_award_count"),
+           "child_award_obligated": fact.get("api_child_award_total_obligation"),
+           "grandchild_awards": fact.get("api_grandchild_award_count"),
+           "grandchild_award_obligated": fact.get("api_grandchild_award_total_obligation")}
+    caveats = ["USAspending's child totals (idvs/amounts) count orders under the vehicle and "
+               "under its child vehicles only: they leave out obligations on the vehicle "
+               "itself and on its child vehicles, which the store's total includes"]
+    pairs = [("orders placed under it", "child_awards", "child_award_obligated", "orders",
+              "obligated_on_orders"),
+             ("orders under its child vehicles", "grandchild_awards",
+              "grandchild_award_obligated", "orders_under_child_vehicles",
+              "obligated_on_orders_under_child_vehicles")]
+    from contractwatch.values.money import format_dollars
+
+    for label, n_api, sum_api, n_store, sum_store in pairs:
+        if api[n_api] is None or api[sum_api] is None:
+            continue
+        if (api[n_api], api[sum_api]) != (store[n_store], store[sum_store]):
+            caveats.append(
+                f"{label}: USAspending counts {api[n_api]:,} obligating "
+                f"{format_dollars(api[sum_api])} ({api['source']}); the store holds "
+                f"{store[n_store]:,} obligating {format_dollars(store[sum_store])} "
+                f"(a difference of {format_dollars(api[sum_api] - store[sum_store])}): the "
+                "store holds other transactions than the API's current records")
+    listed = {r["contract_award_unique_key"]: r for r in listings
+              if r["listing"] in ("child_awards", "grandchild_awards")}
+    missing = [r for k, r in listed.items() if k not in order_keys]
+    api["listed_orders"] = len(listed)
+    api["listed_orders_not_in_store"] = len(missing)
+    api["listed_orders_not_in_store_obligated"] = sum(
+        (r["total_obligation"] or Decimal("0") for r in missing), Decimal("0"))
+    if missing:
+        caveats.append(
+            f"the API lists {len(missing):,} order{'s' if len(missing) != 1 else ''} under "
+            f"this vehicle that the store does not hold (USAspending's obligated "
+            f"{format_dollars(api['listed_orders_not_in_store_obligated'])}; not added to "
+            "the store's figures)")
+    return api, caveats
 
 
 def vehicle(catalog: Catalog, vehicle_id: str, policy: str = "keep") -> Result:
@@ -94,10 +173,14 @@ def vehicle(catalog: Catalog, vehicle_id: str, policy: str = "keep") -> Result:
                                          "awarding_sub_agency_name", "load_id", "source_row")
                      .order_by(["action_date", "source_row"]))
     per_order = _orders(catalog, orders)
-    child_keys = sorted({r["award_id_piid"] for r in per_order if r["is_vehicle"]})
+    facts = _facts(catalog, piid, agency)
+    listings = _listings(catalog, facts[0]["contract_award_unique_key"] if facts else None)
+    # child vehicles: those the store holds, and those the API's listing names
+    child_keys = sorted({r["award_id_piid"] for r in per_order if r["is_vehicle"]}
+                        | {r["award_id_piid"] for r in listings if r["listing"] == "child_idvs"
+                           and r["award_id_piid"]})
     grandchildren = _orders(catalog, t.filter(t.parent_award_id_piid.upper().isin(child_keys))) \
         if child_keys else []
-    facts = _facts(catalog, piid, agency)
     if not own_rows and not per_order and not facts:
         raise LookupError(f"no vehicle {vehicle_id!r} in the store: no IDV record and no "
                           "order placed under it (load a full download or award summaries, "
@@ -129,6 +212,14 @@ def vehicle(catalog: Catalog, vehicle_id: str, policy: str = "keep") -> Result:
     on_orders = _money_sum([r for r in per_order if not r["is_vehicle"]], "obligated")
     on_child_vehicles = _money_sum([r for r in per_order if r["is_vehicle"]], "obligated")
     on_grandchildren = _money_sum(grandchildren, "obligated")
+    counts = {"orders": sum(1 for r in per_order if not r["is_vehicle"]),
+              "obligated_on_orders": on_orders,
+              "orders_under_child_vehicles": len(grandchildren),
+              "obligated_on_orders_under_child_vehicles": on_grandchildren}
+    api_fact = next((f for f in facts if f.get("source") == "api:idv_detail"), None)
+    api, api_caveats = _api_comparison(
+        api_fact, counts, listings, {r["award_key"] for r in per_order + grandchildren})
+    caveats += api_caveats
     meta = {
         "vehicle_piid": piid,
         "vehicle_key": key,
@@ -140,13 +231,15 @@ def vehicle(catalog: Catalog, vehicle_id: str, policy: str = "keep") -> Result:
         "solicitation_identifier": solicitation,
         "ceiling": ceiling,
         "ceiling_source": ceiling_source,
+        "ceilings_by_source": _ceilings(own_rows, facts),
+        "usaspending_child_figures": api,
         "first_action_date": own_rows[0]["action_date"] if own_rows else None,
         "obligated_on_vehicle": on_vehicle,
         "obligated_on_orders": on_orders,
         "obligated_on_child_vehicles": on_child_vehicles,
         "obligated_on_orders_under_child_vehicles": on_grandchildren,
         "obligated_total": on_vehicle + on_orders + on_child_vehicles + on_grandchildren,
-        "orders": sum(1 for r in per_order if not r["is_vehicle"]),
+        "orders": counts["orders"],
         "child_vehicles": len(child_keys),
         "orders_under_child_vehicles": len(grandchildren),
         "siblings": siblings,
@@ -242,6 +335,16 @@ def describe(result: Result) -> list[str]:
              f"{money(m['obligated_on_child_vehicles'])}, on "
              f"{m['orders_under_child_vehicles']} orders under them "
              f"{money(m['obligated_on_orders_under_child_vehicles'])}"]
+    for c in m.get("ceilings_by_source", [])[1:]:
+        lines.append(f"its own ceiling per {c['source']}: {money(c['ceiling'])} "
+                     "(the same ceiling from another source, not added)")
+    api = m.get("usaspending_child_figures") or {}
+    if api.get("child_awards") is not None:
+        lines.append(f"USAspending ({api['source']}): {api['child_awards']:,} orders "
+                     f"{money(api['child_award_obligated'])}, "
+                     f"{api['grandchild_awards'] or 0:,} orders under child vehicles "
+                     f"{money(api['grandchild_award_obligated'])} (leaves out the vehicle's "
+                     "own and its child vehicles' obligations)")
     if m["solicitation_identifier"]:
         lines.append(f"solicitation {m['solicitation_identifier']}")
     for s in m["siblings"]:

@@ -362,6 +362,10 @@ class ApiServer:
         self.files: dict[str, bytes] = {}
         # rows for the Contracts_Subawards member of downloads (SUBAWARD_COLUMNS keys)
         self.subaward_rows: list[dict[str, str]] = []
+        # vehicles and orders (awards.awards_from_rows) and subaward search documents
+        # (awards.subaward_hit) served by awards/<id>, idvs/* and spending_by_award
+        self.awards_served: dict[str, Any] = {}
+        self.subaward_hits: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.url = ""
         self._server: Any = None
@@ -544,13 +548,25 @@ class ApiServer:
     def _spending_by_award(self, args: dict[str, str], body: dict[str, Any]) -> Any:
         """Paging as in spending_by_award.py: sorted by the sort field, then the internal
         award id; within the window by page; past it only with last_record_sort_value and
-        last_record_unique_id (Elasticsearch search_after), and then `page` is ignored."""
+        last_record_unique_id (Elasticsearch search_after), and then `page` is ignored.
+        With `subawards: true` the rows are subawards (tests/apiserver/awards.py)."""
         filters = body["filters"]
         _check_dates(filters)
         fields = body["fields"]
         limit, page = int(body.get("limit", 10)), int(body.get("page", 1))
         _check_page(limit, page)
         sort = body.get("sort") or fields[0]
+        if body.get("subawards"):
+            from tests.apiserver.awards import subaward_page
+
+            if sort != "Sub-Award Amount":
+                raise ApiError422(f"sort {sort!r} is not served here" if sort in fields
+                                  else f"Sort value '{sort}' not found in requested fields: "
+                                  f"{fields}", 400)
+            try:
+                return subaward_page(self.subaward_hits, body, self.search_window)
+            except ValueError as exc:
+                raise ApiError422(str(exc)) from None
         if sort != "Award Amount":  # the only sort this server implements
             raise ApiError422(f"Sort value '{sort}' not found in requested fields: {fields}"
                               if sort not in fields else f"sort {sort!r} is not served here",
@@ -612,6 +628,11 @@ class ApiServer:
 
     def _award(self, args: dict[str, str], body: Any) -> Any:
         gid = args["award_id"]
+        served = self.awards_served.get(gid)
+        if served is not None and served.is_idv:
+            from tests.apiserver.awards import idv_json
+
+            return idv_json(self.contracts, self.awards_served, served)
         rows = [r for r in self.dataset.records if r.generated_id == gid]
         if not rows:
             raise ApiError422("No award found with the provided id", 404)
@@ -650,9 +671,22 @@ class ApiServer:
                        if r.parent_piid == piid}.items())
 
     def _idv_awards(self, args: dict[str, str], body: dict[str, Any]) -> Any:
-        children = self._children(body["award_id"])
         limit, page = int(body.get("limit", 10)), int(body.get("page", 1))
         _check_page(limit, page)
+        kinds = ("child_idvs", "child_awards", "grandchild_awards")  # TYPE_TO_SQL_MAPPING
+        if body.get("type", "child_idvs") not in kinds:
+            raise ApiError422(f"Field 'type' is outside valid values {list(kinds)}", 400)
+        if body["award_id"] in self.awards_served:
+            from tests.apiserver.awards import idv_listing
+
+            rows = idv_listing(self.awards_served, body["award_id"],
+                               body.get("type", "child_idvs"),
+                               body.get("sort", "period_of_performance_start_date"),
+                               body.get("order", "desc"))
+            chunk = rows[(page - 1) * limit: page * limit + 1]
+            return {"results": chunk[:limit],
+                    "page_metadata": _page_metadata(len(chunk), limit, page)}
+        children = self._children(body["award_id"])
         chunk = children[(page - 1) * limit: page * limit + 1]
         awards = self._awards()
         return {"results": [{
@@ -670,6 +704,10 @@ class ApiServer:
 
     def _idv_amounts(self, args: dict[str, str], body: Any) -> Any:
         idv = args["award_id"]
+        if idv in self.awards_served:
+            from tests.apiserver.awards import idv_amounts
+
+            return idv_amounts(self.contracts, self.awards_served, idv)
         children = self._children(idv)
         if not idv.startswith("CONT_IDV_") or not children:
             raise ApiError422("No IDV award found with this id", 404)
@@ -888,6 +926,8 @@ def award_json(contracts: Any, gid: str, rows: list[Record]) -> dict[str, Any]:
     """awards/<id> as the contract's ContractResponse: every required field (null where the
     contract allows, else empty), then what the rows tell. The shared rows hold no ceiling,
     so base_and_all_options is 1.5 × obligations here (a test value, not data)."""
+    from tests.apiserver.awards import profile_parts
+
     file = "v2/awards/award_id.md"
     total = sum((r.amount for r in rows), Decimal(0))
     first = min(rows, key=lambda r: r.action_date)
@@ -926,16 +966,9 @@ def award_json(contracts: Any, gid: str, rows: list[Record]) -> dict[str, Any]:
         "base_and_all_options": float((total * Decimal("1.5")).quantize(Decimal("0.01"))),
         "parent_award": parent, "latest_transaction_contract_data": contract_data,
         "awarding_agency": agency,
-        "period_of_performance": {"start_date": first.action_date,
-                                  "end_date": latest.action_date,
-                                  "last_modified_date": f"{latest.last_modified} 00:00:00",
-                                  "potential_end_date": f"{latest.action_date} 00:00:00"},
-        "recipient": {**contracts.skeleton(file, "Recipient"),
-                      "recipient_name": latest.recipient, "business_categories": []},
-        "place_of_performance": contracts.skeleton(file, "Location"),
-        "executive_details": {"officers": []},
-        "naics_hierarchy": {"toptier_code": {}, "midtier_code": {}, "base_code": {}},
-        "psc_hierarchy": {"toptier_code": {}, "midtier_code": {}, "subtier_code": {},
-                          "base_code": {}},
+        **profile_parts(contracts, latest.recipient, {
+            "start_date": first.action_date, "end_date": latest.action_date,
+            "last_modified_date": f"{latest.last_modified} 00:00:00",
+            "potential_end_date": f"{latest.action_date} 00:00:00"}),
     })
     return data

@@ -47,6 +47,22 @@ SERVER_CODE: dict[tuple[str, str], tuple[str, str]] = {
     ("v2/search/spending_by_award.md", "page_metadata.last_record_unique_id"): (
         "number, nullable", "usaspending_api/search/v2/views/spending_by_award.py "
         "(construct_es_response)"),
+    # The contract lists child_idvs as the example and default of `type` but not among its
+    # members; the view's enum (TYPE_TO_SQL_MAPPING) has all three (the handler checks).
+    ("v2/idvs/awards.md", "type"): (
+        "string", "usaspending_api/idvs/v2/views/awards.py (TYPE_TO_SQL_MAPPING)"),
+    # Subaward rows: internal_id is the subaward number (a string; awards keep the integer
+    # id), prime_award_internal_id the prime's integer id, the amount a number
+    # (internal_id_fields, calculate_complex_fields).
+    ("v2/search/spending_by_award.md", "results.internal_id"): (
+        "enum[number, string]", "usaspending_api/search/v2/views/spending_by_award.py "
+        "(GLOBAL_MAP['subawards']['internal_id_fields'])"),
+    ("v2/search/spending_by_award.md", "results.prime_award_internal_id"): (
+        "number, nullable", "usaspending_api/search/v2/views/spending_by_award.py "
+        "(internal_id_fields)"),
+    ("v2/search/spending_by_award.md", "results.Sub-Award Amount"): (
+        "number", "usaspending_api/search/v2/views/spending_by_award.py "
+        "(calculate_complex_fields)"),
 }
 
 
@@ -346,8 +362,14 @@ class Contracts:
         t = type_.strip()
         override = _server_code(file, where)
         if override:
-            t = override[0].split(",")[0].strip()
-            nullable = nullable or "nullable" in override[0]
+            t = re.sub(r",\s*nullable\s*$", "", override[0]).strip()
+            nullable = nullable or override[0].rstrip().endswith("nullable")
+            members = None  # the server code's values, checked by the handler
+            alternatives = _type_args(t)[1] if t.startswith("enum[") else []
+            if alternatives and value is not None:  # e.g. a number or a string
+                ok = any(not self.check(file, value, a, "", nullable=nullable)
+                         for a in alternatives)
+                return [] if ok else [f"{where}: {value!r} is not any of {alternatives}"]
         if value is None:
             return [] if nullable else [f"{where}: null where the contract requires a value"]
         base, args = _type_args(t)

@@ -51,13 +51,17 @@ def sync(
         "before the last run's data date")] = 14,
     list_queries: Annotated[bool, typer.Option("--list", help="List saved queries and exit")]
     = False,
+    subawards: Annotated[bool, typer.Option(
+        "--subawards", help="Pull the contract subawards of the agency's primes (subaward "
+        "action dates --since..--until) into the subaward store instead")] = False,
     api_url: ApiUrlOpt = None,
     rate: RateOpt = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for another writer to finish")]
     = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Pull an agency's contract transactions from USAspending.gov; rerun to get what changed.
+    """Pull an agency's contract transactions from USAspending.gov; rerun to get what changed
+    (--subawards: its primes' contract subawards).
 
     Example: contractwatch sync --agency ICE --since 2025-10-01
     """
@@ -79,6 +83,11 @@ def sync(
     if not agency:
         raise ValueError("--agency is required (e.g. --agency ICE), or use --list")
     settings = state.settings()
+    if subawards:
+        _sync_subawards(agency, since, until, api_url or settings.api_url,
+                        rate if rate is not None else settings.api_rate_per_second,
+                        settings.api_timeout_seconds, wait, fmt)
+        return
     query = make_query(agency, since, until, keyword, recipient, name, via)
     report = run(store, query, api_url=api_url or settings.api_url,
                  rate=rate if rate is not None else settings.api_rate_per_second,
@@ -99,6 +108,29 @@ def sync(
                "requests", "retries", "seconds", "new", "changed", "unchanged"])
 
 
+def _sync_subawards(agency: str, since: str | None, until: str | None, api_url: str,
+                    rate: float, timeout: float, wait: bool, fmt: Format) -> None:
+    from contractwatch.analyze import Result
+    from contractwatch.output import render
+    from contractwatch.sources.usaspending_api import EARLIEST_SEARCH_DATE, UsaspendingClient
+    from contractwatch.sync_subawards import sync_subawards
+
+    with UsaspendingClient(api_url, rate_per_second=rate, timeout=timeout,
+                           on_wait=retry_countdown()) as client:
+        report = sync_subawards(state.store(), client, agency=agency,
+                                since=since or EARLIEST_SEARCH_DATE, until=until, wait=wait)
+    notes = list(report.warnings) + [
+        "the API's subaward rows carry no report id, report month or report date, no "
+        "subawardee DUNS or parent: those columns are left empty ("
+        + ", ".join(report.columns_not_in_api) + "); among re-filings of one subaward from "
+        "the API the latest action date, then the largest amount, is counted",
+        "subaward amounts are never added to prime obligations"]
+    render(Result("Sync subawards", list(report.row()), [report.row()], caveats=notes),
+           fmt.value, columns=None if fmt != Format.table else [
+               "windows", "cursor_pages", "primes_asked_again", "rows_fetched", "rows_stored",
+               "rows_already_stored", "requests", "seconds"])
+
+
 @app.command()
 def enrich(
     agency: AgencyOpt = None,
@@ -107,18 +139,22 @@ def enrich(
                                        "(0 = all)")] = 0,
     refresh: Annotated[bool, typer.Option("--refresh", help="Refetch awards that already "
                                           "have detail")] = False,
+    vehicles: Annotated[bool, typer.Option(
+        "--vehicles", help="Fetch the vehicles (IDVs) the store knows instead: IDV detail, "
+        "idvs/amounts and the child/grandchild listings of idvs/awards")] = False,
     api_url: ApiUrlOpt = None,
     rate: RateOpt = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for another writer to finish")]
     = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Fetch ceilings, parent vehicles, parent companies, UEIs and pricing for stored awards.
+    """Fetch ceilings, parent vehicles, parent companies, UEIs and pricing for stored awards
+    (--vehicles: the vehicles' IDV detail, child totals and child/grandchild orders).
 
     Example: contractwatch enrich --agency ICE --fy 2026
     """
     from contractwatch.analyze import Result
-    from contractwatch.enrich import enrich as run
+    from contractwatch.enrich import enrich, enrich_vehicles
     from contractwatch.output import render
     from contractwatch.sources.usaspending_api import UsaspendingClient
 
@@ -128,6 +164,7 @@ def enrich(
                            else settings.api_rate_per_second,
                            timeout=settings.api_timeout_seconds,
                            on_wait=retry_countdown()) as client:
+        run = enrich_vehicles if vehicles else enrich
         report = run(state.store(), client, agency=agency, fy=fiscal_year_option(fy),
                      limit=limit or None, refresh=refresh, progress=fmt == Format.table,
                      wait=wait)

@@ -53,7 +53,22 @@ DETAIL_SCHEMA = pa.schema([
     ("multiple_or_single_award_idv", pa.string()),
     ("parent_award_type", pa.string()),
     ("parent_award_single_or_multiple", pa.string()),
+    # idvs/awards listings (source api:idv_awards): which listing named the award, under
+    # which vehicle; such rows are not award profiles (Catalog.idv_listings)
+    ("listing", pa.string()),  # child_awards | child_idvs | grandchild_awards
+    ("listed_under_key", pa.string()),
+    # idvs/amounts of a vehicle (source api:idv_detail): USAspending's own child totals;
+    # they leave out obligations on the vehicle itself and on its child vehicles
+    ("api_child_idv_count", pa.int64()),
+    ("api_child_award_count", pa.int64()),
+    ("api_child_award_total_obligation", MONEY),
+    ("api_child_award_base_and_all_options_value", MONEY),
+    ("api_grandchild_award_count", pa.int64()),
+    ("api_grandchild_award_total_obligation", MONEY),
+    ("api_grandchild_award_base_and_all_options_value", MONEY),
 ])
+LISTING_SOURCE = "api:idv_awards"
+IDV_DETAIL_SOURCE = "api:idv_detail"
 
 
 class DetailShapeError(ValueError):
@@ -104,6 +119,67 @@ def detail_row(data: dict[str, Any], fetched_at: str) -> dict[str, Any]:
     }
 
 
+def idv_detail_row(data: dict[str, Any], amounts: dict[str, Any] | None,
+                   fetched_at: str) -> dict[str, Any]:
+    """One DETAIL_SCHEMA row for a vehicle: awards/<CONT_IDV_…> (IDVResponse) with the
+    vehicle facts, and idvs/amounts/<id> beside them (never summed with transactions)."""
+    if data.get("category") not in (None, "idv") and not str(
+            data.get("generated_unique_award_id", "")).startswith("CONT_IDV_"):
+        raise DetailShapeError(f"{data.get('generated_unique_award_id')}: not an IDV")
+    row = detail_row(data, fetched_at)
+    latest = data.get("latest_transaction_contract_data") or {}
+    parent = data.get("parent_award") or {}
+    row.update({
+        "source": IDV_DETAIL_SOURCE,
+        "award_or_idv_flag": "IDV",
+        "idv_type": latest.get("idv_type_description") or data.get("type_description"),
+        "solicitation_identifier": latest.get("solicitation_identifier"),
+        "multiple_or_single_award_idv": latest.get("multiple_or_single_award_description"),
+        "parent_award_type": parent.get("idv_type_description"),
+        "parent_award_single_or_multiple": parent.get("multiple_or_single_aw_desc"),
+    })
+    a = amounts or {}
+    row.update({
+        "api_child_idv_count": _int(a.get("child_idv_count")),
+        "api_child_award_count": _int(a.get("child_award_count")),
+        "api_child_award_total_obligation": _money(a.get("child_award_total_obligation")),
+        "api_child_award_base_and_all_options_value": _money(
+            a.get("child_award_base_and_all_options_value")),
+        "api_grandchild_award_count": _int(a.get("grandchild_award_count")),
+        "api_grandchild_award_total_obligation": _money(
+            a.get("grandchild_award_total_obligation")),
+        "api_grandchild_award_base_and_all_options_value": _money(
+            a.get("grandchild_award_base_and_all_options_value")),
+    })
+    return row
+
+
+def listing_row(item: dict[str, Any], listing: str, vehicle_key: str,
+                fetched_at: str) -> dict[str, Any]:
+    """One DETAIL_SCHEMA row for an award an idvs/awards listing names (IDVRelatedAwards
+    Response): its key, PIID, obligated amount as the API sums it, dates. A grandchild's
+    own vehicle is not named by the listing, so its parent stays empty."""
+    gid = item["generated_unique_award_id"]
+    direct = listing != "grandchild_awards"
+    return {
+        "contract_award_unique_key": gid,
+        "award_id_piid": item.get("piid"),
+        "fetched_at": fetched_at,
+        "award_type": item.get("award_type"),
+        "description": item.get("description"),
+        "total_obligation": _money(item.get("obligated_amount")),
+        "parent_award_key": vehicle_key if direct else None,
+        "parent_award_id_piid": vehicle_key.split("_")[2] if direct else None,
+        "period_of_performance_start_date": _date(item.get("period_of_performance_start_date")),
+        "period_of_performance_current_end_date": _date(
+            item.get("period_of_performance_current_end_date")),
+        "source": LISTING_SOURCE,
+        "award_or_idv_flag": "IDV" if gid.startswith("CONT_IDV_") else "AWARD",
+        "listing": listing,
+        "listed_under_key": vehicle_key,
+    }
+
+
 def _money(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
@@ -135,4 +211,5 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-__all__ = ["DETAIL_SCHEMA", "DetailShapeError", "detail_row"]
+__all__ = ["DETAIL_SCHEMA", "IDV_DETAIL_SOURCE", "LISTING_SOURCE", "DetailShapeError",
+           "detail_row", "idv_detail_row", "listing_row"]

@@ -52,6 +52,17 @@ TRANSACTION_FIELDS = [
 ]
 
 
+# Fields requested from search/spending_by_award with `subawards: true` (the "Contract
+# Subawards" list of SpendingByAwardFields). The rows carry no report id, report month or
+# report date, no subawardee parent and no DUNS: those columns stay empty when stored.
+SUBAWARD_FIELDS = [
+    "Sub-Award ID", "Sub-Awardee Name", "Sub-Recipient UEI", "Sub-Award Date",
+    "Sub-Award Amount", "Sub-Award Description", "Prime Award ID", "Prime Recipient Name",
+    "Awarding Agency", "Awarding Sub Agency",
+]
+IDV_LISTINGS = ("child_awards", "child_idvs", "grandchild_awards")  # idvs/awards `type`
+
+
 class ApiError(Exception):
     """The API failed or answered outside its documented shape; names endpoint and problem."""
 
@@ -293,27 +304,52 @@ class UsaspendingClient:
         50,000-record window where `page` is refused, and makes the server ignore `page`
         (search/v2/views/spending_by_award.py).
         """
+        seen: set[Any] = set()
+        for page in self.spending_by_award_pages(filters, fields, sort=sort, order=order,
+                                                 limit=limit):
+            for row in page:
+                key = row.get("internal_id")
+                if key is not None and key in seen:
+                    raise ApiError("/api/v2/search/spending_by_award/",
+                                   f"award {row.get('generated_internal_id')} served twice "
+                                   "while paging")
+                seen.add(key)
+                yield row
+
+    def spending_by_award_pages(self, filters: dict[str, Any], fields: list[str], *,
+                                sort: str, order: str = "desc", limit: int = PAGE_LIMIT,
+                                subawards: bool = False) -> Iterator[list[dict[str, Any]]]:
+        """The pages of spending_by_award: the first by `page`, the rest by the cursor.
+
+        With `subawards` the rows are subawards (SUBAWARD_FIELDS), `internal_id` is the
+        subaward number (not unique: re-filed reports repeat it) and the server breaks ties
+        in the sort field by the prime award's id only, so the cursor can pass over
+        subawards of one prime that tie on the sort value at a page boundary
+        (get_elastic_sort_by_fields, construct_es_response); `contractwatch.sync` re-asks
+        such primes.
+        """
         path = "/api/v2/search/spending_by_award/"
         if limit > PAGE_LIMIT:
             raise ValueError(f"limit {limit} is above the API's maximum of {PAGE_LIMIT}")
         if sort not in fields:  # the server refuses it (raise_if_sort_key_not_valid)
             raise ValueError(f"sort {sort!r} must be one of the requested fields {fields}")
         cursor: dict[str, Any] = {}
-        seen: set[Any] = set()
         while True:
             body: dict[str, Any] = {"filters": filters, "fields": fields, "limit": limit,
                                     "sort": sort, "order": order, "page": 1,
-                                    "subawards": False, **cursor}
+                                    "subawards": subawards, **cursor}
             data = self.request_json("POST", path, body)
             _require(path, data, {"results": list, "page_metadata": dict})
             _require(path + " page_metadata", data["page_metadata"], {"hasNext": bool})
-            for row in data["results"]:
-                key = row.get("internal_id") if isinstance(row, dict) else None
-                if key is not None and key in seen:
-                    raise ApiError(path, f"award {row.get('generated_internal_id')} served "
-                                   "twice while paging")
-                seen.add(key)
-                yield row
+            for i, row in enumerate(data["results"]):
+                if not isinstance(row, dict):
+                    raise ApiError(path, f"result {i} is not an object")
+                if subawards and not row.get("prime_award_generated_internal_id"):
+                    raise ApiError(path, f"subaward result {i} names no prime award "
+                                   "(prime_award_generated_internal_id)")
+            if len(data["results"]) > limit:
+                raise ApiError(path, f"{len(data['results'])} results on a page of {limit}")
+            yield data["results"]
             meta = data["page_metadata"]
             if not meta["hasNext"]:
                 return
@@ -386,18 +422,38 @@ class UsaspendingClient:
         return data["results"], bool(data["page_metadata"].get("hasNext"))
 
     def idv_awards(self, idv_id: str, *, kind: str = "child_awards",
-                   limit: int = 100) -> list[dict[str, Any]]:
-        """Orders placed under a vehicle, all pages (contracts/v2/idvs/awards.md)."""
+                   limit: int = PAGE_LIMIT) -> list[dict[str, Any]]:
+        """A vehicle's child awards, child IDVs or grandchild awards (orders under its child
+        IDVs), all pages (contracts/v2/idvs/awards.md).
+
+        The server orders by the sort column and then the award's id
+        (idvs/v2/views/awards.py), so paging by `page` neither repeats nor skips; each award
+        is still checked to arrive once. `limit` is at most 100 (pagination.py).
+        """
         path = "/api/v2/idvs/awards/"
+        if kind not in IDV_LISTINGS:
+            raise ValueError(f"type {kind!r} is not one of {IDV_LISTINGS}")
+        if limit > PAGE_LIMIT:
+            raise ValueError(f"limit {limit} is above the API's maximum of {PAGE_LIMIT}")
         out: list[dict[str, Any]] = []
+        seen: set[str] = set()
         page = 1
         while True:
             data = self.request_json("POST", path, {
                 "award_id": idv_id, "type": kind, "page": page, "limit": limit,
                 "sort": "piid", "order": "asc"})
             _require(path, data, {"results": list, "page_metadata": dict})
-            out.extend(data["results"])
-            if not data["page_metadata"].get("hasNext"):
+            _require(path + " page_metadata", data["page_metadata"], {"hasNext": bool})
+            for i, row in enumerate(data["results"]):
+                if not isinstance(row, dict) or not isinstance(
+                        row.get("generated_unique_award_id"), str):
+                    raise ApiError(path, f"result {i} has no generated_unique_award_id")
+                gid = row["generated_unique_award_id"]
+                if gid in seen:
+                    raise ApiError(path, f"{gid} served twice while paging {kind} of {idv_id}")
+                seen.add(gid)
+                out.append(row)
+            if not data["page_metadata"]["hasNext"]:
                 return out
             page += 1
 
@@ -593,4 +649,4 @@ def _iso_date(where: str, value: str) -> str:
     raise ApiError(where, f"unreadable date {value!r}")
 
 
-__all__ = ["ApiError", "UsaspendingClient", "agency_filter"]
+__all__ = ["IDV_LISTINGS", "SUBAWARD_FIELDS", "ApiError", "UsaspendingClient", "agency_filter"]
