@@ -48,6 +48,8 @@ COMMANDS: list[tuple[list[str], str]] = [
      "GROUP BY 1 ORDER BY 1"),
     (["award", "70CDCR26FR0000024"],
      "SELECT * FROM rows WHERE award_id_piid = '70CDCR26FR0000024' ORDER BY action_date"),
+    (["award", "70CDCR26D00000015"],  # a vehicle: its orders
+     "SELECT * FROM rows WHERE parent_award_id_piid = '70CDCR26D00000015' ORDER BY action_date"),
     (["search", "detention", "--agency", "ICE", "--fy", "2026"],
      "SELECT coalesce(contract_award_unique_key, award_id_piid) AS k, "
      "sum(federal_action_obligation) AS o, count(*) FROM rows WHERE "

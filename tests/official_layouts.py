@@ -67,6 +67,21 @@ def todays_rows(limit: int, year: int = 2017) -> list[dict[str, str]]:
     return out
 
 
+def subaward_report(number: str, who: str, amount: str, month: int, *, prime: str,
+                    year: int, **more: str) -> dict[str, str]:
+    """One report of the official subaward layout (every column, most empty) about subaward
+    `number` to `who` under the prime award key `prime`, filed in `month` of `year`."""
+    row = {c: "" for c in official_columns("subaward_contracts")}
+    row.update(prime_award_unique_key=prime, prime_award_piid=prime.split("_")[2],
+               prime_award_awarding_agency_code="070",
+               subaward_sam_report_id=f"{number}-{month}", subaward_sam_report_year=str(year),
+               subaward_sam_report_month=str(month),
+               subaward_sam_report_last_modified_date=f"{year}-{month:02d}-15 10:00:00+00",
+               subaward_number=number, subaward_amount=amount,
+               subaward_action_date=f"{year}-01-10", subawardee_name=who, **more)
+    return row
+
+
 def write_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:

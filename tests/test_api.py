@@ -82,7 +82,8 @@ def test_award_company_explain_status(transactions_store: Store) -> None:
     assert award.facts["award_ceiling"] is None  # unknown in the API export, never zero
     company = store.company("capgemini")
     assert company.facts["family_name"].startswith("Capgemini")
-    assert set(company.parts) == {"members", "largest_awards", "brands_resold"}
+    assert set(company.parts) == {"members", "largest_awards", "brands_resold",
+                                  "received_as_subcontractor"}
     assert len(company.parts["largest_awards"].to_pandas()) > 0
     explained = store.explain("DELL MARKETING L.P.")
     assert explained.rows[0]["family_name"].startswith("Dell")

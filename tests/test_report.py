@@ -171,3 +171,36 @@ def test_cli_report(transactions_store: Store, tmp_path: Path) -> None:
     assert cli("report", "--agency", "ICE", "--fy", "2026", "-o", "x.pdf").returncode == 2
     assert cli("report", "--agency", "ICE", "--fy", "2003", "-o",
                str(tmp_path / "x.html")).returncode == 2
+
+
+def test_vehicles_section_sums_orders_and_keeps_ceilings_apart(fpds_store: Store) -> None:
+    """F8: obligations on the year's orders per vehicle (csv sums over the real 2018-layout
+    ICE rows), each vehicle's own ceiling from its latest IDV action, unknown (not zero)
+    where the store has no IDV record; no figure adds ceilings up."""
+    from tests.official_layouts import iso_day
+
+    rows = [r for p in sorted(FPDS.glob("ice_fy*.csv")) for r in read_rows(p)]
+    per: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in rows:
+        if (r["parent_award_id"] and r["awarding_sub_agency_code"] == "7012"
+                and fiscal_year(iso_day(r["action_date"])) == 2018):
+            per[(r["parent_award_id"], r["parent_award_agency_id"])] += Decimal(
+                r["federal_action_obligation"])
+    expected = sorted(per.items(), key=lambda kv: (-kv[1], f"CONT_IDV_{kv[0][0]}_{kv[0][1]}"))
+    report = build_report(fpds_store.connect(), "ICE", 2018, limit=10, charts=False)
+    vehicles = fig(report, "F8")
+    assert [(r["vehicle_piid"], r["obligated"]) for r in vehicles.rows] == [
+        (piid, total) for (piid, _), total in expected[:10]]
+    for r in vehicles.rows:
+        own = [x for i, x in enumerate(rows) if x["award_or_idv_flag"] == "IDV"
+               and x["award_id_piid"] == r["vehicle_piid"]
+               and x["awarding_sub_agency_code"] == r["vehicle_key"].rsplit("_", 1)[1]]
+        if not own:
+            assert r["vehicle_ceiling"] is None  # unknown, never zero
+            continue
+        latest = max(own, key=lambda x: iso_day(x["action_date"]))
+        assert r["vehicle_ceiling"] == Decimal(latest["potential_total_value_of_award"])
+        assert r["holder"] == latest["recipient_name"]
+    assert any(r["vehicle_ceiling"] is None for r in vehicles.rows)
+    assert any("never added up" in n for n in vehicles.notes)
+    assert fig(report, "F9").unavailable.startswith("no subaward file loaded")

@@ -107,3 +107,33 @@ def test_sibling_vehicles_of_one_program_are_never_added(tmp_path: Path) -> None
 def test_an_unknown_vehicle_is_a_clear_lookup_error(fpds_store: Store) -> None:
     with pytest.raises(LookupError, match="no vehicle"):
         vehicle(fpds_store.connect(), "CONT_IDV_NOSUCHPIID_7012")
+
+
+def test_search_by_vehicle_groups_the_matching_awards(transactions_store: Store) -> None:
+    """`search --by vehicle`: the matching awards' obligations in scope per vehicle, by
+    plain csv sums over the API export (the vehicle read from the generated award id)."""
+    from collections import defaultdict
+
+    from contractwatch.analyze import Filters, search
+    from tests.conftest import TRANSACTIONS
+
+    rows = [r for r in read_rows(TRANSACTIONS / "CBP_ICE_FY2026_Contract_Obligations.csv")
+            if r["Agency"] == "ICE"]
+    matched = {r["Generated Award ID"] for r in rows
+               if "skip tracing" in r["Transaction Description"].lower()}
+    per: dict[tuple[str | None, str | None], Decimal] = defaultdict(Decimal)
+    awards: dict[tuple[str | None, str | None], set[str]] = defaultdict(set)
+    for r in rows:
+        if r["Generated Award ID"] in matched:
+            parts = r["Generated Award ID"].split("_")
+            parent = (None, None) if parts[4] == "-NONE-" else (parts[4], parts[5])
+            per[parent] += Decimal(r["Federal Action Obligation"])
+            awards[parent].add(r["Generated Award ID"])
+    result = search(transactions_store.connect(), "skip tracing",
+                    Filters(agency="ICE", fy=2026), limit=0, by="vehicle")
+    got = {(r["parent_award_id_piid"], r["parent_award_agency_id"]):
+           (r["federal_action_obligation"], r["awards"]) for r in result.rows}
+    assert got == {k: (per[k], len(awards[k])) for k in per}
+    assert result.facts["total_awards"] == len(matched)
+    assert "70CDCR26D00000015" in {k[0] for k in got}
+    assert any("never added up" in c for c in result.caveats)

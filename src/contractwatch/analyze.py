@@ -551,10 +551,11 @@ SEARCH_SORTS = ("obligations", "date", "recipient", "actions")
 
 def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: int = 50,
            offset: int = 0, sort: str = "obligations", policy: str = "keep",
-           columns: str | list[str] | None = None) -> Result:
+           columns: str | list[str] | None = None, by: str | None = None) -> Result:
     """Awards with an action whose description contains TEXT (a phrase, any case);
     `columns` (canonical or source columns) show each award's latest action's value, and
-    the caveats name the awards whose actions differ in it."""
+    the caveats name the awards whose actions differ in it; with by='vehicle', those awards
+    grouped by the vehicle they were ordered under."""
     from contractwatch.asked_columns import lacking_notes, resolve
 
     f = filters or Filters()
@@ -562,8 +563,12 @@ def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: i
         raise ValueError("search text is empty")
     if sort not in SEARCH_SORTS:
         raise ValueError(f"sort must be one of {', '.join(SEARCH_SORTS)}")
+    if by not in (None, "award", "vehicle"):
+        raise ValueError(f"--by must be award or vehicle, not {by!r}")
     asked = resolve(catalog, columns) if columns else []
     values = {**filter_values(f), "text": text.strip(), "limit": limit, "offset": offset}
+    if by == "vehicle":
+        return _search_by_vehicle(catalog, text, f, values, policy)
     paged = "paged" if offset else "first"
     counted, _ = run_query(catalog, f"search_count:{policy}", values,
                         lambda v: _count(_search_expr(catalog, policy, sort, v)))
@@ -623,9 +628,66 @@ SEARCH_COLUMNS = (
 )
 
 
-def _search_expr(catalog: Catalog, policy: str, sort: str, v: dict[str, Any]) -> Any:
-    """Every matching award in `sort` order. Only the scope's rows of awards with a match
-    are aggregated per award (not every award in scope)."""
+SEARCH_VEHICLE_COLUMNS = (
+    "parent_award_id_piid", "parent_award_agency_id", "awards", "recipients",
+    "federal_action_obligation", "largest_order_ceiling", "last_action_date", "vehicle_key",
+)
+
+
+def _search_by_vehicle(catalog: Catalog, text: str, f: Filters, values: dict[str, Any],
+                       policy: str) -> Result:
+    rows, sql = run_query(catalog, f"search_vehicles:{policy}", values,
+                          lambda v: _search_vehicles_expr(catalog, policy, v))
+    direct = [r for r in rows if r["parent_award_id_piid"] is None]
+    notes = ["awards matching the text grouped by the vehicle (IDV) they were ordered under: "
+             "obligations are sums of the matching awards' transactions; order ceilings are "
+             "each order's own (the largest shown), never added up, and not the vehicle's "
+             "(`contractwatch award <vehicle>` shows its own)"]
+    if direct:
+        n = direct[0]["awards"]
+        notes.append(f"{n:,} matching award{'s name' if n != 1 else ' names'} no vehicle "
+                     "(awarded directly, or the source does not record it): the row without "
+                     "a vehicle")
+    counted, _ = run_query(catalog, f"search_count:{policy}", values,
+                           lambda v: _count(_search_expr(catalog, policy, "obligations", v)))
+    matched = int(counted[0]["n"])
+    return Result(
+        title=f"Vehicles of awards whose descriptions contain {text!r} — {f.describe()}",
+        columns=list(SEARCH_VEHICLE_COLUMNS), rows=rows, sql=sql,
+        caveats=notes + caveats(catalog, f, policy),
+        meta={"by": "vehicle", "total_awards": matched,
+              "vehicles": sum(1 for r in rows if r["parent_award_id_piid"])},
+        facts={"total_awards": matched},
+    )
+
+
+def _search_vehicles_expr(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
+    """The matching awards (as `search`), grouped by the vehicle they name."""
+    import ibis
+
+    a = _search_awards(catalog, policy, v)
+    expr = a.group_by(["parent_award_id_piid", "parent_award_agency_id"]).aggregate(
+        awards=a.count(),
+        recipients=a.recipient_name.nunique(),
+        federal_action_obligation=a.federal_action_obligation.sum(),
+        largest_order_ceiling=a.potential_total_value_of_award.max(),
+        last_action_date=a.last_action_date.max(),
+    )
+    expr = expr.mutate(vehicle_key=ibis.cases(
+        (expr.parent_award_id_piid.notnull() & expr.parent_award_agency_id.notnull(),
+         "CONT_IDV_" + expr.parent_award_id_piid + "_" + expr.parent_award_agency_id),
+        else_=ibis.null("string")))
+    expr = expr.order_by([expr.federal_action_obligation.desc(),
+                          expr.parent_award_id_piid, expr.parent_award_agency_id])
+    limit = v["limit"]
+    if queries.is_placeholder(limit):
+        return expr.limit(queries.LIMIT_MARK)
+    return expr.limit(limit) if limit else expr
+
+
+def _search_awards(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
+    """Every matching award with all of `awards()`'s columns. Only the scope's rows of
+    awards with a match are aggregated per award (not every award in scope)."""
     scope = apply_values(catalog.transactions(policy), v)
     scope = scope.mutate(award_key=award_key(scope))
     hits = scope.filter(_contains(scope.transaction_description.fill_null(""), v["text"]))
@@ -636,8 +698,12 @@ def _search_expr(catalog: Catalog, policy: str, sort: str, v: dict[str, Any]) ->
     of_matched = scope.semi_join(matched, "award_key")
     per_award = awards(catalog, policy, of_matched.drop("award_key"))
     expr = per_award.join(matched, "award_key")
-    expr = amount_between(expr, "federal_action_obligation", v)
-    expr = expr.select(*SEARCH_COLUMNS)
+    return amount_between(expr, "federal_action_obligation", v)
+
+
+def _search_expr(catalog: Catalog, policy: str, sort: str, v: dict[str, Any]) -> Any:
+    """Every matching award in `sort` order."""
+    expr = _search_awards(catalog, policy, v).select(*SEARCH_COLUMNS)
     return expr.order_by(_search_order(expr, sort))
 
 
@@ -766,9 +832,10 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse",
         "last_action_date": latest["action_date"],
         "detail": detail,
     }
+    meta["vehicle"] = order_vehicle(catalog, parent_key or parent_piid)
     from contractwatch.subcontracts import award_subawards
 
-    meta["subawards"] = award_subawards(catalog, keys, latest["award_id_piid"], running)
+    meta["subawards"] = award_subawards(catalog, key, latest["award_id_piid"], running)
     if meta["subawards"]["exceeds_prime_obligations"]:
         notes.append("the counted subawards of this award exceed its prime obligations: a "
                      "reporting problem of the prime's, shown as reported")
@@ -782,6 +849,13 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse",
         "parent_permalink": meta["parent_permalink"],
         "usaspending_permalink": meta["usaspending_permalink"],
     }
+    if meta["vehicle"]:  # the vehicle's own figures, beside the order's: never added
+        v = meta["vehicle"]
+        facts.update(vehicle_holder=v["holder"], vehicle_ceiling=v["vehicle_ceiling"],
+                     vehicle_obligated_total=v["obligated_total"], vehicle_orders=v["orders"])
+        notes.append("the order's own ceiling and its vehicle's ceiling are different figures, "
+                     "shown side by side and never added; the vehicle's obligations count all "
+                     "its orders in the store")
     if meta["subawards"].get("subawards"):  # below the prime, never added to it
         facts["subawards_total"] = meta["subawards"]["total"]
     if ceiling is None:
@@ -804,6 +878,22 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse",
         columns=[*shown, *(a.name for a in asked if a.name not in shown)],
         rows=rows, sql=sql, caveats=notes, meta=meta, facts=facts,
     )
+
+
+def order_vehicle(catalog: Catalog, vehicle_id: str | None) -> dict[str, Any] | None:
+    """The headline figures of the vehicle an order was placed under (vehicles.vehicle)."""
+    from contractwatch.vehicles import vehicle
+
+    if not vehicle_id:
+        return None
+    try:
+        found = vehicle(catalog, vehicle_id, "keep")
+    except LookupError:
+        return None
+    m = found.meta
+    return {**found.facts, "vehicle_key": m["vehicle_key"], "vehicle_type": m["vehicle_type"],
+            "ceiling_source": m["ceiling_source"], "siblings": len(m["siblings"]),
+            "solicitation_identifier": m["solicitation_identifier"]}
 
 
 AWARD_COLUMNS = (
@@ -919,6 +1009,7 @@ def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str
             yield f"search:{sort}:first:{policy}", _search_page(catalog, policy, sort, p, False)
             yield f"search:{sort}:paged:{policy}", _search_page(catalog, policy, sort, p, True)
         yield f"award:{policy}", _award_expr(catalog, policy, p)
+        yield f"search_vehicles:{policy}", _search_vehicles_expr(catalog, policy, p)
         yield f"status:{policy}", _status_expr(catalog, policy)
         yield f"current:{policy}", _count(catalog.transactions(policy))
     yield "award_kept", _award_kept_expr(catalog, p)

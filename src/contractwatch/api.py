@@ -96,14 +96,16 @@ class OpenStore:
                naics: str | None = None, min_amount: Decimal | float | None = None,
                max_amount: Decimal | float | None = None, sort: str = "obligations",
                limit: int = 50, offset: int = 0,
-               columns: str | list[str] | None = None, purpose: str | None = None) -> Result:
+               columns: str | list[str] | None = None, purpose: str | None = None,
+               by: str | None = None) -> Result:
         """Awards whose action descriptions contain `text`, ranked by obligations;
-        `columns`: each award's latest action's value of these columns."""
+        `columns`: each award's latest action's value of these columns; with by='vehicle',
+        grouped by the vehicle they were ordered under."""
         from contractwatch.analyze import search
 
         f = filters(agency=agency, fy=fy, recipient=recipient, psc=psc, naics=naics,
                     min_amount=min_amount, max_amount=max_amount, purpose=purpose)
-        return search(self.catalog, text, f, limit, offset, sort, self.policy, columns)
+        return search(self.catalog, text, f, limit, offset, sort, self.policy, columns, by)
 
     def company(self, name: str, agency: str | None = None, fy: int | str | None = None,
                 limit: int = 10, purpose: str | None = None) -> Result:

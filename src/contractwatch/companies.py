@@ -400,6 +400,7 @@ def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: 
     largest_rows = parts["largest"][0]
     total = sum((r["federal_action_obligation"] for r in rows), start=type(
         rows[0]["federal_action_obligation"])(0)) if rows else 0
+    received = received_as_subcontractor(catalog, family, f, policy)
     return Result(
         title=f"{family['family_name']} — corporate family ({family['family_source']}) — "
               f"{f.describe()}",
@@ -411,7 +412,10 @@ def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: 
         meta={**family, "members": member_rows, "largest_awards": largest_rows,
               "brands_resold": brand_rows, "federal_action_obligation": total},
         facts={"family_name": family["family_name"], "family_id": family["family_id"],
-               "family_source": family["family_source"], "scope_total_obligations": total},
+               "family_source": family["family_source"], "scope_total_obligations": total,
+               # below the prime, never added to the total above
+               **({"subawards_received": received.meta["subaward_amount"]}
+                  if received.rows else {})},
         parts={
             "members": Result(f"{family['family_name']}: members (prime recipients as "
                               "recorded)", ["recipient_name", "federal_action_obligation",
@@ -421,8 +425,35 @@ def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: 
                 "potential_total_value_of_award", "last_action_date"], largest_rows),
             "brands_resold": Result("Brands named in its descriptions (resold or supplied)",
                                     ["brand", "federal_action_obligation", "transactions"],
-                                    brand_rows)},
+                                    brand_rows),
+            "received_as_subcontractor": received},
     )
+
+
+def received_as_subcontractor(catalog: Catalog, family: dict[str, Any], f: Filters,
+                              policy: str = "keep") -> Result:
+    """Money the family (`find_family`'s answer) received as a subcontractor, apart from its
+    prime money (subcontracts.received_expr)."""
+    from contractwatch.subcontracts import received_result, set_aside
+
+    name = family["family_name"]
+    if not catalog.subaward_files:
+        return received_result(name, [], None, 0, False)
+    attach_families(catalog, policy)
+    values = {**filter_values(f), "key": family["family_id"]}
+    rows, sql = run_query(catalog, f"company_subawards:{policy}", values,
+                          lambda v: _received_expr(catalog, policy, v))
+    return received_result(name, rows, sql, set_aside(catalog, f), True)
+
+
+def _received_expr(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
+    """The family's members over the whole store (UEIs and recorded names) matched against
+    the subawardees of the scope's counted subawards (subcontracts.received_expr)."""
+    from contractwatch.subcontracts import received_expr
+
+    t = with_families(catalog, catalog.transactions(policy), policy)
+    members = t.filter(t.family_id == v["key"]).select("recipient_uei", "recipient_name")
+    return received_expr(catalog, members, v)
 
 
 def _also_matched(name: str, family: dict[str, Any]) -> list[str]:
@@ -482,6 +513,7 @@ def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str
             yield f"top:{by}:{policy}", _top_expr(catalog, by, policy, p)
         for part in COMPANY_PARTS:
             yield f"company_{part}:{policy}", _company_expr(catalog, part, policy, p)
+        yield f"company_subawards:{policy}", _received_expr(catalog, policy, p)
 
 
 def explain_name(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, Any]:

@@ -229,7 +229,87 @@ def ftm_entities(catalog: Catalog, f: Filters, policy: str = "keep",
         if r["recipient_name"] and r["recipient_name"] not in names.setdefault(org, []):
             names[org].append(r["recipient_name"])
     emitted: set[str] = set()
-    yield from _entities(model, rows, families, individuals, names, emitted, report)
+    primes: dict[str, tuple[str, str]] = {}  # award key -> (contract id, supplier id)
+    yield from _entities(model, rows, families, individuals, names, emitted, report, primes)
+    yield from _subaward_entities(model, catalog, f, primes, emitted, report)
+
+
+def _subaward_entities(model: Any, catalog: Catalog, f: Filters,
+                       primes: dict[str, tuple[str, str]], emitted: set[str],
+                       report: ExportReport) -> Iterator[Any]:
+    """Each counted subaward under an exported prime award as a Contract whose authority is
+    the prime recipient and a ContractAward to the subrecipient (its amount: the subaward's
+    total as reported, latest report). Subrecipients the record marks as individuals become
+    a LegalEntity with the recorded name only, one per subaward: never matched, never a
+    Person. Other subrecipients share the prime recipients' id scheme (name, UEI, DUNS)."""
+    from contractwatch.resolve import organisation_id
+    from contractwatch.subcontracts import RULE, counted_in_scope
+
+    subs = counted_in_scope(catalog, f)
+    outside = 0
+    for r in subs:
+        prime = primes.get(r["prime_key"])
+        if prime is None:
+            outside += 1
+            continue
+        contract_id, prime_supplier = prime
+        name = r["subawardee_name"] or "(subrecipient not recorded)"
+        if r["recorded_as_individual"]:
+            sub = model.make_entity("LegalEntity")
+            sub.id = sub.make_id("us-subrecipient-individual", r["prime_key"],
+                                 r["subaward_number"], name)
+            sub.add("name", name)
+            if sub.id not in emitted:
+                report.counts["subaward_individuals"] = report.counts.get(
+                    "subaward_individuals", 0) + 1
+        else:
+            sub = model.make_entity(_recipient_schema(name, False))
+            sub.id = sub.make_id("us-recipient", organisation_id(
+                name, r["subawardee_uei"], r["subawardee_duns"]))
+            sub.add("name", name)
+            sub.add("uniqueEntityId", r["subawardee_uei"])
+            sub.add("dunsCode", r["subawardee_duns"])
+        if sub.id not in emitted:
+            emitted.add(sub.id)
+            yield sub
+        number = r["subaward_number"] or "(number not recorded)"
+        contract = model.make_entity("Contract")
+        contract.id = contract.make_id("us-subaward", r["prime_key"], number,
+                                       r["subawardee_uei"] or name.upper())
+        contract.add("title", r["subaward_description"] or f"Subaward {number}")
+        contract.add("name", number)
+        contract.add("authority", prime_supplier)  # the prime recipient awards the subaward
+        contract.add("contractDate", r["subaward_action_date"])
+        contract.add("country", "us")
+        contract.add("description", f"subaward under prime award {r['prime_key']} "
+                     f"({r['prime_award_piid']})")
+        contract.add("summary", "subaward reported by the prime recipient; money below the "
+                     "prime award, not added to its obligations")
+        award = model.make_entity("ContractAward")
+        award.id = award.make_id("us-subaward-supplier", contract.id, sub.id)
+        award.add("contract", contract.id)
+        award.add("supplier", sub.id)
+        award.add("amount", _money(r["subaward_amount"]))
+        award.add("currency", "USD")
+        award.add("startDate", r["subaward_action_date"])
+        award.add("recordId", r["subaward_report_id"])
+        award.add("summary", f"subaward amount: {RULE}")
+        award.add("description", f"under prime contract entity {contract_id}")
+        for proxy in (contract, award):
+            if proxy.id not in emitted:
+                emitted.add(proxy.id)
+                yield proxy
+    if subs:
+        report.notes.append(f"{len(subs) - outside:,} subawards (each counted once: the latest "
+                            "report) written as Contract + ContractAward from the prime "
+                            "recipient to the subrecipient; never added to prime obligations")
+    if outside:
+        report.notes.append(f"{outside:,} counted subawards left out: their prime award is not "
+                            "among the exported awards")
+    if report.counts.get("subaward_individuals"):
+        report.notes.append(f"{report.counts['subaward_individuals']} subrecipients the record "
+                            "marks as individuals were written as LegalEntity with the "
+                            "recorded name only, never matched")
 
 
 def _ftm_awards_expr(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
@@ -270,7 +350,7 @@ def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str
 
 def _entities(model: Any, rows: list[dict[str, Any]], families: dict[str, dict[str, Any]],
               individuals: set[str], names: dict[str, list[str]], emitted: set[str],
-              report: ExportReport) -> Iterator[Any]:
+              report: ExportReport, primes: dict[str, tuple[str, str]]) -> Iterator[Any]:
     from contractwatch.resolve import organisation_id
 
     def once(proxy: Any) -> Iterator[Any]:
@@ -333,6 +413,7 @@ def _entities(model: Any, rows: list[dict[str, Any]], families: dict[str, dict[s
         award.add("summary", f"obligations (sum of federal_action_obligation over "
                   f"{r['actions']} actions dated {r['first']} … {r['last']})")
         yield from once(award)
+        primes[r["award_key"]] = (contract.id, supplier.id)
 
         link = None if individual else families.get(name)
         if link and link["family_id"] != link["organisation_id"]:

@@ -81,7 +81,15 @@ def compile_all() -> dict[str, str]:
     """Every template, for stores whose rows are all current and for the general case."""
     import tempfile
 
-    from contractwatch import analyze, companies, export, purposes, report
+    from contractwatch import (
+        analyze,
+        companies,
+        export,
+        purposes,
+        report,
+        subcontracts,
+        vehicles,
+    )
     from contractwatch.store import Store
 
     out: dict[str, str] = {}
@@ -95,7 +103,9 @@ def compile_all() -> dict[str, str]:
                      *purposes.query_expressions(catalog, p),
                      *companies.query_expressions(catalog, p),
                      *report.query_expressions(catalog, p),
-                     *export.query_expressions(catalog, p)]
+                     *export.query_expressions(catalog, p),
+                     *subcontracts.query_expressions(catalog, p),
+                     *vehicles.query_expressions(catalog, p)]
             for name, expr in named:
                 # without Ibis's indentation: a third of the size, as quick to read in
                 sql = catalog.to_sql(expr)

@@ -66,7 +66,10 @@ def _loads_used(catalog: Catalog, used: set[str]) -> list[dict[str, Any]]:
             if ld.load_id in used]
 
 
-REPORT_PARTS = ("scope", "loads", "links", "new", "active", "ceilings")
+REPORT_PARTS = ("scope", "loads", "links", "new", "active", "ceilings", "vehicles")
+VEHICLE_COLUMNS = ["vehicle_piid", "holder", "vehicle_type", "obligated", "orders",
+                   "vehicle_ceiling", "ceiling_source", "solicitation_identifier",
+                   "largest_order_ceiling"]
 
 
 def _report_expr(catalog: Catalog, part: str, policy: str, v: dict[str, Any],
@@ -98,6 +101,8 @@ def _report_expr(catalog: Catalog, part: str, policy: str, v: dict[str, Any],
         return ranked.filter(ranked._rank == 0).select(
             "recipient_name", "award_key", "award_id_piid", "federal_action_obligation",
             "usaspending_permalink")
+    if part == "vehicles":
+        return limited(_vehicles_expr(catalog, cur, scope))
     whole = awards(catalog, policy, scope_all)
     if part == "new":  # largest awards whose base action (modification 0) is in the year
         base = scope.filter(scope.modification_number == "0")
@@ -117,6 +122,51 @@ def _report_expr(catalog: Catalog, part: str, policy: str, v: dict[str, Any],
     return limited(known).select(
         "award_id_piid", "recipient_name", "federal_action_obligation",
         "potential_total_value_of_award", "parent_award_id_piid", "usaspending_permalink")
+
+
+def _vehicles_expr(catalog: Catalog, cur: Any, scope: Any) -> Any:
+    """The vehicles orders of the year were placed under, by obligations on those orders,
+    each with its holder and its own ceiling from its own record in the store (its latest
+    IDV action, else award facts). Ceilings stay per vehicle: never added up."""
+    import ibis
+
+    orders = scope.filter(scope.parent_award_id_piid.notnull())
+    orders = orders.mutate(vehicle_key="CONT_IDV_" + orders.parent_award_id_piid + "_"
+                           + orders.parent_award_agency_id.fill_null(""))
+    per = orders.group_by("vehicle_key").aggregate(
+        vehicle_piid=orders.parent_award_id_piid.arbitrary(),
+        obligated=orders.federal_action_obligation.sum(),
+        orders=award_key(orders).nunique(),
+        largest_order_ceiling=orders.potential_total_value_of_award.max())
+    idv = cur.filter(cur.award_or_idv_flag == "IDV")
+    idv_order = idv.action_date.cast("string") + "|" + idv.source_row.cast("string")
+    own = idv.group_by(own_key=idv.contract_award_unique_key).aggregate(
+        own_holder=idv.recipient_name.argmax(idv_order),
+        own_ceiling=idv.potential_total_value_of_award.argmax(idv_order),
+        own_type=idv.award_type.argmax(idv_order))
+    d = catalog.award_details()
+    facts = d.filter(d.contract_award_unique_key.startswith("CONT_IDV_")).select(
+        fact_key=d.contract_award_unique_key, fact_holder=d.recipient_name,
+        fact_ceiling=d.base_and_all_options, fact_type=d.idv_type,
+        fact_source=d.source + " " + d.fetched_at.fill_null(""),
+        solicitation_identifier=d.solicitation_identifier)
+    j = per.left_join(own, per.vehicle_key == own.own_key).select(per, *[
+        own[c] for c in ("own_holder", "own_ceiling", "own_type")])
+    j = j.left_join(facts, j.vehicle_key == facts.fact_key).select(j, *[
+        facts[c] for c in ("fact_holder", "fact_ceiling", "fact_type", "fact_source",
+                           "solicitation_identifier")])
+    return j.select(
+        "vehicle_key", "vehicle_piid",
+        holder=j.own_holder.fill_null(j.fact_holder),
+        vehicle_type=j.fact_type.fill_null(j.own_type),
+        obligated=j.obligated, orders=j.orders,
+        vehicle_ceiling=j.own_ceiling.fill_null(j.fact_ceiling),
+        ceiling_source=ibis.cases(
+            (j.own_ceiling.notnull(), "the vehicle's latest action"),
+            (j.fact_ceiling.notnull(), j.fact_source), else_=ibis.null("string")),
+        solicitation_identifier=j.solicitation_identifier,
+        largest_order_ceiling=j.largest_order_ceiling,
+    ).order_by([ibis.desc("obligated"), "vehicle_key"])
 
 
 def _row_number(partition: Any, order: list[Any]) -> Any:
@@ -240,6 +290,8 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
 
     # F7 what the money buys: purpose tags (an award counts under each of its tags)
     figures.append(_purposes_figure(catalog, f, fy, policy, loads_fy, charts))
+    # F8, F9 above and below the award: vehicles, and subawards under the primes
+    figures.extend(_vehicles_and_subawards(catalog, part, f, fy, limit, policy, loads_fy))
 
     summary = {
         "obligations": fy_row["federal_action_obligation"] if fy_row else Decimal(0),
@@ -264,6 +316,42 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         store=str(catalog.store.root), policy=policy, summary=summary, figures=figures,
         caveats=list(dict.fromkeys(notes)))
+
+
+def _vehicles_and_subawards(catalog: Catalog, part: Any, f: Filters, fy: int, limit: int,
+                            policy: str, loads: list[dict[str, Any]]) -> list[Figure]:
+    """F8: the vehicles the year's orders were placed under; F9: subawards reported under
+    the agency's prime awards (each counted once, apart from prime money)."""
+    from contractwatch.subcontracts import under_primes
+    from contractwatch.values.ids import PERMALINK
+
+    rows, sql = part("vehicles")
+    known = sum(1 for r in rows if r["vehicle_ceiling"] is not None)
+    vehicles = Figure(
+        "F8", f"Top {limit} vehicles (IDVs) by obligations on orders placed under them, FY{fy}",
+        VEHICLE_COLUMNS, rows, sql, loads,
+        [(r["vehicle_piid"], PERMALINK.format(key=r["vehicle_key"])) for r in rows
+         if not r["vehicle_key"].endswith("_")],  # the vehicle's agency is known
+        notes=["obligated = the year's obligations on orders placed under the vehicle (sums of "
+               "transactions); the vehicle's own ceiling, its type and holder come from its "
+               "own record where the store holds one (its latest IDV action, or award facts)",
+               f"{known} of {len(rows)} vehicles listed have a known ceiling (unknown: no "
+               "source holds it, never zero); ceilings are shown side by side, per vehicle and "
+               "per order (the largest order's own ceiling), and never added up: vehicles of "
+               "one solicitation often repeat their program's ceiling"],
+        unavailable=None if rows else "no order in scope names a vehicle")
+    subs = under_primes(catalog, f, policy)
+    shown = subs.rows[:limit]
+    notes = list(subs.caveats) if subs.rows else []
+    if len(subs.rows) > limit:
+        notes.append(f"{len(subs.rows) - limit} more prime awards with subawards not listed")
+    subawards = Figure(
+        "F9", f"Subawards reported under the agency's prime awards, FY{fy} (largest "
+        f"{limit} primes)", subs.columns, shown, subs.sql, loads, notes=notes,
+        unavailable=None if subs.rows else (
+            subs.caveats[0] if not catalog.subaward_files
+            else "no subaward reported under the agency's prime awards in the year"))
+    return [vehicles, subawards]
 
 
 def _family_or_brand(catalog: Catalog, fid: str, by: str, label_col: str, title: str,

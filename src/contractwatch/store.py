@@ -36,6 +36,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contractwatch.record_columns import (
+    DETAIL_COLUMNS,
+    SUBAWARD_COLUMNS,
+    VEHICLE_SOURCE_COLUMNS,
+)
 from contractwatch.values.ids import PERMALINK
 
 MANIFEST = "manifest.json"
@@ -601,7 +606,30 @@ class Catalog:
                               "NULL::VARCHAR AS award_key, NULL::VARCHAR AS purpose WHERE false")
         self._values_table("cw_loads", LOADS_COLUMNS, loads_rows(self.loads))
         self._values_table("cw_coverage", COVERAGE_COLUMNS, coverage_rows(self.loads))
+        self._records_view("cw_subaward_reports", [str(self.store.root / d["file"])
+                                                   for d in self.subaward_files],
+                           SUBAWARD_COLUMNS)
+        self._records_view("cw_details", [str(self.store.root / d["file"])
+                                          for d in self.details], DETAIL_COLUMNS)
         self._cache["raw"] = True
+
+    def _records_view(self, name: str, files: list[str],
+                      columns: tuple[tuple[str, str], ...]) -> None:
+        """Record files (subaward reports) as a view on `duck` that has every one of
+        `columns` (null where no file has it: files written before a column was added), plus
+        the source columns the files keep. Plain SQL: no Arrow to import."""
+        missing = list(columns)
+        if files:
+            read = f"read_parquet({files!r}, union_by_name = true)"
+            have = {row[0] for row in self.duck.execute(f"DESCRIBE SELECT * FROM {read}")
+                    .fetchall()}
+            missing = [(n, kind) for n, kind in columns if n not in have]
+            body = "SELECT *" + "".join(f", CAST(NULL AS {kind}) AS {_quote(n)}"
+                                        for n, kind in missing) + f" FROM {read}"
+        else:
+            body = "SELECT " + ", ".join(f"CAST(NULL AS {kind}) AS {_quote(n)}"
+                                         for n, kind in columns) + " WHERE false"
+        self.duck.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
 
     def _values_table(self, name: str, columns: list[tuple[str, str]],
                       rows: list[tuple[Any, ...]]) -> None:
@@ -736,6 +764,33 @@ class Catalog:
         return self._read("cw_source_columns", self._files("source_columns.parquet"), schema,
                           union_by_name=True)
 
+    def vehicle_source_facts(self) -> Any:
+        """(load_id, source_row) with the vehicle facts full downloads keep as source columns
+        (VEHICLE_SOURCE_COLUMNS), null where a load lacks one; on DuckDB the view
+        `cw_vehicle_facts`, which precompiled SQL names."""
+        if "cw_vehicle_facts" in self._cache:
+            return self._cache["cw_vehicle_facts"]
+        if self.engine == "duckdb":
+            self.vehicle_facts_view()
+            table = self.con.table("cw_vehicle_facts")
+        else:
+            import ibis
+
+            src = self.source_columns()
+            table = src.select(*[src[n] if n in src.columns else ibis.null(
+                "int64" if kind == "BIGINT" else "string").name(n)
+                for n, kind in VEHICLE_SOURCE_COLUMNS])
+        self._cache["cw_vehicle_facts"] = table
+        return table
+
+    def vehicle_facts_view(self) -> None:
+        """Create `cw_vehicle_facts` on `duck` (once): plain SQL, for precompiled queries."""
+        if "vehicle_facts_view" not in self._cache:
+            self.raw_tables()
+            self._records_view("cw_vehicle_facts", self._files("source_columns.parquet"),
+                               VEHICLE_SOURCE_COLUMNS)
+            self._cache["vehicle_facts_view"] = True
+
     def with_source_columns(self, t: Any, names: list[str] | None = None) -> Any:
         """`t` (rows with load_id and source_row) with the named source columns kept beside
         the canonical ones (all of them by default); a source column named like one of
@@ -829,18 +884,27 @@ class Catalog:
         return cur.semi_join(self.copies_table(), ["load_id", "source_row"])
 
     def subaward_reports(self) -> Any:
-        """Every subaward report loaded, re-filings included (see sources/subawards.py)."""
+        """Every subaward report loaded, re-filings included (see sources/subawards.py),
+        with every column of SUBAWARD_SCHEMA (null where older files lack one)."""
         from contractwatch.sources.subawards import SUBAWARD_SCHEMA
 
+        if self.engine == "duckdb":
+            return self._table("cw_subaward_reports")
         files = [str(self.store.root / d["file"]) for d in self.subaward_files]
-        return self._read("cw_subaward_reports", files, SUBAWARD_SCHEMA, union_by_name=True)
+        t = self._read("cw_subaward_reports", files, SUBAWARD_SCHEMA, union_by_name=True)
+        absent = {f.name: f.type for f in SUBAWARD_SCHEMA if f.name not in t.columns}
+        if absent:
+            import ibis
 
-    def subawards(self) -> Any:
-        """Each subaward once: the latest report of prime award × subaward number ×
-        subawardee (by the report's last-modified time, then its fetch), since primes re-file
-        the same subaward month after month with its running total."""
-        if "subawards" in self._cache:
-            return self._cache["subawards"]
+            t = t.mutate(**{n: ibis.null().cast(ibis.dtype(kind)) for n, kind in absent.items()})
+        return t
+
+    def ranked_subaward_reports(self) -> Any:
+        """Every report with `prime_key`, `subawardee_key` and `report_rank`: 0 for the report
+        that counts (the latest of prime award × subaward number × subawardee, by the report's
+        last-modified time, then its month and fetch), 1, 2… for re-filings set aside."""
+        if "ranked_subawards" in self._cache:
+            return self._cache["ranked_subawards"]
         import ibis
 
         r = self.subaward_reports()
@@ -855,9 +919,16 @@ class Catalog:
                  ibis.desc(r.subaward_action_date), ibis.desc(r.subaward_amount)]
         w = ibis.window(group_by=[r.prime_key, r.subaward_number,
                                   r.subawardee_key], order_by=order)
-        counted = r.mutate(_n=ibis.row_number().over(w)).filter(lambda t: t._n == 0).drop("_n")
-        self._cache["subawards"] = counted
-        return counted
+        ranked = r.mutate(report_rank=ibis.row_number().over(w))
+        self._cache["ranked_subawards"] = ranked
+        return ranked
+
+    def subawards(self) -> Any:
+        """Each subaward once: the latest report of prime award × subaward number ×
+        subawardee, since primes re-file the same subaward month after month with its
+        running total (see `ranked_subaward_reports`)."""
+        ranked = self.ranked_subaward_reports()
+        return ranked.filter(ranked.report_rank == 0).drop("report_rank")
 
     def award_facts_all(self) -> Any:
         """Every stored award-fact row (API detail, award summaries, idvs/awards listings),
@@ -868,8 +939,11 @@ class Catalog:
 
         if "award_facts_all" in self._cache:
             return self._cache["award_facts_all"]
-        files = [str(self.store.root / d["file"]) for d in self.details]
-        t = self._read("cw_details", files, DETAIL_SCHEMA, union_by_name=True)
+        if self.engine == "duckdb":  # a view with every DETAIL_COLUMNS column (record_columns)
+            t = self._table("cw_details")
+        else:
+            files = [str(self.store.root / d["file"]) for d in self.details]
+            t = self._read("cw_details", files, DETAIL_SCHEMA, union_by_name=True)
         missing = {f.name: ibis.null().cast(ibis.dtype(f.type)) for f in DETAIL_SCHEMA
                    if f.name not in t.columns}
         if missing:

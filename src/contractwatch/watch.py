@@ -76,6 +76,8 @@ class Watch:
     created_at: str = ""
     seen_loads: list[str] = field(default_factory=list)
     seen_vintage: str | None = None
+    # subaward files seen (manifest "file"); None: a watch from before subawards were watched
+    seen_subawards: list[str] | None = None
     last_checked_at: str | None = None
     checks: list[str] = field(default_factory=list)
 
@@ -110,6 +112,7 @@ class Finding:
     ceiling_changes: list[dict[str, Any]] = field(default_factory=list)
     new_recipients: list[dict[str, Any]] = field(default_factory=list)
     disappeared: list[dict[str, Any]] = field(default_factory=list)
+    new_subaward_reports: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -125,6 +128,7 @@ class Finding:
             "disappeared": len(self.disappeared),
             "disappeared_likely_noise": len(noise),
             "disappeared_removed": len(self.disappeared) - len(noise),
+            "new_subaward_reports": len(self.new_subaward_reports),
         }
 
     def headline(self) -> str:
@@ -132,7 +136,8 @@ class Finding:
         parts = [f"{c['new_awards']} new awards", f"{c['new_modifications']} new modifications",
                  f"{c['changed']} revised actions", f"{c['ceiling_changes']} ceiling changes",
                  f"{c['new_recipients']} recipients new to the agency",
-                 f"{c['disappeared_removed']} non-zero rows gone"]
+                 f"{c['disappeared_removed']} non-zero rows gone",
+                 f"{c['new_subaward_reports']} new subaward reports"]
         return f"{self.watch}: " + ", ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -207,6 +212,7 @@ def add_watch(store: Store, name: str, *, agency: str | None = None,
     w = Watch(name=name, agency=agency, keyword=keyword, company=company, psc=psc,
               min_amount=min_amount, created_at=_now(),
               seen_loads=[ld.load_id for ld in loads],
+              seen_subawards=[] if from_start else _subaward_files(store),
               seen_vintage=max((ld.vintage for ld in loads if ld.vintage), default=None))
     _save(store, w)
     return w
@@ -369,13 +375,20 @@ def _event(row: dict[str, Any], kind: str) -> dict[str, Any]:
     }
 
 
+def _subaward_files(store: Store) -> list[str]:
+    return [d["file"] for d in store.manifest()["subawards"]]
+
+
 def compare(store: Store, w: Watch, engine: str = "duckdb") -> Finding:
     """What changed in the watch's scope between the loads it saw and the store now."""
     loads = store.loads()
     seen = set(w.seen_loads)
     prev_loads = [ld for ld in loads if ld.load_id in seen]
     manifest = store.manifest()
-    prev = Catalog(store, prev_loads, list(manifest["details"]), engine)
+    seen_subawards = set(w.seen_subawards if w.seen_subawards is not None
+                         else _subaward_files(store))
+    prev = Catalog(store, prev_loads, list(manifest["details"]), engine,
+                   subawards=[d for d in manifest["subawards"] if d["file"] in seen_subawards])
     cur = store.connect(engine=engine)
     new_loads = [ld for ld in loads if ld.load_id not in seen]
     finding = Finding(
@@ -523,10 +536,86 @@ def compare(store: Store, w: Watch, engine: str = "duckdb") -> Finding:
             "federal_action_obligation": e["federal_action_obligation"],
             "usaspending_permalink": e["usaspending_permalink"],
         })
+    finding.new_subaward_reports = _new_subaward_reports(prev, cur, after)
+    if w.seen_subawards is None and cur.subaward_files:
+        finding.notes.append("subaward reports are watched from this check on (this watch "
+                             "was made before they were): the ones loaded so far are taken as "
+                             "seen")
     if any(ld.source_format == "usaspending-api-export" for ld in new_loads):
         finding.notes.append("API-export rows carry no ceiling: ceiling changes are only seen "
                              "for awards with full-download rows")
     return finding
+
+
+SUBAWARD_EVENT_COLUMNS = (
+    "prime_key", "prime_award_piid", "prime_awardee_name", "subaward_number",
+    "subawardee_key", "subawardee_name", "subaward_amount", "subaward_action_date",
+    "subaward_report_id", "subaward_report_last_modified_date", "report_rank",
+    "recorded_as_individual", "source_file",
+)
+
+
+def _subaward_reports(catalog: Catalog, keys: set[str], piids: set[str]) -> list[dict[str, Any]]:
+    """The subaward reports of the given prime awards (by key, or by PIID for reports of
+    the 2018 layout, which name the prime by PIID only)."""
+    from contractwatch.subcontracts import ranked
+
+    if not catalog.subaward_files or not (keys or piids):
+        return []
+    r = ranked(catalog)
+    of_prime = r.prime_award_unique_key.isin(sorted(keys)) if keys else None
+    if piids:
+        by_piid = r.prime_award_unique_key.isnull() & r.prime_award_piid.isin(sorted(piids))
+        of_prime = by_piid if of_prime is None else of_prime | by_piid
+    expr = r.filter(of_prime).select(*SUBAWARD_EVENT_COLUMNS)
+    return catalog.con.to_pyarrow(expr).to_pylist()
+
+
+def _report_id(r: dict[str, Any]) -> tuple[Any, ...]:
+    """A report's identity: the same report in a newer download is not new."""
+    return (r["prime_key"], r["subaward_number"], r["subawardee_key"],
+            r["subaward_report_id"], r["subaward_report_last_modified_date"],
+            str(r["subaward_amount"]))
+
+
+def _new_subaward_reports(prev: Catalog, cur: Catalog, after: dict[str, dict[str, Any]]
+                          ) -> list[dict[str, Any]]:
+    """Subaward reports under the watch's awards that the previous check had not seen: a
+    new subaward, or a re-filing of one (its amount as reported now; counted once, never
+    added to the prime's obligations). Subawardees are named as the record names them."""
+    from contractwatch.values.ids import PERMALINK
+
+    keys = {r["contract_award_unique_key"] for r in after.values()
+            if r["contract_award_unique_key"]}
+    piids = {r["award_id_piid"] for r in after.values() if r["award_id_piid"]}
+    now = _subaward_reports(cur, keys, piids)
+    if not now:
+        return []
+    before = _subaward_reports(prev, keys, piids)
+    seen = {_report_id(r) for r in before}
+    known = {(r["prime_key"], r["subaward_number"], r["subawardee_key"]) for r in before}
+    out = []
+    for r in now:
+        if _report_id(r) in seen:
+            continue
+        refiled = (r["prime_key"], r["subaward_number"], r["subawardee_key"]) in known
+        out.append({
+            "kind": "re-filed subaward" if refiled else "new subaward",
+            "prime_award_piid": r["prime_award_piid"], "prime_key": r["prime_key"],
+            "prime_awardee_name": r["prime_awardee_name"],
+            "subaward_number": r["subaward_number"], "subawardee_name": r["subawardee_name"],
+            "subaward_amount": r["subaward_amount"],
+            "subaward_action_date": r["subaward_action_date"],
+            "subaward_report_id": r["subaward_report_id"],
+            "counted": r["report_rank"] == 0,  # the report that counts now (the latest)
+            "recorded_as_individual": r["recorded_as_individual"],
+            "source_file": r["source_file"],
+            "usaspending_permalink": PERMALINK.format(key=r["prime_key"])
+            if str(r["prime_key"]).startswith("CONT_") else None,
+        })
+    out.sort(key=lambda e: (-(e["subaward_amount"] or ZERO), str(e["prime_key"]),
+                            str(e["subaward_number"])))
+    return out
 
 
 def _current_keys(catalog: Catalog, keys: list[str]) -> set[str]:
@@ -547,6 +636,7 @@ def check(store: Store, name: str, *, update: bool = True, engine: str = "duckdb
             atomic_write_text(folder / f"{finding.check_id}.json", dumps_finding(finding))
             loads = store.loads()
             w.seen_loads = [ld.load_id for ld in loads]
+            w.seen_subawards = _subaward_files(store)
             w.seen_vintage = finding.now_vintage
             w.last_checked_at = finding.checked_at
             w.checks = [*w.checks, finding.check_id][-CHECK_KEEP:]
@@ -681,6 +771,12 @@ def to_markdown(finding: Finding) -> str:
           [[r["agency"], r["recipient_name"],
             _link(r["first_award"], r["usaspending_permalink"]),
             _money(r["federal_action_obligation"])] for r in f.new_recipients])
+    table("New subaward reports (below the prime, never added to it)",
+          ["prime award", "prime recipient", "subrecipient (as recorded)", "subaward",
+           "amount as reported", "kind"],
+          [[_link(r["prime_award_piid"], r["usaspending_permalink"]), r["prime_awardee_name"],
+            r["subawardee_name"], r["subaward_number"], _money(r["subaward_amount"]),
+            r["kind"]] for r in f.new_subaward_reports])
     removed = [r for r in f.disappeared if r["likely"] == "removed"]
     table("Rows no longer listed by the source (not de-obligations)",
           ["award", "mod", "date", "amount it carried", "recipient"],

@@ -161,12 +161,12 @@ def award(
 
         from contractwatch.vehicles import describe
 
-        out = Console(highlight=False)
-        for line in describe(result):
-            out.print(escape(line), soft_wrap=True)
         render(result, fmt.value, show_sql=show_sql, columns=[
             "level", "award_id_piid", "recipient_name", "obligated", "own_ceiling",
             "last_action_date"])
+        out = Console(highlight=False)
+        for line in describe(result):  # the breakdown and the siblings, below the orders
+            out.print(escape(line), soft_wrap=True)
         return
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "action_date", "modification_number", "federal_action_obligation", "running_total",
@@ -190,19 +190,27 @@ def search(
     limit: LimitOpt = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     columns: ColumnsOpt = None,
+    by: Annotated[str, typer.Option("--by", help="award | vehicle (the matching awards "
+                                    "grouped by the vehicle they were ordered under)")]
+    = "award",
     fmt: FormatOpt = Format.table,
     show_sql: SqlOpt = False,
 ) -> None:
     """Awards whose action descriptions contain TEXT, ranked by obligations.
 
-    Example: contractwatch search "skip tracing" --agency ICE --fy 2026
+    Example: contractwatch search "skip tracing" --agency ICE --fy 2026 --by vehicle
     """
     from contractwatch.output import render
 
     result = state.api().search(text, agency=agency, fy=fy, recipient=recipient, psc=psc,
                                 naics=naics, min_amount=min_amount, max_amount=max_amount,
                                 purpose=purpose, sort=sort, limit=limit, offset=offset,
-                                columns=columns)
+                                columns=columns, by=by)
+    if by == "vehicle":
+        render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
+            "parent_award_id_piid", "parent_award_agency_id", "awards", "recipients",
+            "federal_action_obligation", "largest_order_ceiling"])
+        return
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "award_id_piid", *result.meta["columns"], "recipient_name", "actions",
         "federal_action_obligation", "last_action_date", "matching_description",

@@ -43,6 +43,7 @@ def company(
 
     result = state.api().company(name, agency=agency, fy=fy, limit=limit, purpose=purpose)
     m = result.meta
+    received = result.parts["received_as_subcontractor"]
     if fmt == Format.json:
         sys.stdout.write(dumps({
             **result.facts, "family_id": m["family_id"], "family_name": m["family_name"],
@@ -50,15 +51,19 @@ def company(
             "federal_action_obligation": m["federal_action_obligation"],
             "members": m["members"], "by_fiscal_year_and_agency": result.rows,
             "largest_awards": m["largest_awards"], "brands_resold": m["brands_resold"],
+            # below the prime, never added to federal_action_obligation above
+            "received_as_subcontractor": {
+                "subaward_amount": received.meta.get("subaward_amount"),
+                "rows": received.rows, "caveats": received.caveats},
             "caveats": result.caveats}) + "\n")
-        caveat(*result.caveats)
+        caveat(*result.caveats, *received.caveats)
         return
     if fmt == Format.csv:
         render(result, "csv")
         return
     render(result.parts["members"], "table")
     render(result, "table")
-    for part in ("largest_awards", "brands_resold"):
+    for part in ("largest_awards", "brands_resold", "received_as_subcontractor"):
         if result.parts[part].rows:
             render(result.parts[part], "table")
 

@@ -172,6 +172,9 @@ def _print_finding(f: Finding) -> None:
          [e for e in f.disappeared if e["likely"] == "removed"],
          ["award_id_piid", "modification_number", "action_date", "federal_action_obligation",
           "recipient_name"]),
+        ("New subaward reports (below the prime, never added to it)", f.new_subaward_reports,
+         ["kind", "prime_award_piid", "prime_awardee_name", "subawardee_name",
+          "subaward_number", "subaward_amount"]),
     ]
     for title, rows, cols in sections:
         if rows:

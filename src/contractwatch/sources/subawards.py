@@ -13,34 +13,14 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from contractwatch.record_columns import SUBAWARD_COLUMNS
 from contractwatch.schema import MONEY
 from contractwatch.sources.base import Context, Field, Layout, mapped_fields, record_sql, sql_str
 
-SUBAWARD_SCHEMA = pa.schema([
-    ("prime_award_unique_key", pa.string()),  # CONT_AWD_… of the prime award
-    ("prime_award_piid", pa.string()),
-    ("prime_award_parent_piid", pa.string()),
-    ("prime_award_awarding_agency_code", pa.string()),  # the department (070 = DHS)
-    ("prime_award_awarding_sub_agency_code", pa.string()),
-    ("prime_award_awarding_sub_agency_name", pa.string()),
-    ("prime_awardee_name", pa.string()),
-    ("subaward_report_id", pa.string()),
-    ("subaward_report_year", pa.int64()),
-    ("subaward_report_month", pa.int64()),
-    ("subaward_report_last_modified_date", pa.string()),  # as written (a timestamp)
-    ("subaward_number", pa.string()),
-    ("subaward_amount", MONEY),  # the subaward's total as reported, not a change
-    ("subaward_action_date", pa.date32()),
-    ("subaward_fiscal_year", pa.int64()),
-    ("subawardee_uei", pa.string()),
-    ("subawardee_duns", pa.string()),
-    ("subawardee_name", pa.string()),
-    ("subawardee_parent_uei", pa.string()),
-    ("subawardee_parent_name", pa.string()),
-    ("subaward_description", pa.string()),
-    ("vintage", pa.string()),  # when the file was fetched (or loaded, if unknown)
-    ("source_file", pa.string()),
-])
+# the record table's columns (record_columns.py, which needs no Arrow), as an Arrow schema
+SUBAWARD_SCHEMA = pa.schema([(name, {"VARCHAR": pa.string(), "BIGINT": pa.int64(),
+                                     "DATE": pa.date32()}.get(kind, MONEY))
+                             for name, kind in SUBAWARD_COLUMNS])
 
 # schema column -> (kind, source columns in order of preference)
 _MAP: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -71,6 +51,7 @@ _MAP: dict[str, tuple[str, tuple[str, ...]]] = {
     "subawardee_parent_uei": ("string", ("subawardee_parent_uei",)),
     "subawardee_parent_name": ("string", ("subawardee_parent_name",)),
     "subaward_description": ("string", ("subaward_description",)),
+    "subawardee_business_types": ("string", ("subawardee_business_types",)),
 }
 _REQUIRED = {"prime_award_unique_key", "prime_award_piid", "subaward_number", "subaward_amount"}
 

@@ -218,8 +218,8 @@ def _ignore_result(future: Any) -> None:
 
 # ---- formatting for templates -----------------------------------------------------------------
 
-MONEY_HINTS = ("obligation", "value_of_award", "running_total", "ceiling", "amount",
-               "change_from")
+MONEY_HINTS = ("obligation", "obligated", "value_of_award", "running_total", "ceiling",
+               "amount", "change_from")
 
 
 def is_money(column: str) -> bool:
@@ -231,7 +231,8 @@ def cell(value: Any, column: str = "") -> str:
     from contractwatch.values.money import format_dollars
 
     if value is None:
-        return "unknown" if column in ("potential_total_value_of_award", "ceiling") else "—"
+        return "unknown" if column == "potential_total_value_of_award" or "ceiling" in column \
+            or column in ("holder", "vehicle_type") else "—"
     if isinstance(value, Decimal) and is_money(column):
         return format_dollars(value)
     if isinstance(value, Decimal):

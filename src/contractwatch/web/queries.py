@@ -121,6 +121,7 @@ class Snapshot:
         self.policy = policy
         self.loads = [LoadRecord.from_json(x) for x in manifest["loads"]]
         self.details = list(manifest["details"])
+        self.subawards = list(manifest["subawards"])
         self.ranks = vintage_order(self.loads)
         self._lock = threading.Lock()
         self._sections = threading.Lock()  # families and brands, built once
@@ -191,7 +192,8 @@ class Snapshot:
         """The library's catalog over the same loads (opened on first use: it imports Ibis)."""
         with self._lock:
             if self._catalog is None:
-                self._catalog = Catalog(self.store, self.loads, self.details)
+                self._catalog = Catalog(self.store, self.loads, self.details,
+                                        subawards=self.subawards)
             return self._catalog
 
     # ---- running SQL -----------------------------------------------------------------------

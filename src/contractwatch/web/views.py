@@ -365,6 +365,10 @@ def company(snap: Snapshot, name: str, fy: int | None = None, policy: str = "kee
         snap.brands()
         brands = snap.rows(q.COMPANY_BRANDS.format(where=where), {**params, "names": names})
     total = sum((r["federal_action_obligation"] for r in by_year), start=Decimal("0"))
+    from contractwatch.companies import received_as_subcontractor
+
+    with snap.library:
+        received = received_as_subcontractor(snap.catalog, family, f, policy)
     tables = {
         "by_year": Table("Obligations by fiscal year and awarding agency",
                          ["fiscal_year", "awarding_sub_agency_name", "federal_action_obligation",
@@ -389,6 +393,13 @@ def company(snap: Snapshot, name: str, fy: int | None = None, policy: str = "kee
         "brands": Table("Brands named in its actions' descriptions (resold)",
                         ["brand", "federal_action_obligation", "transactions"], brands,
                         loads=loads, caveats=[BRAND_NOTE] if brands else []),
+        # below the prime, apart from the totals above and never added to them
+        "received_as_subcontractor": Table(
+            "Received as a subcontractor (subawards; not in the obligations above)",
+            received.columns, received.rows, received.sql, received.caveats,
+            unavailable=None if received.rows else (
+                received.caveats[0] if received.caveats and "no subaward file" in
+                received.caveats[0] else "no subaward to this company in the store")),
     }
     return Page(
         f"{family['family_name']} — corporate family", "company.html", tables=tables,
@@ -396,7 +407,8 @@ def company(snap: Snapshot, name: str, fy: int | None = None, policy: str = "kee
                 if by_year else None},
         facts={"family_id": family["family_id"], "family_name": family["family_name"],
                "family_source": family["family_source"], "fiscal_year": fy, "query": name,
-               "federal_action_obligation": total, "members": len(members), "policy": policy},
+               "federal_action_obligation": total, "members": len(members), "policy": policy,
+               "subawards_received": received.meta.get("subaward_amount")},
         caveats=[FAMILY_NOTE] + ([BRAND_NOTE] if brands else []),
         loads=_load_info(snap, loads))
 
@@ -416,10 +428,17 @@ def award(snap: Snapshot, award_id: str, policy: str = "collapse",
     Per-transaction view: exact copies inside an API export are noise here, so the default
     policy collapses them (and says how many were dropped), as analyze.award does.
     """
+    from contractwatch.analyze import order_vehicle
+    from contractwatch.subcontracts import award_subawards
     from contractwatch.values.ids import PERMALINK
     from contractwatch.values.money import format_dollars
+    from contractwatch.vehicles import designates_vehicle
 
     key = award_id.strip().upper()
+    with snap.library:  # the library's own look-ups (precompiled SQL on its catalog)
+        is_vehicle = designates_vehicle(snap.catalog, key)
+    if is_vehicle:
+        return vehicle_page(snap, key)
     every = snap.rows(q.AWARD_ACTIONS, {"key": key})
     rows = [r for r in every if not (policy == "collapse" and r["is_copy"])]
     if not rows:
@@ -477,6 +496,16 @@ def award(snap: Snapshot, award_id: str, policy: str = "collapse",
                     snap.shown(q.AWARD_ACTIONS, {"key": key}), loads=loads,
                     sources=[rows_url(award=award_id, load=r["load_id"], row=r["source_row"])
                              for r in rows])
+    with snap.library:
+        on_vehicle = order_vehicle(snap.catalog, parent_key or parent)
+        subs = award_subawards(snap.catalog, key, latest["award_id_piid"], running)
+    if on_vehicle:
+        notes.append("the order's own ceiling and its vehicle's ceiling are different figures, "
+                     "shown side by side and never added")
+    if subs["exceeds_prime_obligations"]:
+        notes.append("the counted subawards of this award exceed its prime obligations: a "
+                     "reporting problem of the prime's, shown as reported")
+    tables = {"actions": actions, "siblings": siblings, **subaward_tables(subs)}
     facts = {"award_id_piid": latest["award_id_piid"], "award_keys": keys,
              "recipient_names": sorted({r["recipient_name"] for r in rows
                                         if r["recipient_name"]}),
@@ -488,10 +517,11 @@ def award(snap: Snapshot, award_id: str, policy: str = "collapse",
              "usaspending_permalink": latest["usaspending_permalink"],
              "first_action_date": rows[0]["action_date"],
              "last_action_date": latest["action_date"], "policy": policy,
-             "source_rows": rows_url(award=award_id)}
+             "source_rows": rows_url(award=award_id), "vehicle": on_vehicle,
+             "subawards_total": subs["total"]}
     return Page(
         f"Award {latest['award_id_piid']}", "award.html",
-        tables={"actions": actions, "siblings": siblings},
+        tables=tables,
         charts={"timeline": ch.timeline(rows, ceiling)},
         facts=facts,
         caveats=notes + [
@@ -500,6 +530,56 @@ def award(snap: Snapshot, award_id: str, policy: str = "collapse",
             "ceiling = the award's own potential value from its latest action, never summed; "
             "its vehicle's ceiling is a different number"],
         loads=_load_info(snap, loads))
+
+
+SUBAWARD_COLUMNS = ["subaward_number", "subawardee_name", "subaward_amount",
+                    "subaward_action_date", "subaward_report_id",
+                    "subaward_report_last_modified_date", "subaward_description"]
+
+
+def subaward_tables(subs: dict[str, Any]) -> dict[str, Table]:
+    """An award's subawards (subcontracts.award_subawards): counted ones, and re-filings."""
+    from contractwatch.subcontracts import NOT_ADDED, RULE
+
+    counted = Table("Subawards (below the prime, each counted once)", SUBAWARD_COLUMNS,
+                    subs["subawards"], caveats=[f"{RULE}; {NOT_ADDED}"] if subs["subawards"]
+                    else [])
+    aside = Table("Re-filed subaward reports set aside (not counted)", SUBAWARD_COLUMNS,
+                  subs["set_aside"], caveats=["earlier reports of a subaward counted above: "
+                                              "each is the subaward's total as of its report, "
+                                              "so adding them would count it again"]
+                  if subs["set_aside"] else [])
+    if not subs["subawards"]:
+        counted.unavailable = "no subaward reported under this award in the store"
+    return {"subawards": counted, "subawards_set_aside": aside}
+
+
+def vehicle_page(snap: Snapshot, key: str) -> Page:
+    """A vehicle (IDV): holder, type, its own ceiling, its orders and siblings (the library's
+    vehicles.vehicle, as `contractwatch award <IDV>`)."""
+    from contractwatch.vehicles import vehicle
+
+    with snap.library:
+        result = vehicle(snap.catalog, key, "keep")
+    m = result.meta
+    orders = Table("Orders placed under the vehicle (and under its child vehicles)",
+                   ["level", "award_id_piid", "recipient_name", "obligated", "own_ceiling",
+                    "first_action_date", "last_action_date", "actions", "award_key"],
+                   result.rows, result.sql,
+                   caveats=["each order's own ceiling, beside the vehicle's: never added up"],
+                   sources=[rows_url(award=r["award_key"]) for r in result.rows])
+    siblings = Table("Sibling vehicles of the same solicitation (a multiple-award program)",
+                     ["vehicle_key", "holder", "ceiling", "source"], m["siblings"],
+                     caveats=["each sibling's own ceiling, never added: a program's ceiling "
+                              "is often repeated on every sibling"] if m["siblings"] else [])
+    if not m["siblings"]:
+        siblings.unavailable = ("no sibling vehicle in the store" if m["solicitation_identifier"]
+                                else "solicitation unknown: siblings cannot be found")
+    return Page(f"Vehicle {m['vehicle_piid']}", "vehicle.html",
+                tables={"orders": orders, "siblings": siblings},
+                facts={k: v for k, v in m.items() if k != "siblings"}
+                | {"siblings": len(m["siblings"])},
+                caveats=result.caveats)
 
 
 # ---- search --------------------------------------------------------------------------------
