@@ -243,6 +243,9 @@ class Rules:
         return None
 
 
+CACHE_TEXTS = 100_000  # descriptions whose phrases a matcher remembers (repeats are common)
+
+
 @dataclass(frozen=True)
 class Phrase:
     tag: str
@@ -300,6 +303,8 @@ class Matcher:
             for p in self.by_stem.get(w[:3], ()):
                 if w.startswith(p.words[0]):
                     hits.add(p)
+        if len(self._phrases) >= CACHE_TEXTS:  # bounded: a store of a million distinct texts
+            self._phrases.clear()
         found = self._phrases[text] = frozenset(hits)
         return found
 
