@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,6 +62,9 @@ COMMANDS: list[tuple[list[str], str]] = [
     (["resolve", "explain", "THE GEO GROUP, INC."],
      "SELECT DISTINCT recipient_name, recipient_uei FROM rows WHERE "
      "recipient_name = 'THE GEO GROUP, INC.'"),
+    (["watch", "check"],
+     "SELECT count(*), sum(federal_action_obligation) FROM rows WHERE "
+     "awarding_sub_agency_code = '7012' AND contains(upper(transaction_description), 'DETENTION')"),
 ]
 
 
@@ -70,42 +74,73 @@ def baseline_code(files: list[str], sql: str) -> str:
             f"con.sql({sql!r}).fetchall()\n")
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process): on a busy machine the CPU time is the
+    steadier measure; the wall time is what a person waits."""
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr.strip()[-500:]}")
-    return elapsed
+    return elapsed, (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", type=Path)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--only", help="only commands starting with this word")
+    ap.add_argument("--out", help="also write the table as JSON to this file")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     store = args.store or Path(tmp.name) / "store"
-    env = {**os.environ, "CONTRACTWATCH_STORE": str(store)}
+    # an installed package has its bytecode compiled; a development checkout may be told not
+    # to write it (PYTHONDONTWRITEBYTECODE), which would time the compiler, not the command
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["CONTRACTWATCH_STORE"] = str(store)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True,
+                   capture_output=True)
     if args.store is None:
         subprocess.run([*CW, "ingest", str(SHARED), "--format", "json"], env=env, check=True,
                        capture_output=True)
-        subprocess.run([*CW, "resolve", "--help"], env=env, check=True, capture_output=True)
+        subprocess.run([*CW, "resolve", "update"], env=env, check=True, capture_output=True)
+    watches = subprocess.run([*CW, "watch", "list", "--format", "json"], env=env, check=True,
+                             capture_output=True, text=True).stdout
+    if "bench-ice-detention" not in watches:  # `watch check` needs a watch to check
+        subprocess.run([*CW, "watch", "add", "bench-ice-detention", "--agency", "ICE",
+                        "--keyword", "detention"], env=env, check=True, capture_output=True)
     manifest = json.loads((store / "manifest.json").read_text())
     files = [str(store / "loads" / ld["load_id"] / "transactions.parquet")
              for ld in manifest["loads"]]
-    times: dict[int, tuple[list[float], list[float]]] = {i: ([], []) for i in
-                                                          range(len(COMMANDS))}
-    for cmd, _ in COMMANDS:  # one warm-up each: file cache, .pyc files
+    chosen = [(c, q) for c, q in COMMANDS if not args.only or c[0] == args.only]
+    runs: dict[int, tuple[list[tuple[float, float]], list[tuple[float, float]]]] = {
+        i: ([], []) for i in range(len(chosen))}
+    for cmd, _ in chosen:  # one warm-up each: file cache, .pyc files
         timed([*CW, *cmd], env)
+    loads = [os.getloadavg()[0]]
     for _ in range(args.repeat):
-        for i, (cmd, sql) in enumerate(COMMANDS):
-            times[i][0].append(timed([*CW, *cmd], env))
-            times[i][1].append(timed([sys.executable, "-c", baseline_code(files, sql)], env))
-    print(f"{'command':<48} {'contractwatch':>13} {'plain DuckDB':>12} {'ratio':>6}")
-    for i, (cmd, _) in enumerate(COMMANDS):
-        ours, base = (statistics.median(x) for x in times[i])
-        print(f"{' '.join(cmd):<48} {ours:>12.2f}s {base:>11.2f}s {ours / base:>6.2f}")
+        for i, (cmd, sql) in enumerate(chosen):
+            runs[i][0].append(timed([*CW, *cmd], env))
+            runs[i][1].append(timed([sys.executable, "-c", baseline_code(files, sql)], env))
+        loads.append(os.getloadavg()[0])
+    rows = []
+    print(f"load average (1 min) during the run: {min(loads):.1f}-{max(loads):.1f}; "
+          f"{os.cpu_count()} cores; median of {args.repeat}")
+    print(f"{'command':<44} {'wall':>6} {'base':>6} {'ratio':>6}   {'CPU':>6} {'base':>6} "
+          f"{'ratio':>6}")
+    for i, (cmd, _) in enumerate(chosen):
+        ours, base = runs[i]
+        w, bw = (statistics.median(t[0] for t in x) for x in (ours, base))
+        c, bc = (statistics.median(t[1] for t in x) for x in (ours, base))
+        rows.append({"command": " ".join(cmd), "wall": w, "baseline_wall": bw, "cpu": c,
+                     "baseline_cpu": bc})
+        print(f"{' '.join(cmd):<44} {w:>5.2f}s {bw:>5.2f}s {w / bw:>6.2f}   {c:>5.2f}s "
+              f"{bc:>5.2f}s {c / bc:>6.2f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps({"load_average": [min(loads), max(loads)],
+                                              "repeat": args.repeat, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

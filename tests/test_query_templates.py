@@ -22,6 +22,13 @@ def test_shipped_templates_match_the_expressions():
         "data/query_templates.json is stale: run `python -m contractwatch.queries`")
 
 
+def test_one_template_is_read_as_the_whole_file_reads_it():
+    whole = queries.templates()
+    assert {name: queries.template(name) for name in whole} == whole
+    with pytest.raises(KeyError):
+        queries.template("top:no-such-query:keep:disjoint")
+
+
 def test_values_are_filled_in_as_quoted_literals():
     sql = "SELECT * FROM t WHERE a = '§recipient§' AND b = CAST('§fy§' AS BIGINT) LIMIT " \
         f"{queries.LIMIT_MARK}"

@@ -9,10 +9,11 @@ import sys
 
 def main() -> None:
     try:
-        from contractwatch.cli import app, quiet_anywhere
+        from contractwatch.cli import commands_for, quiet_anywhere
         from contractwatch.cli.errors import run_safely
 
         quiet_anywhere()
+        app = commands_for(sys.argv[1:])  # only the named command's module (see cli)
     except KeyboardInterrupt:
         print("interrupted before the command started; the store is unchanged", file=sys.stderr)
         sys.exit(130)

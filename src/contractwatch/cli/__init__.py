@@ -2,21 +2,68 @@
 
 Each command parses options, calls one library function and renders its result. Command
 groups live in their own modules and register themselves on `app`.
+
+A command line names one command, so the start (`commands_for`) imports only the module
+that defines it: Typer builds every registered command's options from its signature on each
+run (~40 ms for all of them), and the other modules' imports would be paid for nothing. `--help`, an unknown
+name or `contractwatch.cli.app` (tests, the docs) load every module.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
-from contractwatch.cli import (
-    commands,  # noqa: F401  (registers the commands)
-    purpose,  # noqa: F401  (purpose tags)
-    resolve,  # noqa: F401
-    serve,  # noqa: F401  (the web app)
-    sync,  # noqa: F401  (sync, enrich)
-    watch,  # noqa: F401  (watch, report, export)
-)
-from contractwatch.cli.app import app, state
+from contractwatch.cli.app import state
+
+# importing the submodule `app` bound its name here; `app` means the Typer app (__getattr__)
+globals().pop("app", None)
+
+# the modules that register commands, in the order `--help` lists them
+MODULES = ("commands", "purpose", "resolve", "serve", "sync", "watch")
+# which module defines each top-level command (a name missing here loads every module)
+COMMAND_MODULE = {
+    "ingest": "commands", "status": "commands", "top": "commands", "trend": "commands",
+    "award": "commands", "search": "commands", "company": "resolve", "resolve": "resolve",
+    "serve": "serve", "sync": "sync", "enrich": "sync", "watch": "watch", "report": "watch",
+    "export": "watch", "purpose": "purpose",
+}
+# global options that take a value (they may come before the command's name)
+VALUE_OPTIONS = ("--store", "--duplicates", "--engine")
+
+
+def load_commands(modules: tuple[str, ...] = MODULES) -> Any:
+    """Register the commands of `modules` on the app and return it."""
+    for name in modules:
+        importlib.import_module(f"contractwatch.cli.{name}")
+    from contractwatch.cli.app import app
+
+    return app
+
+
+def command_module(args: list[str]) -> str | None:
+    """The module defining the command `args` name, None when unsure (then load all)."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in VALUE_OPTIONS:
+            i += 2
+        elif arg.startswith("--") and "=" in arg and arg.split("=")[0] in VALUE_OPTIONS:
+            i += 1
+        elif arg in ("--quiet", "-q"):
+            i += 1
+        elif arg.startswith("-"):
+            return None  # --help, --version, or something to complain about with every name
+        else:
+            return COMMAND_MODULE.get(arg)
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the whole command tree, as the tests and the docs see it
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
@@ -25,6 +72,12 @@ def main() -> None:
     from contractwatch.__main__ import main as start
 
     start()
+
+
+def commands_for(args: list[str]) -> Any:
+    """The app with the commands `args` (a command line without the program) may run."""
+    module = command_module(args)
+    return load_commands((module,) if module else MODULES)
 
 
 def quiet_anywhere() -> None:
@@ -39,4 +92,4 @@ def quiet_anywhere() -> None:
         sys.argv = [sys.argv[0], *[a for i, a in enumerate(args) if i >= end or a != "--quiet"]]
 
 
-__all__ = ["app", "main", "state"]
+__all__ = ["app", "commands_for", "load_commands", "main", "state"]
