@@ -62,7 +62,7 @@ def families_paths() -> list[str]:
 
 # ---- stored results -----------------------------------------------------------------------
 
-STORED_FORMAT = "1"  # raise when what is stored, or how it is computed, changes
+STORED_FORMAT = "2"  # raise when what is stored, or how it is computed, changes
 KEEP_VERSIONS = 3  # older versions stay a while for processes still reading them
 
 
@@ -129,6 +129,7 @@ def _write_resolution(catalog: Catalog, policy: str, folder: Path) -> None:
     import pyarrow.parquet as pq
 
     from contractwatch.resolve import INPUT_COLUMNS, resolve
+    from contractwatch.resolve.names import match_key
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     t = catalog.transactions(policy)
@@ -138,7 +139,10 @@ def _write_resolution(catalog: Catalog, policy: str, folder: Path) -> None:
     mapping = res.mapping
     keys = [_row_key([r[c] for c in KEY_COLUMNS]) for r in mapping.select(KEY_COLUMNS)
             .to_pylist()]
-    pq.write_table(mapping.append_column("_rk", pa.array(keys, pa.string())),
+    # the name as `resolve explain` compares it, so a look-up reads only its own rows
+    match_keys = [match_key(n) for n in mapping.column("recipient_name").to_pylist()]
+    pq.write_table(mapping.append_column("_rk", pa.array(keys, pa.string()))
+                   .append_column("_mk", pa.array(match_keys, pa.string())),
                    folder / "mapping.parquet")
     if res.scores is not None:
         pq.write_table(res.scores, folder / "scores.parquet")
@@ -154,7 +158,7 @@ def resolution(catalog: Catalog, policy: str = "keep") -> Any:
 
     return _read_resolution(catalog, policy, "arrow",
                             lambda path: pq.read_table(path).drop_columns(
-                                [c for c in ("_rk",) if c in pq.read_schema(path).names]))
+                                [c for c in HIDDEN if c in pq.read_schema(path).names]))
 
 
 def resolution_rows(catalog: Catalog, policy: str = "keep") -> Any:
@@ -182,10 +186,14 @@ def _read_resolution(catalog: Catalog, policy: str, kind: str,
     return res
 
 
-def _parquet_rows(catalog: Catalog, path: Path) -> list[dict[str, Any]]:
-    rows = catalog.fetch(f"SELECT * FROM read_parquet('{_quoted(path)}')")
+HIDDEN = ("_rk", "_mk")  # the stored mapping's look-up keys, not part of a resolution
+
+
+def _parquet_rows(catalog: Catalog, path: Path, where: str = "") -> list[dict[str, Any]]:
+    rows = catalog.fetch(f"SELECT * FROM read_parquet('{_quoted(path)}') {where}")
     for row in rows:
-        row.pop("_rk", None)
+        for hidden in HIDDEN:
+            row.pop(hidden, None)
     return rows
 
 
@@ -327,13 +335,45 @@ def family_totals(catalog: Catalog, policy: str = "keep") -> dict[str, Any]:
 
 def family_candidates(catalog: Catalog, policy: str = "keep") -> list[Any]:
     """Every family as a look-up candidate: its name and its brands' names win outright;
-    its members' and organisations' spellings are matched by words."""
+    its members' and organisations' spellings are matched by words. Stored beside the
+    resolution they come from (with the whole store's family ranking as their weights), so
+    a look-up reads one small file instead of ranking every family."""
+    from decimal import Decimal
+
     from contractwatch.lookup import Candidate
-    from contractwatch.resolve.brands import load_brands
 
     cache_key = f"family_candidates:{policy}"
     if cache_key in catalog._cache:
         return catalog._cache[cache_key]
+    folder = candidates_folder(catalog, policy)
+    stored = json.loads((folder / "candidates.json").read_text(encoding="utf-8"))
+    catalog._cache[cache_key] = [
+        Candidate(key=c["key"], label=c["label"], names=c["names"],
+                  weight=Decimal(c["weight"]) if c["weight"] is not None else 0,
+                  exact=c["exact"], source=c["source"]) for c in stored]
+    return catalog._cache[cache_key]
+
+
+def candidates_folder(catalog: Catalog, policy: str = "keep") -> Path:
+    """The stored look-up candidates: a version per resolution and brands file."""
+    shipped = resources.files("contractwatch.data").joinpath("brands.yaml")
+    version = _version(catalog, policy, families_folder(catalog, policy).name,
+                       files=[Path(str(shipped))])
+    return _stored(catalog, f"candidates-{policy}", version,
+                   lambda folder: _write_candidates(catalog, policy, folder))
+
+
+def _write_candidates(catalog: Catalog, policy: str, folder: Path) -> None:
+    rows = [{"key": c.key, "label": c.label, "names": c.names,
+             "weight": None if c.weight is None else str(c.weight), "exact": c.exact,
+             "source": c.source} for c in _compute_candidates(catalog, policy)]
+    (folder / "candidates.json").write_text(json.dumps(rows), encoding="utf-8")
+
+
+def _compute_candidates(catalog: Catalog, policy: str) -> list[Any]:
+    from contractwatch.lookup import Candidate
+    from contractwatch.resolve.brands import load_brands
+
     brands: dict[str, list[str]] = {}
     for rule in load_brands():
         if rule.family_id:
@@ -352,8 +392,7 @@ def family_candidates(catalog: Catalog, policy: str = "keep") -> list[Any]:
         for name in (r["recipient_name"], r["organisation_name"]):
             if name and name not in c.names:
                 c.names.append(name)
-    catalog._cache[cache_key] = list(families.values())
-    return catalog._cache[cache_key]
+    return list(families.values())
 
 
 def find_family(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, Any]:
@@ -517,9 +556,24 @@ def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str
 
 
 def explain_name(catalog: Catalog, name: str, policy: str = "keep") -> dict[str, Any]:
-    from contractwatch.resolve import explain
+    """Why `name` sits in its family. Reads only the rows of that name (by its stored match
+    key) and the scored pairs of their organisations: the same answer as explaining over
+    the whole resolution, without comparing every stored name in Python."""
+    from contractwatch import queries
+    from contractwatch.resolve import Resolution, explain
+    from contractwatch.resolve.names import match_key
 
-    out = explain(resolution_rows(catalog, policy), name)
+    folder = families_folder(catalog, policy)
+    meta = json.loads((folder / "evidence.json").read_text(encoding="utf-8"))
+    mapping = _parquet_rows(catalog, folder / "mapping.parquet",
+                            f"WHERE _mk = {queries.sql_literal(match_key(name))}")
+    scores = None
+    if (folder / "scores.parquet").exists():
+        ids = ", ".join(queries.sql_literal(r["organisation_id"]) for r in mapping) or "NULL"
+        scores = _parquet_rows(catalog, folder / "scores.parquet",
+                               f"WHERE unique_id_l IN ({ids}) OR unique_id_r IN ({ids})")
+    out = explain(Resolution(mapping=mapping, scores=scores, org_names=meta["org_names"],
+                             evidence=meta["evidence"], threshold=meta["threshold"]), name)
     if not out["organisations"]:
         raise LookupError(f"no recipient named {name!r} in the store")
     return out

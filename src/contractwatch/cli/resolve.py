@@ -91,10 +91,11 @@ def update() -> None:
 
     Example: contractwatch ingest new.zip && contractwatch resolve update
     """
-    from contractwatch.companies import brands_folder, families_folder
+    from contractwatch.companies import brands_folder, candidates_folder, families_folder
 
     catalog = state.catalog()
-    for folder in (families_folder(catalog, state.policy), brands_folder(catalog)):
+    for folder in (families_folder(catalog, state.policy), brands_folder(catalog),
+                   candidates_folder(catalog, state.policy)):
         tell(f"stored {folder}")
 
 
