@@ -435,9 +435,9 @@ def _entities(model: Any, rows: list[dict[str, Any]], families: dict[str, dict[s
 def _families(catalog: Catalog, policy: str, report: ExportReport) -> dict[str, dict[str, Any]]:
     """Recipient name → its family link where the family is stated, not matched."""
     try:
-        from contractwatch.companies import resolution
+        from contractwatch.companies import resolution_rows
 
-        mapping = resolution(catalog, policy).mapping.to_pylist()
+        mapping = resolution_rows(catalog, policy).mapping  # read by DuckDB: no Arrow
     except Exception as exc:  # the resolution layer is optional here
         report.notes.append(f"no Ownership entities: the resolution layer is unavailable "
                             f"({type(exc).__name__}: {exc})")

@@ -1,8 +1,7 @@
 """Optional parts: what only some users need installs as an extra, and a command that needs a
 missing one says which to install, in one line.
 
-    pip install 'contractwatch[web]'     the web app (FastAPI, Uvicorn) and its charts
-    pip install 'contractwatch[charts]'  charts in reports (Altair, vl-convert)
+    pip install 'contractwatch[web]'     the web app (FastAPI, Uvicorn)
     pip install 'contractwatch[ftm]'     FollowTheMoney export (followthemoney, with PyICU)
     pip install 'contractwatch[match]'   the name matcher behind families (Splink)
     pip install 'contractwatch[spark]'   the Spark engine (PySpark; needs Java 17)

@@ -194,15 +194,9 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
     from contractwatch import charts as ch
     from contractwatch.agencies import resolve_agency
     from contractwatch.analyze import top, trend
-    from contractwatch.extras import installed
 
     if not catalog.loads:
         raise LookupError("the store is empty: run `contractwatch ingest` first")
-    left_out = []
-    if charts and not installed("altair", "vl_convert"):
-        charts = False
-        left_out = ["charts left out: they need Altair and vl-convert, which are not "
-                    "installed (install contractwatch[charts])"]
     a = resolve_agency(agency)
     f_all = Filters(agency=a.code, purpose=purpose)
     f = Filters(agency=a.code, fy=fy, purpose=purpose)
@@ -301,7 +295,7 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
         "first_action_date": in_scope["first"],
         "last_action_date": in_scope["last"],
     }
-    notes = caveats(catalog, f, policy) + caveats(catalog, f_all, policy, copies=0) + left_out
+    notes = caveats(catalog, f, policy) + caveats(catalog, f_all, policy, copies=0)
     if policy == "keep":
         notes.append("duplicate policy 'keep': every row of an export counts toward totals")
     if fy_row and summary["last_action_date"] and summary["last_action_date"] < date(fy, 9, 30):

@@ -38,7 +38,7 @@ def serve(
     """
     from contractwatch.extras import require
 
-    require("web", "contractwatch serve", "fastapi", "uvicorn", "altair", "vl_convert")
+    require("web", "contractwatch serve", "fastapi", "uvicorn")
     import uvicorn
     from rich.console import Console
 

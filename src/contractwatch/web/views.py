@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from contractwatch import charts as ch
 from contractwatch.analyze import Filters, caveats
 from contractwatch.companies import BRAND_NOTE
 from contractwatch.store import Catalog, Store
-from contractwatch.web import charts as ch
 from contractwatch.web import queries as q
 from contractwatch.web.queries import Snapshot
 
