@@ -216,12 +216,33 @@ def _write_brands(catalog: Catalog, folder: Path) -> None:
     import pyarrow.parquet as pq
 
     from contractwatch.resolve import detect_brands
+    from contractwatch.resolve.brands import load_brands
 
-    t = catalog.transactions_all()
-    descriptions = catalog.con.to_pyarrow(
-        t.select("transaction_description").distinct()).column(0).to_pylist()
-    pq.write_table(detect_brands(sorted(d for d in descriptions if d is not None)),
-                   folder / "brands.parquet")
+    if catalog.engine == "duckdb":  # cw_rows is every stored row (transactions_all)
+        catalog.raw_tables()
+        descriptions = [r["d"] for r in catalog.fetch(
+            "SELECT DISTINCT transaction_description AS d FROM cw_rows")]
+    else:
+        t = catalog.transactions_all()
+        descriptions = catalog.con.to_pyarrow(
+            t.select("transaction_description").distinct()).column(0).to_pylist()
+    rules = load_brands()
+    found = brand_candidates(sorted(d for d in descriptions if d is not None), rules)
+    pq.write_table(detect_brands(found, rules), folder / "brands.parquet")
+
+
+def brand_candidates(descriptions: list[str], rules: list[Any]) -> list[str]:
+    """The descriptions that any brand pattern matches at all: the only ones that can name a
+    brand (exclusions only ever take hits away). One combined regex search per description
+    instead of every rule's, which makes brand detection over a whole store ~20x cheaper."""
+    import re
+
+    try:
+        anything = re.compile("|".join(f"(?:{p.pattern})" for r in rules for p in r.patterns))
+    except re.error:  # a pattern that cannot be combined: check every description
+        return descriptions
+    space = re.compile(r"\s+")
+    return [d for d in descriptions if anything.search(space.sub(" ", d.upper()))]
 
 
 def attach_families(catalog: Catalog, policy: str) -> str:

@@ -234,6 +234,17 @@ def _sql_value(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def create_values_table(con: Any, name: str, columns: list[tuple[str, str]],
+                        rows: list[tuple[Any, ...]]) -> None:
+    """A small table from Python rows, as SQL text (registering Arrow or binding parameters
+    would import pandas and NumPy: a quarter of a second)."""
+    con.execute(f"CREATE OR REPLACE TABLE {name} ("
+                + ", ".join(f"{c} {kind}" for c, kind in columns) + ")")
+    if rows:
+        con.execute(f"INSERT INTO {name} VALUES " + ", ".join(
+            "(" + ", ".join(_sql_value(v) for v in row) + ")" for row in rows))
+
+
 def _arrow(columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> Any:
     import pyarrow as pa
 
@@ -633,13 +644,7 @@ class Catalog:
 
     def _values_table(self, name: str, columns: list[tuple[str, str]],
                       rows: list[tuple[Any, ...]]) -> None:
-        """A small table from Python rows, as SQL text (DuckDB's parameter binding would
-        import pandas and NumPy, a quarter of a second)."""
-        self.duck.execute(f"CREATE OR REPLACE TABLE {name} ("
-                          + ", ".join(f"{c} {kind}" for c, kind in columns) + ")")
-        if rows:
-            self.duck.execute(f"INSERT INTO {name} VALUES " + ", ".join(
-                "(" + ", ".join(_sql_value(v) for v in row) + ")" for row in rows))
+        create_values_table(self.duck, name, columns, rows)
 
     # raw tables -------------------------------------------------------------------------
     def _files(self, name: str) -> list[str]:

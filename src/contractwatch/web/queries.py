@@ -28,16 +28,19 @@ from typing import Any
 
 from contractwatch.analyze import Filters
 from contractwatch.catalog_file import VIEWS_JSON
-from contractwatch.companies import KEY_COLUMNS, SEP
+from contractwatch.companies import KEY_COLUMNS
 from contractwatch.store import (
+    COVERAGE_COLUMNS,
+    LOADS_COLUMNS,
     Catalog,
     LoadRecord,
     Store,
     committed_files,
-    coverage_arrow,
+    coverage_rows,
+    create_values_table,
     duckdb_config,
     loads_are_disjoint,
-    loads_arrow,
+    loads_rows,
     vintage_order,
 )
 
@@ -166,11 +169,9 @@ class Snapshot:
         if len(files) != len(self.loads):  # the catalog names the lost file
             self.catalog.transactions_all()
         copies = committed_files(root, self.loads, "copies.parquet")
-        for name, data in (("cw_loads", loads_arrow(self.loads)),
-                           ("cw_coverage", coverage_arrow(self.loads))):
-            self.con.register(f"{name}_arrow", data)
-            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")
-            self.con.unregister(f"{name}_arrow")
+        create_values_table(self.con, "cw_loads", LOADS_COLUMNS, loads_rows(self.loads))
+        create_values_table(self.con, "cw_coverage", COVERAGE_COLUMNS,
+                            coverage_rows(self.loads))
         if files:
             self.con.execute(f"CREATE VIEW cw_rows AS SELECT * FROM read_parquet({files!r})")
         else:
@@ -291,44 +292,36 @@ class Snapshot:
 
     # ---- families and brands (computed once per snapshot) ------------------------------------
     def families(self) -> None:
-        """Create web_families: resolution key → organisation and family (library resolve)."""
+        """Create web_families: resolution key → organisation and family, read from the
+        resolution the library stores (`companies.families_folder`, computed when missing)."""
         with self._sections:
             if self._families_ready:
                 return
-            import pyarrow as pa
-
-            from contractwatch.companies import resolution
+            from contractwatch.companies import families_folder
 
             with self.library:
-                mapping = resolution(self.catalog, self.policy).mapping
-            keys = [SEP.join("" if r[c] is None else str(r[c]) for c in KEY_COLUMNS)
-                    for r in mapping.select(KEY_COLUMNS).to_pylist()]
-            table = pa.table({"resolution_key": keys, **{c: mapping.column(c) for c in (
-                "organisation_id", "organisation_name", "family_id", "family_name",
-                "family_source")}})
-            cur = self.con.cursor()
-            cur.register("web_families_in", table)
-            cur.execute("CREATE OR REPLACE TABLE web_families AS "
-                        "SELECT DISTINCT ON (resolution_key) * FROM web_families_in")
-            cur.unregister("web_families_in")
+                mapping = families_folder(self.catalog, self.policy) / "mapping.parquet"
+            path = str(mapping).replace("'", "''")
+            # _rk is the resolution key (companies._row_key over KEY_COLUMNS), stored with it
+            self.con.cursor().execute(
+                "CREATE OR REPLACE TABLE web_families AS SELECT DISTINCT ON (_rk) "
+                "_rk AS resolution_key, organisation_id, organisation_name, family_id, "
+                f"family_name, family_source FROM read_parquet('{path}')")
             self._families_ready = True
 
     def brands(self) -> None:
-        """Create web_brands: description → brand named in it (library brand rules)."""
+        """Create web_brands: description → brand named in it, read from the brands the
+        library stores for every stored description (`companies.brands_folder`)."""
         with self._sections:
             if self._brands_ready:
                 return
-            from contractwatch.resolve import detect_brands
-            from contractwatch.resolve.brands import load_brands
+            from contractwatch.companies import brands_folder
 
-            rules = load_brands()
-            descriptions = [r["d"] for r in self.rows(
-                "SELECT DISTINCT transaction_description AS d FROM web_rows "
-                "WHERE transaction_description IS NOT NULL")]
-            cur = self.con.cursor()
-            cur.register("web_brands_in", detect_brands(candidates(descriptions, rules), rules))
-            cur.execute("CREATE OR REPLACE TABLE web_brands AS SELECT * FROM web_brands_in")
-            cur.unregister("web_brands_in")
+            with self.library:
+                stored = brands_folder(self.catalog) / "brands.parquet"
+            path = str(stored).replace("'", "''")
+            self.con.cursor().execute("CREATE OR REPLACE TABLE web_brands AS SELECT * FROM "
+                                      f"read_parquet('{path}')")
             self._brands_ready = True
 
     def purposes(self) -> None:
@@ -361,18 +354,6 @@ class Snapshot:
             found = self.catalog.execute_arrow(
                 d.filter(d.contract_award_unique_key.isin(keys))).to_pylist()
         return found[0] if found else None
-
-
-def candidates(descriptions: list[str], rules: list[Any]) -> list[str]:
-    """The descriptions that any brand pattern matches at all: the only ones that can name a
-    brand (exclusions only ever take hits away). One combined regex search per description
-    instead of every rule's, which makes brand detection over a whole store ~20x cheaper."""
-    try:
-        anything = re.compile("|".join(f"(?:{p.pattern})" for r in rules for p in r.patterns))
-    except re.error:  # a pattern that cannot be combined: check every description
-        return descriptions
-    space = re.compile(r"\s+")
-    return [d for d in descriptions if anything.search(space.sub(" ", d.upper()))]
 
 
 # ---- SQL texts --------------------------------------------------------------------------------
