@@ -5,8 +5,8 @@ groups live in their own modules and register themselves on `app`.
 
 A command line names one command, so the start (`commands_for`) imports only the module
 that defines it: Typer builds every registered command's options from its signature on each
-run (~40 ms for all of them), and the other modules' imports would be paid for nothing. `--help`, an unknown
-name or `contractwatch.cli.app` (tests, the docs) load every module.
+run (~40 ms for all of them), and the other modules' imports would be paid for nothing.
+`--help`, an unknown name or `contractwatch.cli.app` (tests, the docs) load every module.
 """
 
 from __future__ import annotations
