@@ -378,10 +378,10 @@ def family_candidates(catalog: Catalog, policy: str = "keep") -> list[Any]:
 def candidates_folder(catalog: Catalog, policy: str = "keep") -> Path:
     """The stored look-up candidates: a version per resolution and brands file."""
     shipped = resources.files("contractwatch.data").joinpath("brands.yaml")
-    version = _version(catalog, policy, families_folder(catalog, policy).name,
-                       files=[Path(str(shipped))])
-    return _stored(catalog, f"candidates-{policy}", version,
-                   lambda folder: _write_candidates(catalog, policy, folder))
+    version = stored_version(catalog, policy, families_folder(catalog, policy).name,
+                             files=[Path(str(shipped))])
+    return stored_folder(catalog, f"candidates-{policy}", version,
+                         lambda folder: _write_candidates(catalog, policy, folder))
 
 
 def _write_candidates(catalog: Catalog, policy: str, folder: Path) -> None:
