@@ -10,7 +10,8 @@ from contractwatch.cli import app
 COMMANDS = ["ingest", "status", "top", "trend", "award", "search", "company", "serve", "sync",
             "enrich", "report", "export", "resolve explain", "resolve review", "resolve update",
             "watch add", "watch list", "watch remove", "watch check", "purpose list",
-            "purpose explain", "purpose judge", "purpose review", "purpose update"]
+            "purpose explain", "purpose judge", "purpose review", "purpose update",
+            "index"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

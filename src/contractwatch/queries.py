@@ -29,7 +29,7 @@ PARAMS = {
     "recipient": "string", "psc": "string", "naics": "string",
     # compared as DOUBLE: exact for amounts in cents below 10^13, and any number parses
     "min_amount": "float64", "max_amount": "float64",
-    "text": "string", "key": "string", "offset": "int64", "limit": "int64",
+    "text": "string", "key": "string", "keys": "string", "offset": "int64", "limit": "int64",
     "purpose": "string",
 }
 # `.limit()` takes a number, not an expression: this one stands for the limit in the text
@@ -105,6 +105,7 @@ def compile_all() -> dict[str, str]:
         analyze,
         companies,
         export,
+        meaning,
         purposes,
         report,
         subcontracts,
@@ -125,7 +126,8 @@ def compile_all() -> dict[str, str]:
                      *report.query_expressions(catalog, p),
                      *export.query_expressions(catalog, p),
                      *subcontracts.query_expressions(catalog, p),
-                     *vehicles.query_expressions(catalog, p)]
+                     *vehicles.query_expressions(catalog, p),
+                     *meaning.query_expressions(catalog, p)]
             for name, expr in named:
                 # without Ibis's indentation: a third of the size, as quick to read in
                 sql = catalog.to_sql(expr)

