@@ -149,7 +149,7 @@ def test_python_api_gives_the_cli_rows(ice_store, monkeypatch, capsys) -> None:
     assert [r["award_key"] for r in result.rows] == [r["award_key"] for r in cli_rows]
     assert [r["score_fused"] for r in result.rows] == [r["score_fused"] for r in cli_rows]
     assert result.columns[:3] == ["award_key", "award_id_piid", "recipient_name"]
-    with pytest.raises(ValueError, match="sort, offset and columns do not apply"):
+    with pytest.raises(ValueError, match="sort, offset, columns and by do not apply"):
         cw.open(ice_store.root).search("vests", meaning=True, offset=5)
 
 
