@@ -27,7 +27,7 @@ COMMAND_MODULE = {
     "ingest": "commands", "status": "commands", "top": "commands", "trend": "commands",
     "award": "commands", "search": "commands", "company": "resolve", "resolve": "resolve",
     "serve": "serve", "sync": "sync", "enrich": "sync", "watch": "watch", "report": "watch",
-    "export": "watch", "purpose": "purpose",
+    "export": "watch", "purpose": "purpose", "index": "commands",
 }
 # global options that take a value (they may come before the command's name)
 VALUE_OPTIONS = ("--store", "--duplicates", "--engine")
