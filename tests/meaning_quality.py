@@ -57,3 +57,12 @@ def recall_table(catalog: Any, queries: list[dict[str, Any]], modes: tuple[str, 
     table["mean"] = {m: sum(r[m] for r in table.values()) / max(len(queries), 1)
                      for m in modes}
     return table
+
+
+def labelled_queries() -> list[dict[str, Any]]:
+    """The labelled test queries (tests/data/purposes/queries.yaml, judged by reading), with
+    their wording: 'own' (the descriptions' words) or 'other' (said in other words)."""
+    from tests.purposes_truth import search_queries
+
+    return [{"query": q.query, "relevant": list(q.relevant), "wording": q.wording}
+            for q in search_queries()]

@@ -16,12 +16,14 @@ import pytest
 
 from tests.clitools import run_cli
 from tests.conftest import FPDS, TRANSACTIONS
-from tests.meaning_quality import dev_queries, recall_table
+from tests.meaning_quality import dev_queries, labelled_queries, recall_table
 
 pytest.importorskip("onnxruntime", reason="needs contractwatch[meaning]")
 
 # reported in docs/meaning.md (dev queries, sample store); the test fails below it - MARGIN
-REPORTED_HYBRID_MEAN = 0.432
+REPORTED_HYBRID_MEAN = 0.432  # dev queries
+REPORTED_LABELLED_MEAN = 0.46  # the 32 labelled queries (tests/data/purposes/queries.yaml)
+REPORTED_OTHER_MEAN = 0.297  # those of them worded in other words
 MARGIN = 0.03
 
 
@@ -166,43 +168,32 @@ def test_missing_extra_is_one_line_naming_it(ice_store, monkeypatch, capsys) -> 
     assert len(lines) == 1 and "contractwatch[meaning]" in lines[0], err
 
 
+def check_quality(catalog) -> None:
+    """Recall@20 no worse than docs/meaning.md reports (minus MARGIN), on the dev queries
+    and on the labelled test queries; hybrid beats keyword search on the queries worded
+    without the descriptions' words."""
+    dev = recall_table(catalog, dev_queries())
+    mean = dev.pop("mean")
+    assert mean["hybrid"] >= REPORTED_HYBRID_MEAN - MARGIN, dev
+    assert mean["hybrid"] > mean["keyword"]
+    assert sum(r["hybrid"] > r["keyword"] for r in dev.values()) > len(dev) / 2
+    queries = labelled_queries()
+    assert len(queries) >= 30
+    table = recall_table(catalog, queries)
+    assert table.pop("mean")["hybrid"] >= REPORTED_LABELLED_MEAN - MARGIN, table
+    other = [table[q["query"]] for q in queries if q["wording"] == "other"]
+    assert len(other) >= 10
+    assert sum(r["hybrid"] for r in other) > sum(r["keyword"] for r in other)
+    assert sum(r["hybrid"] for r in other) / len(other) >= REPORTED_OTHER_MEAN - MARGIN
+
+
 @pytest.mark.slow
-def test_recall_on_dev_queries_no_worse_than_reported(tmp_path_factory) -> None:
-    """The sample store (ICE+CBP FY2021-26, ICE FY2013-18): hybrid recall@20 on the dev
-    queries stays at what docs/meaning.md reports, and beats keyword search on queries worded
-    without the descriptions' words (all of the dev queries)."""
+def test_recall_no_worse_than_reported(tmp_path_factory) -> None:
+    """The sample store (ICE+CBP FY2021-26, ICE FY2013-18), indexed from scratch."""
     from contractwatch.ingest import ingest
     from contractwatch.store import Store
 
     store = Store(tmp_path_factory.mktemp("meaning-sample"))
     ingest(store, [FPDS], as_of="2018-12-31", progress=False)
     ingest(store, [TRANSACTIONS], as_of="2026-11-30", progress=False)
-    table = recall_table(store.connect(), dev_queries())
-    mean = table.pop("mean")
-    assert mean["hybrid"] >= REPORTED_HYBRID_MEAN - MARGIN, table
-    assert mean["hybrid"] > mean["keyword"]
-    assert sum(r["hybrid"] > r["keyword"] for r in table.values()) > len(table) / 2
-
-
-def test_web_search_by_meaning_is_the_library_result(ice_store) -> None:
-    import httpx
-
-    import contractwatch as cw
-    from tests.webtools import running_server
-
-    expected = cw.open(ice_store.root).search("bullet resistant vests", meaning=True,
-                                              agency="ICE", limit=25)
-    with running_server(ice_store.root) as base, httpx.Client(base_url=base,
-                                                              timeout=120) as client:
-        params = {"q": "bullet resistant vests", "agency": "ICE", "meaning": "1"}
-        page = client.get("/search.json", params=params)
-        assert page.status_code == 200, page.text
-        rows = page.json()["tables"]["results"]["rows"]
-        assert [r["award_key"] for r in rows] == [r["award_key"] for r in expected.rows]
-        assert [r["matched_passage"] for r in rows] == \
-            [r["matched_passage"] for r in expected.rows]
-        html = client.get("/search", params=params).text
-        assert 'name="meaning" type="checkbox" value="1" checked' in html
-        assert "passage that matched" in html
-        refused = client.get("/search.json", params={**params, "page": "2"})
-        assert refused.status_code == 400
+    check_quality(store.connect())
