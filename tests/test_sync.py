@@ -240,32 +240,159 @@ def test_a_failed_count_check_is_a_warning_not_a_failed_sync(tmp_path):
     assert store.loads() == loads
 
 
-def test_download_zip_with_subawards_loads_the_prime_rows_and_notes_the_rest(server, tmp_path):
-    """download/transactions serves Contracts_PrimeTransactions_*.csv and
-    Contracts_Subawards_*.csv; the sync loads the first and skips the second with a note
-    (header only: nothing to say; with rows: how many were not loaded)."""
+REAL = ROOT / "tests" / "data" / "real"
+REAL_DOWNLOADS = [REAL / "contracts_full" / "FY2026_012_Contracts_Full_20260909_1.csv",
+                  REAL / "contracts_prime_transactions" / "usaspending_transactions_lmt.csv"]
+FS_ORDER = "CONT_AWD_12024B26M0522_12C2_12024B24T7051_12C2"  # a real Forest Service order
+
+
+def subaward_report(number: str, amount: str, month: int) -> dict[str, str]:
+    """One Contracts_Subawards row (the official columns) below the real Forest Service
+    order; no public real subaward file exists, so the report itself is made up."""
     from tests.apiserver import SUBAWARD_COLUMNS
 
+    row = dict.fromkeys(SUBAWARD_COLUMNS, "")
+    row.update(prime_award_unique_key=FS_ORDER, prime_award_piid="12024B26M0522",
+               prime_award_awarding_agency_code="012",
+               prime_award_awarding_sub_agency_code="12C2",
+               prime_awardee_name="NOMADIC LAND CAMPS, LLC",
+               subaward_sam_report_id=f"{number}-{month}", subaward_sam_report_year="2026",
+               subaward_sam_report_month=str(month),
+               subaward_sam_report_last_modified_date=f"2026-{month:02d}-15 10:00:00+00",
+               subaward_number=number, subaward_amount=amount,
+               subaward_action_date="2026-08-01", subawardee_name="CAMP SUPPLY LLC")
+    return row
+
+
+def contract_rows(agency_name: str, since: str) -> list[dict[str, str]]:
+    """Rows of the real download files a contract-transaction download for the agency
+    selects: contract award types only (an IDV's rows have none), action date from since."""
+    return [r for path in REAL_DOWNLOADS for r in read_rows(path)
+            if r["awarding_sub_agency_name"] == agency_name and r["action_date"] >= since
+            and r["award_type_code"] in ("A", "B", "C", "D")]
+
+
+def test_via_download_loads_every_member_of_a_real_download(server, tmp_path):
+    """A download ZIP built from the real files: every column of its transactions kept, its
+    subaward member loaded as subawards; figures equal plain sums over the files' rows."""
+    server.download_files = REAL_DOWNLOADS
+    server.subaward_rows = [subaward_report("S-1", "1000.00", 8),
+                            subaward_report("S-1", "1500.00", 9),  # re-filed: counts once
+                            subaward_report("S-2", "250.50", 9)]
+    store = Store(tmp_path / "store")
+    with client_for(server) as c:
+        report = sync(store, make_query("FS", "2025-10-01", via="download"),
+                      api_url=server.url, client=c)
+    expected = contract_rows("Forest Service", "2025-10-01")
+    assert len(expected) == 5 and report.rows_fetched == report.expected_rows == 5
+    assert report.complete and report.downloads >= 1
+    # the test server serves the same subaward rows with every window: the second copy of
+    # the member is the same bytes, nothing to add
+    assert set(report.ingest_status.split(", ")) <= {"loaded", "already-loaded"}
+    assert report.subaward_rows == 3 * report.downloads
+    assert not [w for w in report.warnings if "counted" in w or "not loaded" in w]
+    catalog = store.connect()
+    t = catalog.transactions("keep")
+    got = catalog.execute_arrow(t.group_by("fiscal_year").aggregate(
+        total=t.federal_action_obligation.sum(), n=t.count())).to_pylist()
+    plain = sum((Decimal(r["federal_action_obligation"]) for r in expected), Decimal("0"))
+    assert got == [{"fiscal_year": 2026, "total": plain, "n": 5}]  # 156,673.00
+    # every column of the file is kept: a source column queryable by name, as in the file
+    kept = {ld.load_id: ld.source_columns for ld in catalog.loads}
+    assert all(len(cols) > 200 for cols in kept.values() if cols)
+    from contractwatch.analyze import Filters, award, top
+
+    by_office = top(catalog, None, Filters(), limit=0, columns="funding_office_name")
+    plain_office: dict[str, Decimal] = {}
+    for r in expected:
+        plain_office[r["funding_office_name"]] = plain_office.get(
+            r["funding_office_name"], Decimal("0")) + Decimal(r["federal_action_obligation"])
+    assert {r["funding_office_name"]: r["federal_action_obligation"]
+            for r in by_office.rows} == plain_office
+    subs = award(catalog, "12024B26M0522").meta["subawards"]
+    assert subs["total"] == Decimal("1500.00") + Decimal("250.50")
+    # a rerun with nothing new at the API fetches nothing and changes nothing
+    loads = store.loads()
+    with client_for(server) as c:
+        again = sync(store, make_query("FS", "2025-10-01", via="download"),
+                     api_url=server.url, client=c)
+    assert again.mode == "up-to-date" and store.loads() == loads
+
+
+def test_incremental_download_leaves_out_rows_outside_the_range(server, tmp_path):
+    """An incremental run's download (last-modified window) holds rows acted on before the
+    query's start: left out of the ZIP's transaction member unless they revise a stored row;
+    what stays keeps every column."""
+    server.download_files = REAL_DOWNLOADS
+    store = Store(tmp_path / "store")
+    query = make_query("FS", "2026-07-20", via="download")
+    with client_for(server) as c:
+        sync(store, query, api_url=server.url, client=c)
+        server.dataset.as_of = "2026-09-10"  # the API's data moved on
+        again = sync(store, query, api_url=server.url, client=c)
+    in_range = contract_rows("Forest Service", "2026-07-20")
+    before = [r for r in contract_rows("Forest Service", "2025-10-01")
+              if r["action_date"] < "2026-07-20"]
+    assert again.mode == "incremental" and again.rows_outside_range == len(before) == 2
+    assert again.rows_fetched == len(in_range) == 3
+    assert again.new == again.changed == 0  # the same rows: the same bytes, nothing to add
+    catalog = store.connect()
+    t = catalog.transactions("keep")
+    (got,) = catalog.execute_arrow(t.aggregate(total=t.federal_action_obligation.sum(),
+                                               n=t.count())).to_pylist()
+    assert got == {"total": sum((Decimal(r["federal_action_obligation"]) for r in in_range),
+                                Decimal("0")), "n": 3}
+    assert all(len(ld.source_columns) > 200 for ld in catalog.loads
+               if ld.source_format == "usaspending-prime-transactions")
+
+
+def test_via_download_refuses_a_broken_member_and_leaves_the_store_as_it_was(
+        server, tmp_path):
+    """A bad value in a downloaded member stops the one ingest call: nothing of the run is
+    committed (not the good member either), and the checkpoint stays for a rerun."""
+    server.download_files = REAL_DOWNLOADS
+    server.subaward_rows = [dict(subaward_report("S-1", "1000.00", 8),
+                                 subaward_action_date="2026-02-30")]  # no such day
+    store = Store(tmp_path / "store")
+    with client_for(server) as c:
+        sync(store, make_query("CBP", "2025-10-01", until="2026-07-31"), api_url=server.url,
+             client=c)
+    before = store.manifest()
+    with client_for(server) as c, pytest.raises(Exception, match="Contracts_Subawards"):
+        sync(store, make_query("FS", "2025-10-01", via="download"), api_url=server.url,
+             client=c)
+    assert store.manifest() == before
+    assert list((store.root / "sync" / "fs-2025-10-01" / "run" / "z").glob("*.zip"))
+
+
+def test_download_zip_with_subawards_loads_them_as_subawards(server, tmp_path):
+    """download/transactions serves Contracts_PrimeTransactions_*.csv and
+    Contracts_Subawards_*.csv (header only when there are none); the sync hands both to
+    ingest, as `contractwatch ingest ZIP` takes them."""
     store = Store(tmp_path / "store")
     with client_for(server) as c:
         quiet = sync(store, make_query("CBP", "2026-08-01", via="download"),
                      api_url=server.url, client=c)
-    assert quiet.subaward_rows_skipped == 0
+    assert quiet.subaward_rows == 0
     assert not [w for w in quiet.warnings if "subaward" in w]
-    server.subaward_rows = [dict.fromkeys(SUBAWARD_COLUMNS, "1") for _ in range(3)]
+    server.download_files = REAL_DOWNLOADS
+    server.subaward_rows = [subaward_report("S-1", "1000.00", 8),
+                            subaward_report("S-2", "250.50", 9)]
     store_dir = tmp_path / "store2"
     cmd = [sys.executable, "-m", "contractwatch", "--store", str(store_dir), "sync",
-           "--agency", "CBP", "--since", "2026-08-01", "--via", "download", "--api-url",
+           "--agency", "FS", "--since", "2025-10-01", "--via", "download", "--api-url",
            server.url, "--rate", "0", "--format", "json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "lacks columns" not in out.stderr
+    assert "lacks columns" not in out.stderr and "not loaded" not in out.stderr
     (report,) = json.loads(out.stdout)
-    assert report["subaward_rows_skipped"] == 3 * report["downloads"] > 0
-    assert "3 subaward rows not loaded" in out.stderr and "Contracts_Subawards_" in out.stderr
-    expected = expected_rows([AUG19], "CBP", "2026-08-01")
-    assert stored_rows(Store(store_dir), "CBP") == expected == stored_rows(store, "CBP")
+    assert report["subaward_rows"] == 2 * report["downloads"] > 0
+    shown = subprocess.run([sys.executable, "-m", "contractwatch", "--store", str(store_dir),
+                            "award", "12024B26M0522", "--format", "json"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "1250.50" in shown.stdout.replace(",", "")
 
 
 def test_sync_when_the_api_has_no_last_updated_date(server, tmp_path):

@@ -10,10 +10,14 @@ is fetched through download/transactions, which has no paging at all. `--via dow
 fetches whole fiscal years that way.
 
 Checkpoints: each finished window is written atomically under <store>/sync/<name>/run/; a
-killed run resumes from them. Only when every window is done are the rows written to one CSV
-(Contracts_PrimeTransactions column names) and handed to `ingest` — one atomic load, with
-the run's start time as its vintage. Re-ingesting the same bytes after a crash between
-ingest and the state update is a no-op (same checksum), so there are no duplicates.
+killed run resumes from them. A window fetched through download/transactions keeps its ZIP
+there as its checkpoint. Only when every window is done are the search rows written to one
+CSV (Contracts_PrimeTransactions column names) and handed, with every downloaded ZIP, to
+`ingest` — one call, committed all together or not at all, with the run's start time as its
+vintage. A ZIP goes through ingest as `contractwatch ingest ZIP` takes it: every column of
+its Contracts_PrimeTransactions member kept, its Contracts_Subawards member loaded as
+subawards. Re-ingesting the same bytes after a crash between ingest and the state update is
+a no-op (same checksum), so there are no duplicates.
 
 Incremental: after a successful run the query remembers the API's `awards/last_updated`
 date. A rerun first asks for it (one request): unchanged means nothing to fetch. Otherwise it
@@ -30,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import io
 import json
 import math
 import os
@@ -223,14 +228,15 @@ class SyncReport:
     requests: int = 0
     retries: int = 0
     seconds: float = 0.0
-    load_id: str | None = None
+    load_id: str | None = None  # the first of the run's loads
+    load_ids: list[str] = field(default_factory=list)  # every load the run made
     ingest_status: str | None = None
     new: int = 0
     changed: int = 0
     unchanged: int = 0
     # fiscal years whose current row count in the store differs from the API's count
     years_differing: list[int] = field(default_factory=list)
-    subaward_rows_skipped: int = 0  # rows of Contracts_Subawards members of downloads
+    subaward_rows: int = 0  # rows of Contracts_Subawards members of downloads (loaded)
     warnings: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
@@ -329,21 +335,24 @@ class Sync:
             _atomic_json(self.run_dir / "run.json", run)
         report = SyncReport(self.query.name, run["mode"], run["as_of"])
         report.expected_rows = run.get("expected_rows")
-        rows = self._fetch_all(run, report)
+        rows, zips = self._fetch_all(run, report)
         if run["mode"] == "incremental":
             rows = self._within_range(rows, report)
+            zips = [self._zip_within_range(z, report) for z in zips]
         end = date.fromisoformat(run["end"])
         report.complete = run["mode"] == "full" and self.query.covers_whole_years(end)
-        report.rows_fetched = len(rows)
+        report.rows_fetched = len(rows) + sum(n for _, n in zips)
+        files = [z for z, n in zips]
         if rows:
             path = self.run_dir / f"{self.query.name}_{run['as_of'].replace(':', '')}.csv"
             _write_csv(path, rows)
-            self._ingest(path, run, report)
+            files.insert(0, path)
+        if files:
+            self._ingest(files, run, report)
         if run["mode"] == "incremental" and not (self.query.keyword or self.query.recipient):
             self._compare_year_counts(run, report)
         state.update({"last_updated": run["last_updated"], "last_run": run["as_of"]})
-        if report.load_id:
-            state.setdefault("load_ids", []).append(report.load_id)
+        state.setdefault("load_ids", []).extend(report.load_ids)
         self._save(state)
         shutil.rmtree(self.run_dir, ignore_errors=True)
         report.requests = self.client.stats.requests - requests0
@@ -387,7 +396,9 @@ class Sync:
         return date(data_day.year + 1 if data_day.month >= 10 else data_day.year, 9, 30)
 
     # fetching
-    def _fetch_all(self, run: dict[str, Any], report: SyncReport) -> list[dict[str, str]]:
+    def _fetch_all(self, run: dict[str, Any], report: SyncReport
+                   ) -> tuple[list[dict[str, str]], list[tuple[Path, int]]]:
+        """Search rows, and downloaded ZIPs with their transaction row counts."""
         start, end = date.fromisoformat(run["start"]), date.fromisoformat(run["end"])
         roots = fiscal_year_windows(start, end, run["axis"])
         base = self.query.base_filters()
@@ -397,28 +408,40 @@ class Sync:
             report.expected_rows = run["expected_rows"]
             _atomic_json(self.run_dir / "run.json", run)
         rows: list[dict[str, str]] = []
+        zips: list[tuple[Path, int]] = []
         with self._progress_bar(run["expected_rows"]):
             for w in roots:
-                for leaf_rows in self._window(w, base, report,
-                                              force_download=self.query.via == "download"):
-                    rows.extend(leaf_rows)
-        fetched = len(rows)
+                for leaf in self._window(w, base, report,
+                                         force_download=self.query.via == "download"):
+                    if isinstance(leaf, tuple):
+                        zips.append(leaf)
+                    else:
+                        rows.extend(leaf)
+        fetched = len(rows) + sum(n for _, n in zips)
         if fetched != run["expected_rows"]:
             report.warnings.append(
                 f"the API counted {run['expected_rows']:,} rows when the run began and served "
                 f"{fetched:,}: rows were added or withdrawn upstream while it ran; the next "
                 "sync picks them up")
-        return rows
+        return rows, zips
 
     def _window(self, w: Window, base: dict[str, Any], report: SyncReport,
-                force_download: bool = False) -> Iterator[list[dict[str, str]]]:
-        """Rows of a window, each window served whole (depth-first, checkpointed)."""
+                force_download: bool = False
+                ) -> Iterator[list[dict[str, str]] | tuple[Path, int]]:
+        """Rows of a window, each window served whole (depth-first, checkpointed); a window
+        fetched by download gives its ZIP and the ZIP's transaction row count."""
         cp = self.run_dir / "w" / f"{w.id}.json"
         if cp.exists():
             saved = json.loads(cp.read_text(encoding="utf-8"))
-            if saved["kind"] == "leaf":
+            if saved["kind"] in ("leaf", "download"):
                 report.windows += 1
                 report.windows_resumed += 1
+            if saved["kind"] == "download":
+                report.subaward_rows += saved["subaward_rows"]
+                self._advance(saved["rows"])
+                yield self.run_dir / "z" / saved["zip"], saved["rows"]
+                return
+            if saved["kind"] == "leaf":
                 self._advance(len(saved["rows"]))
                 yield saved["rows"]
                 return
@@ -427,40 +450,70 @@ class Sync:
             return
         filters = w.filters(base)
         if force_download:
-            rows = self._download(filters, report)
-        else:
-            page = self.client.spending_by_transaction(filters, page=1, limit=self.page_limit)
-            if page["page_metadata"]["hasNext"]:
-                count = self.client.spending_by_transaction_count(filters)
-                children = w.split(math.ceil(count / (self.page_limit * FILL)))
-                if children:
-                    _atomic_json(cp, {"kind": "split", "children": [_window_json(c)
-                                                                     for c in children]})
-                    for child in children:
-                        yield from self._window(child, base, report)
-                    return
-                rows = self._download(filters, report)  # one day, one type, > 100 rows
-            else:
-                rows = [self._search_row(r) for r in page["results"]]
+            yield self._download(filters, report, w, cp)
+            return
+        page = self.client.spending_by_transaction(filters, page=1, limit=self.page_limit)
+        if page["page_metadata"]["hasNext"]:
+            count = self.client.spending_by_transaction_count(filters)
+            children = w.split(math.ceil(count / (self.page_limit * FILL)))
+            if children:
+                _atomic_json(cp, {"kind": "split", "children": [_window_json(c)
+                                                                 for c in children]})
+                for child in children:
+                    yield from self._window(child, base, report)
+                return
+            yield self._download(filters, report, w, cp)  # one day, one type, > 100 rows
+            return
+        rows = [self._search_row(r) for r in page["results"]]
         _atomic_json(cp, {"kind": "leaf", "rows": rows})
         report.windows += 1
         self._advance(len(rows))
         yield rows
 
-    def _download(self, filters: dict[str, Any], report: SyncReport) -> list[dict[str, str]]:
+    def _download(self, filters: dict[str, Any], report: SyncReport, w: Window,
+                  cp: Path) -> tuple[Path, int]:
+        """A window fetched through download/transactions: its ZIP, checked and kept as the
+        window's checkpoint (ingest reads every member), and its transaction rows."""
         report.downloads += 1
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        dest = self.run_dir / "download.zip"
+        folder = self.run_dir / "z"
+        folder.mkdir(parents=True, exist_ok=True)
+        dest = folder / f"{w.id}.zip"
         self.client.download_transactions(filters, dest)
-        rows, skipped = _zip_rows(dest)
-        dest.unlink(missing_ok=True)
-        for member, n in skipped.items():
-            report.subaward_rows_skipped += n
-            if n:
-                report.warnings.append(
-                    f"{member}: {n:,} subaward rows not loaded (the store has no place for "
-                    "subawards yet; prime transactions are loaded)")
-        return rows
+        counts = _zip_counts(dest)
+        subawards = sum(n for m, n in counts.items() if _member_kind(m) == "Contracts_Subawards")
+        primes = sum(n for m, n in counts.items()
+                     if _member_kind(m) == "Contracts_PrimeTransactions")
+        _atomic_json(cp, {"kind": "download", "zip": dest.name, "rows": primes,
+                          "subaward_rows": subawards})
+        report.windows += 1
+        report.subaward_rows += subawards
+        self._advance(primes)
+        return dest, primes
+
+    def _zip_within_range(self, zipped: tuple[Path, int],
+                          report: SyncReport) -> tuple[Path, int]:
+        """An incremental download with its transaction rows outside the saved date range
+        left out, as `_within_range` leaves out search rows (every column and the other
+        members kept as they came)."""
+        path, _ = zipped
+        out = path.with_name(path.stem + ".in-range.zip")
+        kept = 0
+        with zipfile.ZipFile(path) as src, zipfile.ZipFile(
+                out.with_name(out.name + ".part"), "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                data = src.read(info)
+                if _member_kind(info.filename) == "Contracts_PrimeTransactions":
+                    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+                    text = io.StringIO()
+                    writer = csv.DictWriter(text, reader.fieldnames or [], lineterminator="\n")
+                    writer.writeheader()
+                    rows = self._within_range(list(reader), report)
+                    writer.writerows(rows)
+                    kept += len(rows)
+                    data = text.getvalue().encode("utf-8")
+                dst.writestr(info, data)  # the member's own name and time: same bytes again
+        os.replace(out.with_name(out.name + ".part"), out)
+        return out, kept
 
     def _search_row(self, r: dict[str, Any]) -> dict[str, str]:
         """One spending_by_transaction result in Contracts_PrimeTransactions column names."""
@@ -571,19 +624,28 @@ class Sync:
                                            table.column(1).to_pylist(), strict=True))
         return self._store_keys
 
-    def _ingest(self, path: Path, run: dict[str, Any], report: SyncReport) -> None:
+    def _ingest(self, paths: list[Path], run: dict[str, Any], report: SyncReport) -> None:
+        """One ingest call for the run's CSV and ZIPs: all committed, or none."""
         from contractwatch.ingest import ingest
 
-        result = ingest(self.store, [path], as_of=run["as_of"], partial=not report.complete,
+        result = ingest(self.store, paths, as_of=run["as_of"], partial=not report.complete,
                         progress=False, wait=self.wait, origin=f"sync:{self.query.name}")
-        r = result.results[0]
-        report.ingest_status = r.status
-        if r.load is not None:
-            report.load_id = r.load.load_id
-            if r.status == "loaded":
-                report.new, report.changed = r.load.new, r.load.changed
-                report.unchanged = r.load.unchanged
+        loads = [r for r in result.results if r.load is not None]
+        statuses = list(dict.fromkeys(r.status for r in result.results))
+        report.ingest_status = statuses[0] if len(statuses) == 1 else ", ".join(statuses)
+        if loads:
+            report.load_id = loads[0].load.load_id  # type: ignore[union-attr]
+            report.load_ids = [r.load.load_id for r in loads]  # type: ignore[union-attr]
+        for r in loads:
+            if r.status == "loaded" and r.load is not None:
+                report.new += r.load.new
+                report.changed += r.load.changed
+                report.unchanged += r.load.unchanged
                 report.warnings.extend(r.load.warnings)
+        # a header-only member (download/transactions always sends the subaward one, "0
+        # subaward reports"): nothing to say
+        report.warnings.extend(f"{r.source_file}: {r.message}" for r in result.results
+                               if r.message and not r.message.startswith("0 "))
 
     # progress
     @contextlib.contextmanager
@@ -668,23 +730,19 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
     os.replace(tmp, path)
 
 
-def _zip_rows(path: Path) -> tuple[list[dict[str, str]], dict[str, int]]:
-    """Contract transaction rows of a download ZIP, and the rows of each member skipped.
+def _zip_counts(path: Path) -> dict[str, int]:
+    """Data rows per CSV member of a download ZIP, checked to hold contract transactions.
 
     download/transactions serves Contracts_PrimeTransactions_*.csv and
-    Contracts_Subawards_*.csv (header only when there are none); subawards have no place in
-    the store yet, so they are counted and skipped. Assistance members (a filter without
-    contract award types) are skipped the same way.
+    Contracts_Subawards_*.csv (header only when there are none); ingest loads both (and
+    recognises any other member by its header, or refuses it with its name).
     """
-    import io
-
     endpoint = "/api/v2/download/transactions/"
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         raise ApiError(endpoint, f"broken ZIP: {exc}") from None
-    rows: list[dict[str, str]] = []
-    skipped: dict[str, int] = {}
+    counts: dict[str, int] = {}
     with archive:
         members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
         primes = [m for m in members if _member_kind(m) == "Contracts_PrimeTransactions"]
@@ -694,17 +752,15 @@ def _zip_rows(path: Path) -> tuple[list[dict[str, str]], dict[str, int]]:
         for member in members:
             with archive.open(member) as raw:
                 reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
-                if member not in primes:
-                    skipped[member] = sum(1 for _ in reader)
-                    continue
-                need = {"award_id_piid", "modification_number", "action_date",
-                        "federal_action_obligation", "awarding_sub_agency_code"}
-                missing = need - set(reader.fieldnames or [])
-                if missing:
-                    raise ApiError(endpoint, f"{member} lacks columns "
-                                   f"{', '.join(sorted(missing))}")
-                rows.extend({k: (row.get(k) or "") for k in SYNC_COLUMNS} for row in reader)
-    return rows, skipped
+                if member in primes:
+                    need = {"award_id_piid", "modification_number", "action_date",
+                            "federal_action_obligation", "awarding_sub_agency_code"}
+                    missing = need - set(reader.fieldnames or [])
+                    if missing:
+                        raise ApiError(endpoint, f"{member} lacks columns "
+                                       f"{', '.join(sorted(missing))}")
+                counts[member] = sum(1 for _ in reader)
+    return counts
 
 
 def _member_kind(member: str) -> str:

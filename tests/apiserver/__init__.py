@@ -13,7 +13,10 @@ usaspending-api (each point cites its file): the 50,000-record search window, th
 spending_by_award cursor (`last_record_unique_id` + `last_record_sort_value`; `page` is then
 ignored), transactions sorted on one non-unique field, MM/DD/YYYY dates, a relative
 `file_url`, a download ZIP holding Contracts_PrimeTransactions_*.csv and
-Contracts_Subawards_*.csv (header only when empty).
+Contracts_Subawards_*.csv (header only when empty), each with the official column list
+(tests/data/official). With `download_files` set (real downloads, tests/data/real), the ZIP
+holds those files' rows that the filters select, every column as the files have it, and
+spending_by_transaction_count counts them.
 
 Like the live API it orders ties in the sort key differently on every request, which is what
 makes naive paging by "Transaction Amount" repeat some rows and skip others. Faults can be
@@ -366,6 +369,9 @@ class ApiServer:
         # (awards.subaward_hit) served by awards/<id>, idvs/* and spending_by_award
         self.awards_served: dict[str, Any] = {}
         self.subaward_hits: list[dict[str, Any]] = []
+        # real download files (tests/data/real): when set, download/transactions serves
+        # their rows and search/spending_by_transaction_count counts them
+        self.download_files: list[Path] = []
         self.lock = threading.Lock()
         self.url = ""
         self._server: Any = None
@@ -535,7 +541,10 @@ class ApiServer:
     def _transaction_count(self, args: dict[str, str], body: dict[str, Any]) -> Any:
         filters = body["filters"]
         _check_dates(filters)
-        n = sum(1 for r in self.dataset.records if _matches(r, filters))
+        if self.download_files:
+            n = len(real_rows(self.download_files, filters)[1])
+        else:
+            n = sum(1 for r in self.dataset.records if _matches(r, filters))
         return {"results": {"contracts": n, "idvs": 0, "loans": 0, "direct_payments": 0,
                             "grants": 0, "other": 0}}
 
@@ -740,7 +749,7 @@ class ApiServer:
         rows = [r for r in self.dataset.records if _matches(r, filters)]
         stamp = time.strftime("%Y-%m-%d_H%HM%MS%S")
         name = f"PrimeTransactionsAndSubawards_{stamp}{len(self.jobs) + 1:06d}.zip"
-        self.jobs[name] = {"polls": 0, "rows": rows, "stamp": stamp}
+        self.jobs[name] = {"polls": 0, "rows": rows, "stamp": stamp, "filters": filters}
         return {"status_url": f"http://localhost:8000/api/v2/download/status?file_name={name}",
                 "file_name": name, "file_url": f"{FILE_PREFIX}{name}",
                 "download_request": {"filters": filters, "limit": 500000,
@@ -756,12 +765,16 @@ class ApiServer:
         job["polls"] += 1
         done = job["polls"] > self.download_polls
         if done and name not in self.files:
-            self.files[name] = download_zip(job["rows"], job["stamp"], self.subaward_rows)
+            self.files[name] = real_download_zip(
+                self.download_files, job["filters"], job["stamp"], self.subaward_rows) \
+                if self.download_files else \
+                download_zip(job["rows"], job["stamp"], self.subaward_rows)
         return {"status": "finished" if done else "running", "message": None,
                 "file_name": name, "file_url": f"{FILE_PREFIX}{name}",
                 "total_size": len(self.files.get(name, b"")) / 1000 if done else None,
                 "total_columns": len(DOWNLOAD_COLUMNS) if done else None,
-                "total_rows": len(job["rows"]) if done else None,
+                "total_rows": (len(real_rows(self.download_files, job["filters"])[1])
+                               if self.download_files else len(job["rows"])) if done else None,
                 "seconds_elapsed": "0.1"}
 
 
@@ -824,72 +837,14 @@ def _award_number(gid: str) -> int:
     return zlib.crc32(gid.encode()) % 10**8
 
 
-DOWNLOAD_COLUMNS = [
-    "contract_transaction_unique_key", "contract_award_unique_key", "award_id_piid",
-    "modification_number", "transaction_number", "parent_award_agency_id",
-    "parent_award_id_piid", "action_date", "federal_action_obligation",
-    "awarding_agency_code", "awarding_agency_name", "awarding_sub_agency_code",
-    "awarding_sub_agency_name", "recipient_name", "product_or_service_code_description",
-    "naics_description", "award_type_code", "award_type", "transaction_description",
-    "last_modified_date", "usaspending_permalink",
-]
+# The members' headers: the official column lists (tests/data/official, from
+# download_column_historical_lookups.py): query_paths["transaction_search"]["d1"] (297) and
+# query_paths["subaward_search"]["d1"] (118). The shared rows fill the columns they know.
+OFFICIAL = Path(__file__).resolve().parents[1] / "data" / "official"
+DOWNLOAD_COLUMNS = (OFFICIAL / "transaction_contracts.txt").read_text(encoding="utf-8").split()
 
 
-# The Contracts_Subawards member's header (download_column_historical_lookups.py,
-# query_paths["subaward_search"]["d1"], the contract-award columns).
-SUBAWARD_COLUMNS = """
-prime_award_unique_key prime_award_piid prime_award_parent_piid prime_award_amount
-prime_award_disaster_emergency_fund_codes prime_award_base_action_date
-prime_award_base_action_date_fiscal_year prime_award_latest_action_date
-prime_award_latest_action_date_fiscal_year prime_award_period_of_performance_start_date
-prime_award_period_of_performance_current_end_date prime_award_awarding_agency_code
-prime_award_awarding_agency_name prime_award_awarding_sub_agency_code
-prime_award_awarding_sub_agency_name prime_award_awarding_office_code
-prime_award_awarding_office_name prime_award_funding_agency_code
-prime_award_funding_agency_name prime_award_funding_sub_agency_code
-prime_award_funding_sub_agency_name prime_award_funding_office_code
-prime_award_funding_office_name prime_award_treasury_accounts_funding_this_award
-prime_award_federal_accounts_funding_this_award
-prime_award_object_classes_funding_this_award
-prime_award_program_activities_funding_this_award prime_awardee_uei prime_awardee_duns
-prime_awardee_name prime_awardee_dba_name prime_awardee_parent_uei
-prime_awardee_parent_duns prime_awardee_parent_name prime_awardee_country_code
-prime_awardee_country_name prime_awardee_address_line_1 prime_awardee_city_name
-prime_awardee_county_fips_code prime_awardee_county_name prime_awardee_state_fips_code
-prime_awardee_state_code prime_awardee_state_name prime_awardee_zip_code
-prime_award_summary_recipient_cd_original prime_award_summary_recipient_cd_current
-prime_awardee_foreign_postal_code prime_awardee_business_types
-prime_award_primary_place_of_performance_city_name
-prime_award_primary_place_of_performance_county_fips_code
-prime_award_primary_place_of_performance_county_name
-prime_award_primary_place_of_performance_state_fips_code
-prime_award_primary_place_of_performance_state_code
-prime_award_primary_place_of_performance_state_name
-prime_award_base_transaction_description prime_award_project_title
-prime_award_naics_code prime_award_naics_description subaward_type
-subaward_sam_report_id subaward_sam_report_year subaward_sam_report_month
-subaward_number subaward_amount subaward_action_date subaward_action_date_fiscal_year
-subawardee_uei subawardee_duns subawardee_name subawardee_dba_name subawardee_parent_uei
-subawardee_parent_duns subawardee_parent_name subawardee_country_code
-subawardee_country_name subawardee_address_line_1 subawardee_city_name
-subawardee_state_code subawardee_state_name subawardee_zip_code
-subaward_recipient_cd_original subaward_recipient_cd_current
-subawardee_foreign_postal_code subawardee_business_types
-subaward_primary_place_of_performance_city_name
-subaward_place_of_performance_cd_original subaward_place_of_performance_cd_current
-subaward_description subawardee_highly_compensated_officer_1_name
-subawardee_highly_compensated_officer_1_amount
-subawardee_highly_compensated_officer_2_name
-subawardee_highly_compensated_officer_2_amount
-subawardee_highly_compensated_officer_3_name
-subawardee_highly_compensated_officer_3_amount
-subawardee_highly_compensated_officer_4_name
-subawardee_highly_compensated_officer_4_amount
-subawardee_highly_compensated_officer_5_name
-subawardee_highly_compensated_officer_5_amount usaspending_permalink
-subaward_sam_report_last_modified_date prime_award_unique_key prime_award_fain
-prime_award_amount prime_award_disaster_emergency_fund_codes
-""".split()
+SUBAWARD_COLUMNS = (OFFICIAL / "subaward_contracts.txt").read_text(encoding="utf-8").split()
 
 
 def download_zip(rows: list[Record], stamp: str = "2026-01-01_H00M00S00",
@@ -900,24 +855,87 @@ def download_zip(rows: list[Record], stamp: str = "2026-01-01_H00M00S00",
     Contracts_PrimeTransactions file and a Contracts_Subawards file (download_name in
     usaspending_api/download/lookups.py), the latter header only when there are none."""
     text = io.StringIO()
-    w = csv.writer(text, lineterminator="\n")
-    w.writerow(DOWNLOAD_COLUMNS)
+    w = csv.DictWriter(text, DOWNLOAD_COLUMNS, restval="", lineterminator="\n")
+    w.writeheader()
     for r in sorted(rows, key=lambda r: r.tid):
         code = AGENCIES[r.agency][0]
-        w.writerow([
+        w.writerow(dict(zip([
+            "contract_transaction_unique_key", "contract_award_unique_key", "award_id_piid",
+            "modification_number", "transaction_number", "parent_award_agency_id",
+            "parent_award_id_piid", "action_date", "federal_action_obligation",
+            "awarding_agency_code", "awarding_agency_name", "awarding_sub_agency_code",
+            "awarding_sub_agency_name", "recipient_name", "product_or_service_code_description",
+            "naics_description", "award_type_code", "award_type", "transaction_description",
+            "last_modified_date", "usaspending_permalink"], [
             r.transaction_key, r.generated_id, r.award_id, r.mod, r.tnum,
             r.parent_agency or "", r.parent_piid or "", r.action_date, str(r.amount),
             TOPTIER[0], TOPTIER[1], code, AGENCIES[r.agency][1], r.recipient, r.psc, r.naics,
             r.award_type, TYPE_NAMES[r.award_type], r.description, r.last_modified,
-            f"https://www.usaspending.gov/award/{r.generated_id}/",
-        ])
+            f"https://www.usaspending.gov/award/{r.generated_id}/"], strict=True)))
+    return zip_members(text.getvalue(), stamp, subaward_rows)
+
+
+def real_download_zip(files: list[Path], filters: dict[str, Any],
+                      stamp: str = "2026-01-01_H00M00S00",
+                      subaward_rows: list[dict[str, str]] | None = None) -> bytes:
+    """The ZIP for real download files (tests/data/real): their rows that the filters select,
+    every column as the files have it."""
+    header, rows = real_rows(files, filters)
+    text = io.StringIO()
+    w = csv.DictWriter(text, header, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return zip_members(text.getvalue(), stamp, subaward_rows)
+
+
+def real_rows(files: list[Path], filters: dict[str, Any]) -> tuple[list[str], list[dict]]:
+    """Rows of real Contracts_PrimeTransactions files that the filters select (agency by
+    name, award type, action or last-modified date, keyword), and the files' one header."""
+    header: list[str] = []
+    out = []
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if header and reader.fieldnames != header:
+                raise ValueError(f"{path}: another header than {files[0]}")
+            header = list(reader.fieldnames or [])
+            out.extend(r for r in reader if _real_matches(r, filters))
+    return header, out
+
+
+def _real_matches(row: dict[str, str], filters: dict[str, Any]) -> bool:
+    codes = filters.get("award_type_codes")
+    if codes is not None and row["award_type_code"] not in codes:
+        return False  # an IDV's rows carry no contract award type
+    agencies = [a for a in filters.get("agencies") or [] if a.get("type") == "awarding"]
+    if agencies and not any(
+            (a.get("tier") == "subtier" and a.get("name") == row["awarding_sub_agency_name"])
+            or (a.get("tier") == "toptier" and a.get("name") == row["awarding_agency_name"])
+            for a in agencies):
+        return False
+    periods = filters.get("time_period")
+    if periods and not any(
+            p["start_date"] <= row[p.get("date_type", "action_date")][:10] <= p["end_date"]
+            for p in periods):
+        return False
+    keywords = filters.get("keywords")
+    text = " ".join(row[c] for c in ("transaction_description", "recipient_name",
+                                     "product_or_service_code_description",
+                                     "naics_description", "award_id_piid")).upper()
+    return not keywords or any(k.upper() in text for k in keywords)
+
+
+def zip_members(primes: str, stamp: str,
+                subaward_rows: list[dict[str, str]] | None = None) -> bytes:
+    """A Contracts_PrimeTransactions member and a Contracts_Subawards one (header only when
+    there are none), zipped as download/transactions serves them."""
     subawards = io.StringIO()
     sub = csv.DictWriter(subawards, SUBAWARD_COLUMNS, lineterminator="\n")
     sub.writeheader()
     sub.writerows(subaward_rows or [])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(f"Contracts_PrimeTransactions_{stamp}_1.csv", text.getvalue())
+        z.writestr(f"Contracts_PrimeTransactions_{stamp}_1.csv", primes)
         z.writestr(f"Contracts_Subawards_{stamp}_1.csv", subawards.getvalue())
     return buf.getvalue()
 
