@@ -53,3 +53,30 @@ def fpds_store(tmp_path_factory: pytest.TempPathFactory):
     store = Store(tmp_path_factory.mktemp("fpds-store"))
     ingest(store, [FPDS], progress=False)
     return store
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (`make system-deps` installs it)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browsertools import ARGS, CHROMIUM, SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page that records console errors (a CSP violation shows up there) and dialogs."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(120_000)
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    context.close()

@@ -10,33 +10,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
+from tests.browsertools import SHOTS, accessible_basics, cells, fact
 from tests.conftest import ROOT, TRANSACTIONS
 from tests.plain import api_export_totals, read_rows
 from tests.webtools import AWARD, NAME_PAYLOAD, injected_store, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = ROOT / "test-artifacts" / "web"
 FILES = sorted(TRANSACTIONS.glob("*.csv"))
 
 pytestmark = [pytest.mark.browser]  # needs Debian chromium: `make system-deps` installs it
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -45,46 +30,12 @@ def base(transactions_store):
         yield url
 
 
-@pytest.fixture
-def page(browser):
-    """A page that records console errors (a CSP violation shows up there) and dialogs."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(120_000)
-    pg.errors = []  # type: ignore[attr-defined]
-    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    yield pg
-    context.close()
-
-
-def _cells(pg, table: str, col: str) -> list[str]:
-    return pg.locator(f'table[data-table="{table}"] td[data-col="{col}"]').evaluate_all(
-        "els => els.map(e => e.dataset.value ?? e.textContent.trim())")
-
-
-def _fact(pg, name: str) -> Decimal:
-    return Decimal(pg.locator(f'[data-fact="{name}"]').first.get_attribute("data-value"))
-
-
-def _accessible_basics(pg, sections: bool = True) -> None:
-    assert pg.locator("html").get_attribute("lang") == "en"
-    assert pg.locator("h1").count() == 1
-    assert pg.locator("main#main").count() == 1
-    assert pg.locator("h2").count() >= int(sections)
-    unlabelled = pg.locator("input, select").evaluate_all(
-        "els => els.filter(e => e.type !== 'hidden' && e.labels.length === 0)"
-        ".map(e => e.name)")
-    assert unlabelled == []
-    assert pg.locator("thead th:not([scope=col])").count() == 0
-
-
 def test_overview_figures_match_plain_sums(page, base):
     page.goto(f"{base}/agency/ICE")
     assert "Immigration and Customs Enforcement" in page.locator("h1").inner_text()
-    _accessible_basics(page)
-    years = [int(y) for y in _cells(page, "by_year", "fiscal_year")]
-    amounts = [Decimal(v) for v in _cells(page, "by_year", "federal_action_obligation")]
+    accessible_basics(page)
+    years = [int(y) for y in cells(page, "by_year", "fiscal_year")]
+    amounts = [Decimal(v) for v in cells(page, "by_year", "federal_action_obligation")]
     expected = {fy: v for (agency, fy), v in api_export_totals(FILES).items() if agency == "ICE"}
     assert dict(zip(years, amounts, strict=True)) == expected
     assert page.locator("figure.chart svg").count() >= 2  # year chart, recipients chart
@@ -95,7 +46,7 @@ def test_overview_figures_match_plain_sums(page, base):
     row = page.locator('table[data-table="by_year"] tbody tr').nth(years.index(2025))
     row.get_by_role("link", name="source rows").click()
     page.wait_for_url("**/rows?**")
-    assert _fact(page, "federal_action_obligation") == expected[2025]
+    assert fact(page, "federal_action_obligation") == expected[2025]
     assert page.locator('table[data-table="rows"] td[data-col="source_file"]').count() == 100
     page.screenshot(path=str(SHOTS / "source-rows.png"))
     assert page.errors == []
@@ -106,7 +57,7 @@ def test_search_by_keyboard_then_open_award(page, base):
     matching = {r["Generated Award ID"] or r["Award ID"] for r in rows
                 if "SKIP TRACING" in r["Transaction Description"].upper()}
     page.goto(f"{base}/search")
-    _accessible_basics(page, sections=False)
+    accessible_basics(page, sections=False)
     # keyboard only: the skip link comes first, then the form is reachable by Tab
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
@@ -124,17 +75,17 @@ def test_search_by_keyboard_then_open_award(page, base):
     assert "agency=ICE" in page.url  # a shareable URL carries the filters
     count = page.locator("#result-count").inner_text()
     assert count.startswith(f"{len(matching)} awards match")
-    shown = _cells(page, "results", "award_id_piid")
+    shown = cells(page, "results", "award_id_piid")
     assert len(shown) == len(matching)
     page.screenshot(path=str(SHOTS / "search.png"), full_page=True)
 
     page.locator('table[data-table="results"]').get_by_role("link", name=AWARD).click()
     page.wait_for_url(f"**/award/**{AWARD}**")
-    _accessible_basics(page)
+    accessible_basics(page)
     mine = {tuple(r.values()) for r in rows if r["Award ID"] == AWARD}
-    assert _fact(page, "federal_action_obligation") == sum(Decimal(r[3]) for r in mine)
-    running = [Decimal(v) for v in _cells(page, "actions", "running_total")]
-    assert running[-1] == _fact(page, "federal_action_obligation") and len(running) == 2
+    assert fact(page, "federal_action_obligation") == sum(Decimal(r[3]) for r in mine)
+    running = [Decimal(v) for v in cells(page, "actions", "running_total")]
+    assert running[-1] == fact(page, "federal_action_obligation") and len(running) == 2
     assert page.locator("figure.chart svg").count() == 1
     link = page.get_by_role("link", name="award page").get_attribute("href")
     assert link.startswith("https://www.usaspending.gov/award/CONT_AWD_" + AWARD)
@@ -146,24 +97,24 @@ def test_search_by_keyboard_then_open_award(page, base):
 def test_company_and_home_pages(page, base):
     rows = [r for p in FILES for r in read_rows(p)]
     page.goto(f"{base}/")
-    _accessible_basics(page)
-    codes = set(_cells(page, "agencies", "awarding_sub_agency_code"))
+    accessible_basics(page)
+    codes = set(cells(page, "agencies", "awarding_sub_agency_code"))
     assert codes == {"7012", "7014"}
     page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
     page.goto(f"{base}/company?name=GLOBAL+RECOVERY+GROUP%2C+LLC")
-    _accessible_basics(page)
-    members = _cells(page, "members", "recipient_name")
+    accessible_basics(page)
+    members = cells(page, "members", "recipient_name")
     assert "GLOBAL RECOVERY GROUP, LLC" in members
     per_member = defaultdict(Decimal)
     for r in rows:
         per_member[r["Recipient Name"]] += Decimal(r["Federal Action Obligation"])
-    shown = dict(zip(members, [Decimal(v) for v in _cells(page, "members",
+    shown = dict(zip(members, [Decimal(v) for v in cells(page, "members",
                                                            "federal_action_obligation")],
                      strict=True))
     assert shown["GLOBAL RECOVERY GROUP, LLC"] == per_member["GLOBAL RECOVERY GROUP, LLC"]
     page.screenshot(path=str(SHOTS / "company.png"), full_page=True)
     page.goto(f"{base}/watches")
-    _accessible_basics(page)
+    accessible_basics(page)
     assert "no watches yet" in page.locator("main").inner_text()
     assert page.errors == []
 
@@ -232,7 +183,7 @@ def test_source_rows_page_shows_every_column_of_a_real_file(browser, tmp_path):
     pg.set_default_timeout(120_000)
     with running_server(store.root) as url:
         pg.goto(f"{url}/rows?award={first['award_id_piid']}")
-        _accessible_basics(pg)
+        accessible_basics(pg)
         assert _every_column(pg, f"{load_id}:1", "solicitation_identifier") == (
             "source", "solicitation identifier (as in the file)",
             first["solicitation_identifier"])
@@ -286,9 +237,9 @@ def test_agency_page_by_purpose(page, base, transactions_store):
     page.get_by_label("Purpose", exact=True).select_option("removal-transport")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**purpose=removal-transport**")
-    _accessible_basics(page)
-    years = [int(y) for y in _cells(page, "by_year", "fiscal_year")]
-    amounts = [Decimal(v) for v in _cells(page, "by_year", "federal_action_obligation")]
+    accessible_basics(page)
+    years = [int(y) for y in cells(page, "by_year", "fiscal_year")]
+    amounts = [Decimal(v) for v in cells(page, "by_year", "federal_action_obligation")]
     expected: dict[int, Decimal] = defaultdict(Decimal)
     for path in FILES:
         for r in read_rows(path):

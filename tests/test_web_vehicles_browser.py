@@ -12,16 +12,13 @@ from decimal import Decimal
 
 import pytest
 
-from tests import test_web_browser as shared
+from tests.browsertools import SHOTS, accessible_basics, cells, fact
 from tests.conftest import FPDS
 from tests.official_layouts import iso_day, official_columns, subaward_report, write_csv
 from tests.plain import read_rows
-from tests.test_web_browser import SHOTS, _accessible_basics, _cells, _fact
 from tests.webtools import running_server
 
 pytestmark = [pytest.mark.browser]
-browser = shared.browser  # the same fixtures: Debian's Chromium, a page that records errors
-page = shared.page
 
 VEHICLE = "HSCEDM15D00015"  # an ICE IDC held by the GEO Group
 ORDER = "HSCEDM17J00032"  # a task order under it
@@ -75,30 +72,30 @@ def test_vehicle_page_and_the_order_names_its_vehicle(page, base, fpds_rows):
     orders = [r for r in fpds_rows if r["parent_award_id"] == VEHICLE]
     mine = [r for r in orders if r["award_id_piid"] == ORDER]
     page.goto(f"{base}/award/{VEHICLE}")
-    _accessible_basics(page)
+    accessible_basics(page)
     assert page.locator("h1").inner_text() == f"Vehicle {VEHICLE}"
-    assert _fact(page, "ceiling") == _latest_ceiling(own)
-    assert _fact(page, "obligated_on_orders") == _sum(orders)
-    assert _fact(page, "obligated_total") == _sum(own) + _sum(orders)
-    shown = dict(zip(_cells(page, "orders", "award_id_piid"),
-                     [Decimal(v) for v in _cells(page, "orders", "obligated")], strict=True))
+    assert fact(page, "ceiling") == _latest_ceiling(own)
+    assert fact(page, "obligated_on_orders") == _sum(orders)
+    assert fact(page, "obligated_total") == _sum(own) + _sum(orders)
+    shown = dict(zip(cells(page, "orders", "award_id_piid"),
+                     [Decimal(v) for v in cells(page, "orders", "obligated")], strict=True))
     assert shown == {p: _sum([r for r in orders if r["award_id_piid"] == p])
                      for p in {r["award_id_piid"] for r in orders}}
-    assert Decimal(dict(zip(_cells(page, "orders", "award_id_piid"),
-                            _cells(page, "orders", "own_ceiling"), strict=True))[ORDER]) \
+    assert Decimal(dict(zip(cells(page, "orders", "award_id_piid"),
+                            cells(page, "orders", "own_ceiling"), strict=True))[ORDER]) \
         == _latest_ceiling(mine)
     assert "GEO GROUP" in page.locator("main").inner_text()
     page.screenshot(path=str(SHOTS / "vehicle.png"), full_page=True)
 
     page.locator('table[data-table="orders"]').get_by_role("link", name=ORDER).click()
     page.wait_for_url(f"**/award/**{ORDER}**")
-    _accessible_basics(page)
-    assert _fact(page, "federal_action_obligation") == _sum(mine)
+    accessible_basics(page)
+    assert fact(page, "federal_action_obligation") == _sum(mine)
     # the order's own ceiling and its vehicle's, side by side
-    assert _fact(page, "order_ceiling") == _latest_ceiling(mine)
-    assert _fact(page, "vehicle_ceiling") == _latest_ceiling(own)
-    assert _fact(page, "vehicle_obligated_total") == _sum(own) + _sum(orders)
-    assert _fact(page, "order_ceiling") != _fact(page, "vehicle_ceiling")
+    assert fact(page, "order_ceiling") == _latest_ceiling(mine)
+    assert fact(page, "vehicle_ceiling") == _latest_ceiling(own)
+    assert fact(page, "vehicle_obligated_total") == _sum(own) + _sum(orders)
+    assert fact(page, "order_ceiling") != fact(page, "vehicle_ceiling")
     page.screenshot(path=str(SHOTS / "order-with-vehicle.png"), full_page=True)
     assert page.errors == []
 
@@ -108,13 +105,13 @@ def test_award_page_lists_subawards_counted_once(page, base):
     assert counted == {r["subaward_number"]: Decimal(r["subaward_amount"]) for r in REPORTS
                        if r["subaward_sam_report_id"] in ("GEO-1-3", "GEO-2-3")}
     page.goto(f"{base}/award/{PRIME}")
-    _accessible_basics(page)
-    shown = dict(zip(_cells(page, "subawards", "subaward_number"),
-                     [Decimal(v) for v in _cells(page, "subawards", "subaward_amount")],
+    accessible_basics(page)
+    shown = dict(zip(cells(page, "subawards", "subaward_number"),
+                     [Decimal(v) for v in cells(page, "subawards", "subaward_amount")],
                      strict=True))
     assert shown == counted
-    assert _fact(page, "subawards_total") == sum(counted.values())
-    aside = _cells(page, "subawards_set_aside", "subaward_report_id")
+    assert fact(page, "subawards_total") == sum(counted.values())
+    aside = cells(page, "subawards_set_aside", "subaward_report_id")
     assert aside == ["GEO-1-2"]  # the earlier report of GEO-1, not counted
     assert "not added to its obligations" in page.locator("main").inner_text()
     page.screenshot(path=str(SHOTS / "award-subawards.png"), full_page=True)
@@ -124,13 +121,13 @@ def test_award_page_lists_subawards_counted_once(page, base):
 def test_company_page_shows_subaward_money_apart(page, base, fpds_rows):
     prime = _sum([r for r in fpds_rows if r["recipient_name"] == SUB])
     page.goto(f"{base}/company?name=B.I.+INCORPORATED")
-    _accessible_basics(page)
-    members = dict(zip(_cells(page, "members", "recipient_name"),
-                       [Decimal(v) for v in _cells(page, "members",
+    accessible_basics(page)
+    members = dict(zip(cells(page, "members", "recipient_name"),
+                       [Decimal(v) for v in cells(page, "members",
                                                    "federal_action_obligation")], strict=True))
     assert members[SUB] == prime  # prime money as before: the subaward is not in it
-    assert _fact(page, "subawards_received") == Decimal("400000.00")
-    assert _cells(page, "received_as_subcontractor", "prime_award_piid") == [ORDER]
+    assert fact(page, "subawards_received") == Decimal("400000.00")
+    assert cells(page, "received_as_subcontractor", "prime_award_piid") == [ORDER]
     assert "never added" in page.locator("main").inner_text()
     page.screenshot(path=str(SHOTS / "company-subawards.png"), full_page=True)
     assert page.errors == []
