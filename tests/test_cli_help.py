@@ -75,3 +75,22 @@ def test_a_command_runs_with_only_its_own_module_loaded(tmp_path):
     assert code_and_modules.startswith("0 "), done.stdout + done.stderr
     assert "contractwatch.cli.commands" in code_and_modules
     assert "contractwatch.cli.watch" not in code_and_modules
+
+
+def test_no_help_text_loses_a_bracketed_word() -> None:
+    """The help is rendered with Rich markup, which swallows `[word]` (an extra's name, a
+    default): every bracket in a help text must be escaped or not be there."""
+    import re
+
+    import typer
+
+    def walk(command, path):
+        yield path, command.help or ""
+        for param in command.params:
+            yield f"{path} {param.name}", getattr(param, "help", None) or ""
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, f"{path} {name}")
+
+    swallowed = [(where, text) for where, text in walk(typer.main.get_command(app), "contractwatch")
+                 if re.search(r"(?<!\\)\[[a-z][a-z,_-]*\]", text)]
+    assert swallowed == []

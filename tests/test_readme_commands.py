@@ -24,6 +24,7 @@ SKIP = {  # why a command cannot run here, by its first words
     "enrich": "fetches award detail from the USAspending API (network)",
     "serve": "starts a web server that runs until stopped (tests/test_web_api.py runs it)",
     "--engine spark": "needs a JVM; the spark-marked tests run the same analyses on Spark",
+    "--meaning": "builds the meaning index first (minutes of CPU); tests/test_meaning.py runs it",
 }
 
 

@@ -195,7 +195,7 @@ def search(
     = "award",
     meaning: Annotated[bool, typer.Option(
         "--meaning", help="Rank awards by what their texts mean, with keyword scoring "
-        "(BM25), each with the passage that matched; offline, needs contractwatch[meaning]")]
+        "(BM25), each with the passage that matched; offline, needs the meaning extra")]
     = False,
     fmt: FormatOpt = Format.table,
     show_sql: SqlOpt = False,
