@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from contractwatch import purposes
+from contractwatch import award_texts, purposes
 from contractwatch.analyze import Filters, search, top, trend
 from contractwatch.store import Store
 from tests.clitools import run_cli
@@ -99,7 +99,7 @@ def test_a_bad_taxonomy_is_refused_naming_file_and_tag(tmp_path: Path, text: str
 # ---- the rules --------------------------------------------------------------------------
 
 def tags_of(description: str, psc: str | None = None, code: str | None = None) -> dict:
-    award = purposes.AwardText("K", descriptions=[description])
+    award = award_texts.AwardText("K", descriptions=[description])
     if psc or code:
         award.psc.add((code, psc))
     out: dict[str, list] = defaultdict(list)
@@ -343,7 +343,7 @@ def test_tags_belong_to_awards_never_to_people(fpds_store: Store) -> None:
     assert individual  # the FY2013-18 files record some
     tags = purposes.stored_tag_sets(catalog)
     for key in individual:
-        award = next(a for a in purposes.iter_awards(catalog) if a.award_key == key)
+        award = next(a for a in award_texts.iter_awards(catalog) if a.award_key == key)
         expected = {e.purpose for e in purposes.tag_award(
             award, purposes.matcher(purposes.taxonomy_path())) if e.tagged}
         assert tags.get(key, set()) == expected, key

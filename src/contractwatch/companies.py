@@ -14,12 +14,8 @@ makes the next query compute it again; every other query reads it as a table.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -35,7 +31,7 @@ from contractwatch.analyze import (
     filter_values,
     run_query,
 )
-from contractwatch.store import Catalog
+from contractwatch.store import Catalog, resolve_dir, stored_folder, stored_version
 
 KEY_COLUMNS = ["recipient_name", "recipient_uei", "recipient_duns", "recipient_parent_uei",
                "recipient_parent_duns", "recipient_parent_name"]
@@ -60,56 +56,6 @@ def families_paths() -> list[str]:
     return [p for p in value.split(os.pathsep) if p]
 
 
-# ---- stored results -----------------------------------------------------------------------
-
-STORED_FORMAT = "2"  # raise when what is stored, or how it is computed, changes
-KEEP_VERSIONS = 3  # older versions stay a while for processes still reading them
-
-
-def stored_version(catalog: Catalog, *parts: Any, files: list[Path]) -> str:
-    # a load's vintage can move forward (the same file under a later date): it decides
-    # which rows are current, so it is part of the version with the load itself
-    loads = sorted([ld.load_id, ld.vintage, ld.complete] for ld in catalog.loads)
-    h = hashlib.sha256(json.dumps([STORED_FORMAT, loads, *parts]).encode())
-    for path in files:
-        h.update(path.read_bytes() if path.is_file() else b"-")
-        h.update(b"\0")
-    return h.hexdigest()[:20]
-
-
-def stored_folder(catalog: Catalog, kind: str, version: str, write: Callable[[Path], None]) -> Path:
-    """The folder holding `kind` for this version, written first when missing (atomically:
-    under a temporary name, then renamed). A store that cannot be written gets it in a
-    temporary folder, so the answer is the same, only not kept."""
-    base = catalog.store.root / "resolve" / kind
-    final = base / version
-    if final.is_dir():
-        return final
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        tmp = base / f".{version}.{uuid.uuid4().hex}"
-        tmp.mkdir()
-    except OSError:
-        base = Path(tempfile.mkdtemp(prefix=f"contractwatch-{kind}-"))
-        final = tmp = base / version
-        tmp.mkdir()
-    try:
-        write(tmp)
-        if tmp != final:
-            os.rename(tmp, final)
-    except OSError:
-        if not final.is_dir():  # not another process that finished first
-            raise
-    finally:
-        if tmp != final:
-            shutil.rmtree(tmp, ignore_errors=True)
-    versions = sorted((d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")),
-                      key=lambda d: d.stat().st_mtime, reverse=True)
-    for old in versions[KEEP_VERSIONS:]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
 def families_folder(catalog: Catalog, policy: str = "keep") -> Path:
     """The stored resolution of the current state's recipients, computed when missing."""
     key = f"families-folder:{policy}"
@@ -117,8 +63,9 @@ def families_folder(catalog: Catalog, policy: str = "keep") -> Path:
         shipped = resources.files("contractwatch.data").joinpath("families.yaml")
         files = [Path(str(shipped)), *map(Path, families_paths()), judgements_path(catalog)]
         version = stored_version(catalog, policy, files=files)
-        catalog._cache[key] = stored_folder(catalog, f"families-{policy}", version,
-                                      lambda folder: _write_resolution(catalog, policy, folder))
+        catalog._cache[key] = stored_folder(
+            resolve_dir(catalog) / f"families-{policy}", version,
+            lambda folder: _write_resolution(catalog, policy, folder))
     return catalog._cache[key]
 
 
@@ -207,8 +154,8 @@ def brands_folder(catalog: Catalog) -> Path:
     if "brands-folder" not in catalog._cache:
         shipped = resources.files("contractwatch.data").joinpath("brands.yaml")
         version = stored_version(catalog, files=[Path(str(shipped))])
-        catalog._cache["brands-folder"] = stored_folder(catalog, "brands", version,
-                                                  lambda folder: _write_brands(catalog, folder))
+        catalog._cache["brands-folder"] = stored_folder(
+            resolve_dir(catalog) / "brands", version, lambda folder: _write_brands(catalog, folder))
     return catalog._cache["brands-folder"]
 
 
@@ -380,7 +327,7 @@ def candidates_folder(catalog: Catalog, policy: str = "keep") -> Path:
     shipped = resources.files("contractwatch.data").joinpath("brands.yaml")
     version = stored_version(catalog, policy, families_folder(catalog, policy).name,
                              files=[Path(str(shipped))])
-    return stored_folder(catalog, f"candidates-{policy}", version,
+    return stored_folder(resolve_dir(catalog) / f"candidates-{policy}", version,
                          lambda folder: _write_candidates(catalog, policy, folder))
 
 

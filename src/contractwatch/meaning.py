@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contractwatch.award_texts import clean
 from contractwatch.result import Result
 
 FORMAT = "1"  # raise when what is stored, or how it is computed, changes
@@ -175,10 +175,6 @@ def _sha256(path: Path) -> str:
 
 # ---- passages -------------------------------------------------------------------------------
 
-def clean(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
 def passages_of(text: str) -> list[str]:
     """A text as passages: itself when short, else windows of PASSAGE_WORDS words that
     overlap, so that a phrase cut at one window's end is whole in the next."""
@@ -302,9 +298,12 @@ class Index:
 
 def loads_version(catalog: Any) -> str:
     """The index's version: the loads it covers (with their vintages, which decide which rows
-    are current), the model and this module's format."""
-    loads = sorted([ld.load_id, ld.vintage, ld.complete] for ld in catalog.loads)
-    return hashlib.sha256(json.dumps([FORMAT, MODEL_ID, loads]).encode()).hexdigest()[:20]
+    are current), the model, this module's format and how award texts are built."""
+    from contractwatch import award_texts
+    from contractwatch.store import stored_version
+
+    return stored_version(catalog, "meaning", FORMAT, MODEL_ID,
+                          files=[Path(award_texts.__file__)])
 
 
 def meaning_dir(catalog: Any) -> Path:
@@ -318,11 +317,15 @@ def index(catalog: Any, progress: bool = False) -> Index:
     if key in catalog._cache:
         return catalog._cache[key]
     require_extra()
+    from contractwatch.store import stored_folder
+
     version = loads_version(catalog)
-    folder = meaning_dir(catalog) / "index" / version
-    if not (folder / "meta.json").is_file():
+
+    def write(folder: Path) -> None:
         build(catalog, folder, version, progress)
         catalog._cache["meaning-built"] = True
+
+    folder = stored_folder(meaning_dir(catalog) / "index", version, write, KEEP_VERSIONS)
     catalog._cache[key] = Index.read(folder)
     return catalog._cache[key]
 
@@ -340,15 +343,6 @@ def index_status(catalog: Any, progress: bool = False) -> Result:
                "awards": m["awards"], "passages_embedded_now": m.get("embedded", 0)
                if catalog._cache.get("meaning-built") else 0}],
         meta=m)
-
-
-def texts_rows(catalog: Any) -> list[dict[str, Any]]:
-    """Each award's distinct texts with the department, agency and fiscal year they occur
-    in, from the current state (copies of a row say nothing new: policy 'keep')."""
-    from contractwatch.analyze import run_query
-
-    rows, _ = run_query(catalog, "meaning_texts", {}, lambda v: texts_expr(catalog))
-    return rows
 
 
 @dataclass
@@ -381,64 +375,47 @@ class Passages:
 
 
 def build(catalog: Any, folder: Path, version: str, progress: bool = False) -> None:
-    """Write the index for this version: passages, links, BM25 postings and vectors, the
-    vectors taken from the store's cache where the same text was embedded before."""
+    """Write the index for this version into `folder`: passages (from award_texts), links,
+    BM25 postings and vectors, the vectors taken from the store's cache where the same text
+    was embedded before."""
+    from contractwatch.award_texts import iter_awards
+
     passages = Passages()
-    for row in texts_rows(catalog):
-        passages.add(row["award_key"], row["awarding_sub_agency_code"],
-                     row["awarding_agency_code"], int(row["fiscal_year"] or 0),
-                     int(row["actions"]), (row["transaction_description"],
-                                           row["product_or_service_code_description"],
-                                           row["naics_description"]))
+    for award in iter_awards(catalog):
+        for (text, psc, naics, department, agency, fy), actions in \
+                award.occurrences_in_order():
+            passages.add(award.award_key, agency, department, fy, actions, (text, psc, naics))
     vectors, embedded = _vectors(catalog, passages.texts, progress)
     write_index(folder, passages, vectors, {
         "version": version, "loads": sorted(ld.load_id for ld in catalog.loads),
         "embedded": embedded})
-    prune(folder.parent)
 
 
 def write_index(folder: Path, passages: Passages, vectors: Any, meta: dict[str, Any]) -> None:
-    """The index's files, written under a temporary name and renamed into place (a process
-    that reads the index never sees half of it)."""
+    """The index's files, written into `folder` (store.stored_folder gives a temporary one
+    and renames it into place: a process that reads the index never sees half of it)."""
     import numpy as np
 
     link_keys = np.array(list(passages.links.keys()), dtype=np.int64).reshape(-1, 5)
     vocabulary, idf, starts, post_passage, post_weight = bm25_postings(passages.texts)
-    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex}"
-    tmp.mkdir(parents=True)
-    try:
-        np.save(tmp / "vectors.npy", vectors)
-        np.savez(tmp / "arrays.npz", kinds=np.array(passages.kinds, dtype=np.int8),
-                 link_passage=link_keys[:, 0].astype(np.int32),
-                 link_award=link_keys[:, 1].astype(np.int32),
-                 link_fy=link_keys[:, 2].astype(np.int16),
-                 link_agency=link_keys[:, 3].astype(np.int32),
-                 link_department=link_keys[:, 4].astype(np.int32),
-                 link_actions=np.array(list(passages.links.values()), dtype=np.int32),
-                 idf=idf, postings_start=starts, postings_passage=post_passage,
-                 postings_weight=post_weight)
-        (tmp / "lists.json").write_text(json.dumps({
-            "texts": passages.texts, "awards": list(passages.awards),
-            "agencies": list(passages.agencies), "vocabulary": vocabulary}), encoding="utf-8")
-        (tmp / "meta.json").write_text(json.dumps({
-            "format": FORMAT, "model": MODEL_ID, "passages": len(passages.texts),
-            "awards": len(passages.awards), "links": len(passages.links), **meta,
-        }, indent=1), encoding="utf-8")
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not (folder / "meta.json").is_file():  # not another process that finished first
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def prune(base: Path) -> None:
-    """Keep the KEEP_VERSIONS newest versions (older ones may still be read a while)."""
-    versions = sorted((d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")),
-                      key=lambda d: d.stat().st_mtime, reverse=True)
-    for old in versions[KEEP_VERSIONS:]:
-        shutil.rmtree(old, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "vectors.npy", vectors)
+    np.savez(folder / "arrays.npz", kinds=np.array(passages.kinds, dtype=np.int8),
+             link_passage=link_keys[:, 0].astype(np.int32),
+             link_award=link_keys[:, 1].astype(np.int32),
+             link_fy=link_keys[:, 2].astype(np.int16),
+             link_agency=link_keys[:, 3].astype(np.int32),
+             link_department=link_keys[:, 4].astype(np.int32),
+             link_actions=np.array(list(passages.links.values()), dtype=np.int32),
+             idf=idf, postings_start=starts, postings_passage=post_passage,
+             postings_weight=post_weight)
+    (folder / "lists.json").write_text(json.dumps({
+        "texts": passages.texts, "awards": list(passages.awards),
+        "agencies": list(passages.agencies), "vocabulary": vocabulary}), encoding="utf-8")
+    (folder / "meta.json").write_text(json.dumps({
+        "format": FORMAT, "model": MODEL_ID, "passages": len(passages.texts),
+        "awards": len(passages.awards), "links": len(passages.links), **meta,
+    }, indent=1), encoding="utf-8")
 
 
 def bm25_postings(texts: list[str]) -> tuple[list[str], Any, Any, Any, Any]:
@@ -684,17 +661,6 @@ def search(catalog: Any, text: str, filters: Any = None, limit: int = 50,
 
 # ---- the queries behind it (precompiled, queries.py) ------------------------------------------
 
-def texts_expr(catalog: Any) -> Any:
-    from contractwatch.analyze import award_key
-
-    t = catalog.transactions("keep")
-    t = t.mutate(award_key=award_key(t))
-    cols = ["award_key", "transaction_description", "product_or_service_code_description",
-            "naics_description", "awarding_agency_code", "awarding_sub_agency_code",
-            "fiscal_year"]
-    return t.group_by(cols).aggregate(actions=t.count()).order_by(cols)
-
-
 def awards_expr(catalog: Any, policy: str, v: dict[str, Any]) -> Any:
     """Per award among `v['keys']`: the scope's actions summed as `search` sums them."""
     import ibis
@@ -711,6 +677,5 @@ def awards_expr(catalog: Any, policy: str, v: dict[str, Any]) -> Any:
 
 
 def query_expressions(catalog: Any, p: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    yield "meaning_texts", texts_expr(catalog)
     for policy in ("keep", "collapse"):
         yield f"meaning_awards:{policy}", awards_expr(catalog, policy, p)

@@ -35,13 +35,13 @@ import datetime as dt
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from contractwatch import award_texts
 from contractwatch.analyze import (
     Filters,
     Result,
@@ -51,7 +51,8 @@ from contractwatch.analyze import (
     filter_values,
     run_query,
 )
-from contractwatch.store import Catalog
+from contractwatch.award_texts import AwardText, iter_awards, words
+from contractwatch.store import Catalog, resolve_dir, stored_folder, stored_version
 
 UNTAGGED = "untagged"
 TAGS_TABLE = "cw_purpose_tags"
@@ -174,11 +175,6 @@ def check_purpose(value: str) -> str:
 
 
 # ---- matching ---------------------------------------------------------------------------
-
-def words(text: str | None) -> str:
-    """Upper-case words separated by single spaces, framed by spaces: what phrases match."""
-    return " " + re.sub(r"[^A-Z0-9&]+", " ", (text or "").upper()).strip() + " "
-
 
 @cache
 def psc_codes_by_title() -> dict[str, tuple[str, ...]]:
@@ -325,22 +321,6 @@ class Matcher:
 @cache
 def matcher(path: Path | None = None) -> Matcher:
     return Matcher(load_taxonomy(path))
-
-
-@dataclass
-class AwardText:
-    """What the rules read of one award: every distinct description, PSC and NAICS."""
-
-    award_key: str
-    award_id_piid: str | None = None
-    agency: str | None = None
-    obligations: Decimal = Decimal("0")
-    descriptions: list[str] = field(default_factory=list)
-    psc: set[tuple[str | None, str | None]] = field(default_factory=set)
-    naics: set[tuple[str | None, str | None]] = field(default_factory=set)
-
-    def text(self) -> str:
-        return " | ".join(self.descriptions)
 
 
 @dataclass
@@ -512,64 +492,8 @@ def judge(catalog: Catalog, award: str, purpose: str, yes: bool, why: str,
 
 # ---- tagging the store ------------------------------------------------------------------
 
-INPUT_COLUMNS = ["award_key", "award_id_piid", "awarding_sub_agency_code",
-                 "transaction_description", "product_or_service_code",
-                 "product_or_service_code_description", "naics_code", "naics_description"]
-
-
-def _input_expr(catalog: Catalog) -> Any:
-    """Each award's distinct descriptions and codes with their obligations (current rows,
-    every copy counted as `top` counts them)."""
-    t = catalog.transactions("keep")
-    t = t.mutate(award_key=award_key(t))
-    return t.group_by(INPUT_COLUMNS).aggregate(
-        federal_action_obligation=t.federal_action_obligation.sum(),
-        first_action_date=t.action_date.min(),
-    ).order_by(["award_key", "first_action_date", "transaction_description"])
-
-
 def awards_to_tag(catalog: Catalog) -> list[AwardText]:
     return list(iter_awards(catalog))
-
-
-def iter_awards(catalog: Catalog, batch: int = 50_000) -> Iterator[AwardText]:
-    """Every award of the current state with its texts and codes, streamed in award-key
-    order (on DuckDB from a cursor, so memory does not grow with the store)."""
-    from contractwatch.analyze import template_sql
-
-    sql = template_sql(catalog, "purpose_input", {})
-    if sql is None:
-        rows: Any = run_query(catalog, "purpose_input", {}, lambda v: _input_expr(catalog))[0]
-    else:
-        rows = _cursor_rows(catalog.duck.cursor().execute(sql), batch)
-    current: AwardText | None = None
-    for r in rows:
-        if current is None or r["award_key"] != current.award_key:
-            if current is not None:
-                yield current
-            current = AwardText(r["award_key"], r["award_id_piid"],
-                                r["awarding_sub_agency_code"])
-        current.obligations += r["federal_action_obligation"] or 0
-        d = (r["transaction_description"] or "").strip()
-        if d and d not in current.descriptions:
-            current.descriptions.append(d)
-        if r["product_or_service_code"] or r["product_or_service_code_description"]:
-            current.psc.add((r["product_or_service_code"],
-                             r["product_or_service_code_description"]))
-        if r["naics_code"] or r["naics_description"]:
-            current.naics.add((r["naics_code"], r["naics_description"]))
-    if current is not None:
-        yield current
-
-
-def _cursor_rows(cur: Any, batch: int) -> Iterator[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    while True:
-        chunk = cur.fetchmany(batch)
-        if not chunk:
-            return
-        for row in chunk:
-            yield dict(zip(names, row, strict=True))
 
 
 def tag_all(awards: list[AwardText], m: Matcher,
@@ -582,15 +506,16 @@ def tag_all(awards: list[AwardText], m: Matcher,
 
 def purposes_folder(catalog: Catalog) -> Path:
     """The stored tagging of the current state, computed when missing."""
-    from contractwatch.companies import stored_folder, stored_version
-
     if "purposes-folder" not in catalog._cache:
         psc = Path(str(resources.files("contractwatch.data").joinpath("psc_titles.csv")))
-        # this module is part of the version: a change to how tags are decided retags
+        # this module and the texts it reads are part of the version: a change to how tags
+        # are decided retags
         version = stored_version(catalog, "purposes", files=[
-            taxonomy_path(), psc, judgements_path(catalog), Path(__file__)])
+            taxonomy_path(), psc, judgements_path(catalog), Path(__file__),
+            Path(award_texts.__file__)])
         catalog._cache["purposes-folder"] = stored_folder(
-            catalog, "purposes", version, lambda folder: _write_tags(catalog, folder))
+            resolve_dir(catalog) / "purposes", version,
+            lambda folder: _write_tags(catalog, folder))
     return catalog._cache["purposes-folder"]
 
 
@@ -810,7 +735,6 @@ def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str
     """The purpose queries as templates (see queries.py)."""
     for policy in ("keep", "collapse"):
         yield f"top:purpose:{policy}", _top_expr(catalog, policy, p)
-    yield "purpose_input", _input_expr(catalog)
 
 
 # ---- quality ----------------------------------------------------------------------------

@@ -103,6 +103,7 @@ def compile_all() -> dict[str, str]:
 
     from contractwatch import (
         analyze,
+        award_texts,
         companies,
         export,
         meaning,
@@ -127,7 +128,8 @@ def compile_all() -> dict[str, str]:
                      *export.query_expressions(catalog, p),
                      *subcontracts.query_expressions(catalog, p),
                      *vehicles.query_expressions(catalog, p),
-                     *meaning.query_expressions(catalog, p)]
+                     *meaning.query_expressions(catalog, p),
+                     *award_texts.query_expressions(catalog, p)]
             for name, expr in named:
                 # without Ibis's indentation: a third of the size, as quick to read in
                 sql = catalog.to_sql(expr)

@@ -26,12 +26,14 @@ import contextlib
 import errno
 import fcntl
 import functools
+import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -534,6 +536,67 @@ def _fsync_tree(path: Path) -> None:
 
 
 # ---- the catalog ------------------------------------------------------------------------
+
+# ---- results stored with the data -----------------------------------------------------------
+# Stages that cost seconds (recipient resolution, purpose tags, the index for search by meaning)
+# run once per state of the data and keep their result in a folder named by a version: a hash
+# of the loads (with their vintages, which decide which rows are current) and of the stage's
+# own inputs. A new load or an edited input makes the next question compute a new version.
+
+STORED_FORMAT = "2"  # raise when what is stored, or how it is computed, changes everywhere
+KEEP_VERSIONS = 3  # older versions stay a while for processes still reading them
+
+
+def resolve_dir(catalog: Catalog) -> Path:
+    """Where results derived from the data are kept (resolution, purpose tags)."""
+    return catalog.store.root / "resolve"
+
+
+def stored_version(catalog: Catalog, *parts: Any, files: list[Path] | tuple[Path, ...] = ()
+                   ) -> str:
+    """The version of a stored result: the loads with their vintages, the stage's own
+    `parts` (JSON values) and the bytes of the `files` that steer it (a missing file counts
+    as missing)."""
+    loads = sorted([ld.load_id, ld.vintage, ld.complete] for ld in catalog.loads)
+    h = hashlib.sha256(json.dumps([STORED_FORMAT, loads, *parts]).encode())
+    for path in files:
+        h.update(path.read_bytes() if path.is_file() else b"-")
+        h.update(b"\0")
+    return h.hexdigest()[:20]
+
+
+def stored_folder(base: Path, version: str, write: Callable[[Path], None],
+                  keep: int = KEEP_VERSIONS) -> Path:
+    """`base/version`, written first by `write(folder)` when missing (atomically: under a
+    temporary name, then renamed), keeping the `keep` newest versions. A store that cannot
+    be written gets it in a temporary folder, so the answer is the same, only not kept."""
+    final = base / version
+    if final.is_dir():
+        return final
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = base / f".{version}.{uuid.uuid4().hex}"
+        tmp.mkdir()
+    except OSError:
+        base = Path(tempfile.mkdtemp(prefix=f"contractwatch-{base.name}-"))
+        final = tmp = base / version
+        tmp.mkdir()
+    try:
+        write(tmp)
+        if tmp != final:
+            os.rename(tmp, final)
+    except OSError:
+        if not final.is_dir():  # not another process that finished first
+            raise
+    finally:
+        if tmp != final:
+            shutil.rmtree(tmp, ignore_errors=True)
+    versions = sorted((d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                      key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in versions[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
 
 class Catalog:
     """Ibis tables over one consistent set of loads.
