@@ -429,6 +429,7 @@ def warm(ctx: Ctx) -> None:
         ctx.source.run(("home", ctx.policy), lambda s: views.home(s, ctx.policy))
         snap.families()
         snap.brands()
+        snap.vehicle_piids()
         agencies: dict[str, set[int]] = {}
         for ld in snap.loads:
             for b in ld.blocks:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
@@ -132,15 +132,22 @@ class Snapshot:
         self.library = threading.Lock()
         self._catalog: Catalog | None = None
         self.memo: dict[Any, Any] = {}  # small per-scope facts, for this snapshot only
+        self.looked_up: dict[Any, Any] = {}  # library look-ups (vehicles), once per snapshot
+        self._vehicle_piids: frozenset[str] | None = None
         self._families_ready = False
         self._brands_ready = False
         self._purposes_ready = False
+        # DuckDB's Python client imports pandas (~0.8 s) the first time it binds a parameter:
+        # done now, on the side, while DuckDB builds the snapshot in its own threads, instead
+        # of inside the first visitor's page
+        threading.Thread(target=_bind_once, daemon=True, name="bind-once").start()
         self.con = duckdb.connect(config=duckdb_config())
         self.con.execute("SET enable_progress_bar = false; SET TimeZone = 'UTC'")
         self._raw_tables()
         views = json.loads(VIEWS_JSON.read_text(encoding="utf-8"))
-        current = views["disjoint" if loads_are_disjoint(self.loads) else "general"][
-            "transactions"]
+        compiled = views["disjoint" if loads_are_disjoint(self.loads) else "general"]
+        current = compiled["transactions"]
+        self.stored_rows = compiled["transactions_all"]  # every stored row (all vintages)
         self.definition = (
             f"SELECT cur.{', cur.'.join(ROW_COLUMNS)}, {AWARD_KEY} AS award_key,\n"
             f"  copies.load_id IS NOT NULL AS is_copy,\n  {RESOLUTION_KEY} AS resolution_key,\n"
@@ -338,6 +345,44 @@ class Snapshot:
                         f"FROM read_parquet('{path}')")
             self._purposes_ready = True
 
+    # ---- vehicles (the library's look-ups, once per snapshot) ------------------------------
+    def vehicle_piids(self) -> frozenset[str]:
+        """Every PIID that designates a vehicle, by `vehicles.designates_vehicle`'s rule (an
+        IDV's own PIID, or one that orders name as their vehicle) over every stored row: one
+        scan per snapshot instead of one per award page."""
+        with self._sections:
+            if self._vehicle_piids is None:
+                found = self.rows(VEHICLE_PIIDS.format(stored=self.stored_rows))
+                self._vehicle_piids = frozenset(r["piid"] for r in found)
+            return self._vehicle_piids
+
+    def designates_vehicle(self, key: str) -> bool:
+        """`vehicles.designates_vehicle` for this snapshot: a CONT_IDV_ key, or a vehicle's
+        PIID."""
+        from contractwatch.vehicles import parse_vehicle_id
+
+        key = key.strip().upper()
+        return key.startswith("CONT_IDV_") or parse_vehicle_id(key)[0] in self.vehicle_piids()
+
+    def look_up(self, key: tuple[Any, ...], fn: Callable[[Catalog], Any]) -> Any:
+        """A library look-up on the catalog (one connection: one at a time), run once per
+        snapshot: many orders share one vehicle, whose figures `order_vehicle` recomputes
+        from every row. A LookupError is kept and raised again."""
+        if key not in self.looked_up:
+            with self.library:
+                if key not in self.looked_up:
+                    try:
+                        value: Any = fn(self.catalog)
+                    except LookupError as exc:
+                        value = exc
+                    if len(self.looked_up) > 4096:
+                        self.looked_up.clear()
+                    self.looked_up[key] = value
+        value = self.looked_up[key]
+        if isinstance(value, LookupError):
+            raise value
+        return value
+
     def family_of(self, name: str) -> dict[str, Any]:
         from contractwatch.companies import find_family
 
@@ -354,6 +399,14 @@ class Snapshot:
             found = self.catalog.execute_arrow(
                 d.filter(d.contract_award_unique_key.isin(keys))).to_pylist()
         return found[0] if found else None
+
+
+def _bind_once() -> None:
+    """Bind one parameter on a throwaway connection (see Snapshot.__init__)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("SELECT $x", {"x": 1}).fetchall()
 
 
 # ---- SQL texts --------------------------------------------------------------------------------
@@ -407,6 +460,13 @@ FROM web_rows WHERE {where}
 GROUP BY awarding_sub_agency_code, fiscal_year ORDER BY awarding_sub_agency_code, fiscal_year"""
 
 STORED_ROWS = "SELECT count(*) AS n FROM cw_rows"
+
+# vehicles.designates_vehicle for every PIID at once ({stored}: every stored row)
+VEHICLE_PIIDS = """SELECT DISTINCT upper(award_id_piid) AS piid FROM ({stored})
+WHERE award_or_idv_flag = 'IDV' AND award_id_piid IS NOT NULL
+UNION
+SELECT DISTINCT upper(parent_award_id_piid) AS piid FROM ({stored})
+WHERE parent_award_id_piid IS NOT NULL"""
 
 SCOPE_FACTS = """SELECT list(DISTINCT load_id) AS loads, count(*) AS rows,
   sum(federal_action_obligation) AS federal_action_obligation,

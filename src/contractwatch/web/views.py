@@ -432,12 +432,9 @@ def award(snap: Snapshot, award_id: str, policy: str = "collapse",
     from contractwatch.subcontracts import award_subawards
     from contractwatch.values.ids import PERMALINK
     from contractwatch.values.money import format_dollars
-    from contractwatch.vehicles import designates_vehicle
 
     key = award_id.strip().upper()
-    with snap.library:  # the library's own look-ups (precompiled SQL on its catalog)
-        is_vehicle = designates_vehicle(snap.catalog, key)
-    if is_vehicle:
+    if snap.designates_vehicle(key):  # vehicles.designates_vehicle, for every PIID at once
         return vehicle_page(snap, key)
     every = snap.rows(q.AWARD_ACTIONS, {"key": key})
     rows = [r for r in every if not (policy == "collapse" and r["is_copy"])]
@@ -496,8 +493,10 @@ def award(snap: Snapshot, award_id: str, policy: str = "collapse",
                     snap.shown(q.AWARD_ACTIONS, {"key": key}), loads=loads,
                     sources=[rows_url(award=award_id, load=r["load_id"], row=r["source_row"])
                              for r in rows])
+    # the vehicle's figures are the same for each of its orders: looked up once
+    on_vehicle = snap.look_up(("order_vehicle", parent_key or parent),
+                              lambda catalog: order_vehicle(catalog, parent_key or parent))
     with snap.library:
-        on_vehicle = order_vehicle(snap.catalog, parent_key or parent)
         subs = award_subawards(snap.catalog, key, latest["award_id_piid"], running)
     if on_vehicle:
         notes.append("the order's own ceiling and its vehicle's ceiling are different figures, "
@@ -559,8 +558,7 @@ def vehicle_page(snap: Snapshot, key: str) -> Page:
     vehicles.vehicle, as `contractwatch award <IDV>`)."""
     from contractwatch.vehicles import vehicle
 
-    with snap.library:
-        result = vehicle(snap.catalog, key, "keep")
+    result = snap.look_up(("vehicle", key), lambda catalog: vehicle(catalog, key, "keep"))
     m = result.meta
     orders = Table("Orders placed under the vehicle (and under its child vehicles)",
                    ["level", "award_id_piid", "recipient_name", "obligated", "own_ceiling",

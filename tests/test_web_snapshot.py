@@ -1,0 +1,58 @@
+"""The web app's snapshot answers the library's look-ups as the library does (the pages
+call the snapshot's versions, computed once per state of the data)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from contractwatch.analyze import order_vehicle
+from contractwatch.vehicles import designates_vehicle
+from contractwatch.web.queries import Snapshot
+from tests.conftest import FPDS
+
+
+@pytest.fixture(scope="module")
+def snap(fpds_store):
+    return Snapshot(fpds_store)
+
+
+def _ids_in_files() -> tuple[set[str], set[str]]:
+    """PIIDs, parent PIIDs and award keys as the source files spell them (csv module), and
+    the parent PIIDs apart."""
+    found: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted(FPDS.glob("ice_fy*.csv")):
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            for row in csv.DictReader(fh):
+                for name in ("award_id_piid", "parent_award_id", "contract_award_unique_key"):
+                    if row.get(name):
+                        found.add(row[name])
+                if row.get("parent_award_id"):  # the 2018 layout's name
+                    parents.add(row["parent_award_id"])
+    return found, parents
+
+
+def test_designates_vehicle_as_the_library_does(snap, fpds_store):
+    ids, parents = (sorted(x) for x in _ids_in_files())
+    catalog = fpds_store.connect()
+    # every 25th id and 30 parents (the library's look-up scans the files once per id)
+    asked = [*ids[::25], *parents[::max(1, len(parents) // 30)], "NO-SUCH-PIID",
+             "cont_idv_x_7012", " hscedm15d00015 "]
+    answers = {text: designates_vehicle(catalog, text) for text in asked}
+    assert 10 < sum(answers.values()) < len(asked) - 10  # both answers occur
+    for text, expected in answers.items():
+        assert snap.designates_vehicle(text) == expected, text
+
+
+def test_vehicle_looked_up_once_and_equal(snap, fpds_store):
+    vehicle = "HSCEDM15D00015"  # an ICE IDC with orders under it in the files
+    first = snap.look_up(("order_vehicle", vehicle), lambda c: order_vehicle(c, vehicle))
+    again = snap.look_up(("order_vehicle", vehicle), lambda c: pytest.fail("ran twice"))
+    assert first is again
+    assert first == order_vehicle(fpds_store.connect(), vehicle)
+    with pytest.raises(LookupError):
+        snap.look_up(("x",), lambda c: (_ for _ in ()).throw(LookupError("none")))
+    with pytest.raises(LookupError):  # kept, raised again without running
+        snap.look_up(("x",), lambda c: pytest.fail("ran twice"))
