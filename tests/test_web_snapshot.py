@@ -56,3 +56,33 @@ def test_vehicle_looked_up_once_and_equal(snap, fpds_store):
         snap.look_up(("x",), lambda c: (_ for _ in ()).throw(LookupError("none")))
     with pytest.raises(LookupError):  # kept, raised again without running
         snap.look_up(("x",), lambda c: pytest.fail("ran twice"))
+
+
+def test_pages_built_ahead_are_the_pages_built_on_demand(transactions_store):
+    """The warming thread renders the home page and each agency overview (under the code
+    and the abbreviation) as a visit would: the same bytes as a server that built nothing
+    ahead, and /agency/ICE is /agency/7012."""
+    import time
+
+    import httpx
+
+    from tests.webtools import running_server
+
+    urls = ["/", "/agency/ICE", "/agency/7012?fy=2025", "/agency/CBP?fy=2024"]
+    with running_server(transactions_store.root) as cold, httpx.Client(timeout=120) as c:
+        on_demand = {u: c.get(cold + u) for u in urls}
+        same = c.get(cold + "/agency/7012.json").json()
+        assert c.get(cold + "/agency/ICE.json").json() == same
+    with running_server(transactions_store.root, prewarm=True) as warm, \
+            httpx.Client(timeout=120) as c:
+        deadline = time.monotonic() + 120
+        ahead = []
+        while time.monotonic() < deadline and len(ahead) < len(urls):
+            time.sleep(0.2)  # the warming thread's responses, as the cache holds them
+            cache = dict(running_server.last_app.app.state.ctx.source.cache)  # type: ignore
+            ahead = [u for u in urls if ("response", "html", *u.partition("?")[::2]) in cache]
+        assert ahead == urls
+        for u in urls:
+            built = c.get(warm + u)
+            assert built.status_code == on_demand[u].status_code == 200
+            assert built.text == on_demand[u].text, u

@@ -27,6 +27,7 @@ def running_server(store_dir: str | Path, **kwargs: object) -> Iterator[str]:
     from contractwatch.web.app import create_app
 
     app = create_app(store_dir, **kwargs)  # type: ignore[arg-type]
+    running_server.last_app = app  # type: ignore[attr-defined]  # for tests that look inside
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

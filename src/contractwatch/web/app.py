@@ -19,6 +19,7 @@ import contextvars
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,7 @@ WORK_TIMEOUT = 60.0  # seconds a page may take before it is stopped (503)
 BUILD_WAIT = 30.0  # seconds to wait for the same page being built by another request
 RETRY_AFTER = 5  # seconds, in the 503's Retry-After
 WARM_DELAY = 0.3  # seconds after the server starts listening before pages are built ahead
+YIELD_WAIT = 5.0  # seconds a page built ahead waits for visitors' pages to be built first
 log = logging.getLogger("contractwatch.web")
 
 
@@ -168,6 +170,7 @@ class Limiter:
         self.queue_timeout = queue_timeout
         self.work_timeout = work_timeout
         self.waiting = 0
+        self.running = 0  # pages being built for visitors (read by the warming thread)
 
     async def run(self, receive: Callable[[], Awaitable[Any]], fn: Callable[[], Any]) -> Any:
         if self.slots is None:  # created inside the server's event loop
@@ -185,9 +188,14 @@ class Limiter:
         work = Work()
         context = contextvars.copy_context()
         context.run(CURRENT_WORK.set, work)
+        self.running += 1
         future = asyncio.get_running_loop().run_in_executor(self.pool, context.run, fn)
-        # the slot is free only when the thread has really stopped
-        future.add_done_callback(lambda _: slots.release())
+
+        def done(_: Any) -> None:  # the slot is free only when the thread has really stopped
+            self.running -= 1
+            slots.release()
+
+        future.add_done_callback(done)
         left = asyncio.ensure_future(_client_gone(receive))
         try:
             done, _ = await asyncio.wait({future, left}, timeout=self.work_timeout,
@@ -331,14 +339,17 @@ def _home(request: Request, ctx: Ctx, fmt: str) -> Any:
 
 
 def _agency(request: Request, ctx: Ctx, fmt: str, name: str) -> Any:
+    from contractwatch.agencies import resolve_agency
+
     fy = _fy(_param(request, "fy"))
     purpose = _param(request, "purpose")
     if purpose:
         from contractwatch.purposes import check_purpose
 
         purpose = check_purpose(purpose)
-    return (("agency", name.upper(), fy, ctx.policy, purpose),
-            lambda s: views.agency(s, name, fy, ctx.policy, purpose=purpose))
+    code = resolve_agency(name).code  # /agency/ICE and /agency/7012 are one page
+    return (("agency", code, fy, ctx.policy, purpose),
+            lambda s: views.agency(s, code, fy, ctx.policy, purpose=purpose))
 
 
 def _company(request: Request, ctx: Ctx, fmt: str) -> Any:
@@ -420,15 +431,31 @@ PAGES: list[tuple[str, Callable[..., Any]]] = [
 ]
 
 
-def warm(ctx: Ctx) -> None:
+def warm(ctx: Ctx, busy: Callable[[], bool] = lambda: False,
+         ahead: Callable[[str, str, Any, Any], None] | None = None) -> None:
     """Build the snapshot, then the pages most visitors open first (home, each agency's
-    overview for all years and each year), and families and brands, so that the first
-    visitors find them ready. Runs in a background thread; the server answers meanwhile."""
+    overview for all years and each year, as HTML under the agency's code and its
+    abbreviation), and families and brands, so that the first visitors find them ready.
+    Runs in a background thread; the server answers meanwhile, and pages asked for by
+    visitors go first: each overview waits while `busy()` (up to YIELD_WAIT seconds; a
+    visitor asking for it meanwhile builds it at once). `ahead(path, query, key, make)`
+    builds and renders one page into the cache."""
+    from contractwatch.agencies import resolve_agency
+    from contractwatch.purposes import load_taxonomy
+
+    def build(path: str, query: str, key: Any, make: Any) -> None:
+        if ahead is None:
+            ctx.source.run(key, make)
+        else:
+            ahead(path, query, key, make)
+
     try:
         snap, _ = ctx.source.snapshot()
-        ctx.source.run(("home", ctx.policy), lambda s: views.home(s, ctx.policy))
+        build("/", "", ("home", ctx.policy), lambda s: views.home(s, ctx.policy))
         snap.families()
         snap.brands()
+        snap.purposes()
+        load_taxonomy()
         snap.vehicle_piids()
         agencies: dict[str, set[int]] = {}
         for ld in snap.loads:
@@ -436,9 +463,16 @@ def warm(ctx: Ctx) -> None:
                 if b.agency:
                     agencies.setdefault(b.agency, set()).add(b.fiscal_year)
         for agency, years in sorted(agencies.items()):
+            a = resolve_agency(agency)
             for year in [None, *sorted(years, reverse=True)]:
-                ctx.source.run(("agency", agency.upper(), year, ctx.policy, None),
-                               lambda s, a=agency, y=year: views.agency(s, a, y, ctx.policy))
+                for name in dict.fromkeys([a.code, a.abbreviation or a.code]):
+                    waited = 0.0
+                    while busy() and waited < YIELD_WAIT:
+                        time.sleep(0.01)
+                        waited += 0.01
+                    build(f"/agency/{name}", f"fy={year}" if year else "",
+                          ("agency", a.code, year, ctx.policy, None),
+                          lambda s, y=year, c=a.code: views.agency(s, c, y, ctx.policy))
     except Exception:  # warming is an optimisation; a page that fails here fails visibly later
         log.debug("warming stopped", exc_info=True)
 
@@ -500,7 +534,8 @@ def create_app(store_dir: str | Path, *, policy: str | None = None, engine: str 
     async def lifespan(app: Any) -> AsyncIterator[None]:
         if prewarm:  # once the server listens: the first answers come before the warming
             asyncio.get_running_loop().call_later(WARM_DELAY, threading.Thread(
-                target=warm, args=(ctx,), daemon=True, name="prewarm").start)
+                target=warm, args=(ctx, lambda: limits.running > 0, ahead), daemon=True,
+                name="prewarm").start)
         yield
 
     def build(request: Request, fmt: str, key: Any, make: Callable[[Snapshot], Any],
@@ -518,6 +553,17 @@ def create_app(store_dir: str | Path, *, policy: str | None = None, engine: str 
                                   {k: v for k, v in response.headers.items()
                                    if k == "content-disposition"}), stamp)
         return response
+
+    def ahead(path: str, query: str, key: Any, make: Callable[[Snapshot], Any]) -> None:
+        """Build and render a page as a visit of path?query would (HTML), into the cache."""
+        from urllib.parse import quote
+
+        host = next(iter(hosts - {"*"}), "127.0.0.1")
+        request = Request({"type": "http", "method": "GET", "scheme": "http",
+                           "path": path, "raw_path": quote(path).encode(),
+                           "query_string": query.encode(), "root_path": "",
+                           "headers": [(b"host", host.encode())], "server": (host, 80)})
+        build(request, "html", key, make, ("response", "html", path, query))
 
     async def serve(request: Request, fmt: str, page_fn: Callable[..., Any],
                     path_params: dict[str, str]) -> Response:
