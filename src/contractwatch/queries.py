@@ -111,6 +111,7 @@ def compile_all() -> dict[str, str]:
         report,
         subcontracts,
         vehicles,
+        watch,
     )
     from contractwatch.store import Store
 
@@ -129,7 +130,8 @@ def compile_all() -> dict[str, str]:
                      *subcontracts.query_expressions(catalog, p),
                      *vehicles.query_expressions(catalog, p),
                      *meaning.query_expressions(catalog, p),
-                     *award_texts.query_expressions(catalog, p)]
+                     *award_texts.query_expressions(catalog, p),
+                     *watch.query_expressions(catalog, p)]
             for name, expr in named:
                 # without Ibis's indentation: a third of the size, as quick to read in
                 sql = catalog.to_sql(expr)

@@ -15,6 +15,9 @@ the same amount now sits in its place (a tie swap); a row that comes back after 
 Layout: ``<store>/watches/<name>/watch.json`` (definition and state; replaced atomically, the
 commit point of a check) and ``<store>/watches/<name>/checks/<check_id>.json`` (each check's
 findings, from which the Atom feed is built).
+
+The queries are Ibis expressions run as precompiled templates on DuckDB (queries.py), so a
+check builds no expression; the lists they take (keys seen, agency codes) go in as tables.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from contractwatch.analyze import Filters, apply_filters
+from contractwatch import queries
+from contractwatch.analyze import Filters, apply_values, filter_values, run_query
 from contractwatch.store import Catalog, Store, atomic_write_text
 
 WATCHES = "watches"
@@ -260,43 +264,59 @@ def _award_uid_expr(t: Any) -> Any:
         key.re_extract(pattern, 1) + "|" + key.re_extract(pattern, 2), key)
 
 
-def _scope(catalog: Catalog, w: Watch, policy: str) -> Any:
+def _scope(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
     """Rows of every award the watch covers: agency rows, of awards where any action matches
     the keyword/company/PSC filters and (with a minimum) whose obligations or ceiling reach it.
-    Whole awards, so a follow-up modification that does not repeat the keyword is still seen."""
-    f = w.filters()
+    Whole awards, so a follow-up modification that does not repeat the keyword is still seen.
+    `v`: the watch's filter values (`_values`), or a template's placeholders."""
     t = catalog.transactions(policy)
-    base = apply_filters(t, Filters(agency=f.agency))
+    none = dict.fromkeys(queries.PARAMS)
+    base = apply_values(t, {**none, "department": v["department"], "agency": v["agency"]})
     base = base.mutate(award_uid=_award_uid_expr(base))
-    matched = base
-    if f.keyword or f.recipient or f.psc:
-        matched = apply_filters(base, Filters(keyword=f.keyword, recipient=f.recipient,
-                                              psc=f.psc))
+    matched = apply_values(base, {**none, "keyword": v["keyword"],
+                                  "recipient": v["recipient"], "psc": v["psc"]})
     awards = matched.select("award_uid").distinct()
-    if w.min_amount:
+    if v["min_amount"] is not None:
         per = base.group_by("award_uid").aggregate(
             obl=base.federal_action_obligation.sum(),
             ceiling=base.potential_total_value_of_award.max())
-        big = per.filter((per.obl >= Decimal(w.min_amount))
-                         | (per.ceiling.fill_null(ZERO) >= Decimal(w.min_amount)))
+        m = v["min_amount"]
+        reaches = (per.obl >= m) | (per.ceiling.fill_null(ZERO) >= m)
+        big = per.filter(m.isnull() | reaches if queries.is_placeholder(m) else reaches)
         awards = awards.semi_join(big.select("award_uid"), "award_uid")
     return base.semi_join(awards, "award_uid")
+
+
+def _values(w: Watch) -> dict[str, Any]:
+    """The watch's filters as the values its queries take (None: not filtered)."""
+    v = filter_values(w.filters())
+    v["min_amount"] = Decimal(w.min_amount) if w.min_amount else None
+    return v
+
+
+def _rows_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
+    return _scope(catalog, "collapse", v).select(*ROW_COLUMNS, "award_uid")
+
+
+def _awards_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
+    t = _scope(catalog, "keep", v)
+    order = (t.action_date.cast("string") + "|" + t.modification_number.fill_null(""))
+    return t.group_by("award_uid").aggregate(
+        federal_action_obligation=t.federal_action_obligation.sum(),
+        potential_total_value_of_award=t.potential_total_value_of_award.argmax(order),
+        actions=t.count(),
+    )
 
 
 def _state(catalog: Catalog, w: Watch) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """(rows by transaction key, awards by award uid) of a catalog, in the watch's scope."""
     if not catalog.loads:
         return {}, {}
-    rows_expr = _scope(catalog, w, "collapse").select(*ROW_COLUMNS, "award_uid")
-    rows = {r["txn_key"]: r for r in catalog.con.to_pyarrow(rows_expr).to_pylist()}
-    t = _scope(catalog, w, "keep")
-    order = (t.action_date.cast("string") + "|" + t.modification_number.fill_null(""))
-    awards_expr = t.group_by("award_uid").aggregate(
-        federal_action_obligation=t.federal_action_obligation.sum(),
-        potential_total_value_of_award=t.potential_total_value_of_award.argmax(order),
-        actions=t.count(),
-    )
-    awards = {r["award_uid"]: r for r in catalog.con.to_pyarrow(awards_expr).to_pylist()}
+    v = _values(w)
+    rows = {r["txn_key"]: r for r in run_query(catalog, "watch_rows", v,
+                                               lambda v: _rows_expr(catalog, v))[0]}
+    awards = {r["award_uid"]: r for r in run_query(catalog, "watch_awards", v,
+                                                   lambda v: _awards_expr(catalog, v))[0]}
     return rows, awards
 
 
@@ -312,15 +332,46 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, A
     return out
 
 
+def _given(catalog: Catalog, lists: dict[str, list[str]]) -> dict[str, Any]:
+    """Lists of values a query takes (transaction keys, agency codes…): on DuckDB, one
+    table each (`cw_given_<name>`, column `value`) that the precompiled SQL joins, since a
+    literal list cannot be a template's placeholder; on Spark, the lists as they are."""
+    if catalog.engine != "duckdb":
+        return dict(lists)
+    for name, values in lists.items():
+        catalog.duck.execute(f"CREATE OR REPLACE TEMP TABLE cw_given_{name} AS "
+                             "SELECT unnest(?::VARCHAR[]) AS value", [sorted(values)])
+    return {name: GIVEN for name in lists}
+
+
+GIVEN = "given"  # a list's value when it sits in its table (see `_given`)
+
+
+def _isin(catalog: Catalog, column: Any, v: dict[str, Any], name: str) -> Any:
+    """`column` among the list `name` of `_given` (or of the placeholders)."""
+    if isinstance(v.get(name), list):
+        return column.isin(v[name])
+    return column.isin(catalog.table(f"cw_given_{name}").value)
+
+
+def _run(catalog: Catalog, name: str, lists: dict[str, list[str]], build: Any
+         ) -> list[dict[str, Any]]:
+    return run_query(catalog, name, _given(catalog, lists), build)[0]
+
+
 def _agency_recipients(catalog: Catalog, codes: set[str]) -> set[tuple[str, str]]:
     """(agency, recipient name) pairs in any load the watch saw, any fiscal year."""
     if not catalog.loads or not codes:
         return set()
+    rows = _run(catalog, "watch_agency_recipients", {"codes": sorted(codes)},
+                lambda v: _agency_recipients_expr(catalog, v))
+    return {(r["awarding_sub_agency_code"], (r["recipient_name"] or "").upper()) for r in rows}
+
+
+def _agency_recipients_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
     t = catalog.transactions_all()
-    t = t.filter(t.awarding_sub_agency_code.isin(sorted(codes)))
-    expr = t.select("awarding_sub_agency_code", "recipient_name").distinct()
-    return {(r["awarding_sub_agency_code"], (r["recipient_name"] or "").upper())
-            for r in catalog.con.to_pyarrow(expr).to_pylist()}
+    t = t.filter(_isin(catalog, t.awarding_sub_agency_code, v, "codes"))
+    return t.select("awarding_sub_agency_code", "recipient_name").distinct()
 
 
 def _ever_seen(catalog: Catalog, keys: list[str]) -> dict[str, str]:
@@ -328,20 +379,30 @@ def _ever_seen(catalog: Catalog, keys: list[str]) -> dict[str, str]:
     vintage in which they were present."""
     if not catalog.loads or not keys:
         return {}
+    rows = _run(catalog, "watch_ever_seen", {"keys": keys},
+                lambda v: _ever_seen_expr(catalog, v))
+    return {r["txn_key"]: r["last"] for r in rows}
+
+
+def _ever_seen_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
     t = catalog.transactions_all()
-    t = t.filter(t.txn_key.isin(keys))
-    expr = t.group_by("txn_key").aggregate(last=t.vintage.max())
-    return {r["txn_key"]: r["last"] for r in catalog.con.to_pyarrow(expr).to_pylist()}
+    t = t.filter(_isin(catalog, t.txn_key, v, "keys"))
+    return t.group_by("txn_key").aggregate(last=t.vintage.max())
 
 
 def _ever_seen_awards(catalog: Catalog, uids: set[str]) -> set[str]:
     """Of these award uids, those with an action in any load the watch saw."""
     if not catalog.loads or not uids:
         return set()
+    rows = _run(catalog, "watch_ever_seen_awards", {"uids": sorted(uids)},
+                lambda v: _ever_seen_awards_expr(catalog, v))
+    return {r["award_uid"] for r in rows}
+
+
+def _ever_seen_awards_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
     t = catalog.transactions_all()
     t = t.mutate(award_uid=_award_uid_expr(t))
-    expr = t.filter(t.award_uid.isin(sorted(uids))).select("award_uid").distinct()
-    return set(catalog.con.to_pyarrow(expr).column("award_uid").to_pylist())
+    return t.filter(_isin(catalog, t.award_uid, v, "uids")).select("award_uid").distinct()
 
 
 def _tie_copies(catalog: Catalog, codes: set[str]) -> set[tuple[str, str, Decimal]]:
@@ -349,11 +410,16 @@ def _tie_copies(catalog: Catalog, codes: set[str]) -> set[tuple[str, str, Decima
     transaction of the same amount, usually a sibling action of the same award."""
     if not catalog.loads or not codes:
         return set()
-    d = catalog.duplicate_rows()
-    d = d.filter(d.awarding_sub_agency_code.isin(sorted(codes)))
-    expr = d.select("awarding_sub_agency_code", "award_id_piid", "federal_action_obligation")
+    rows = _run(catalog, "watch_tie_copies", {"codes": sorted(codes)},
+                lambda v: _tie_copies_expr(catalog, v))
     return {(r["awarding_sub_agency_code"], r["award_id_piid"], r["federal_action_obligation"])
-            for r in catalog.con.to_pyarrow(expr).to_pylist()}
+            for r in rows}
+
+
+def _tie_copies_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
+    d = catalog.duplicate_rows()
+    d = d.filter(_isin(catalog, d.awarding_sub_agency_code, v, "codes"))
+    return d.select("awarding_sub_agency_code", "award_id_piid", "federal_action_obligation")
 
 
 def _event(row: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -373,6 +439,15 @@ def _event(row: dict[str, Any], kind: str) -> dict[str, Any]:
         "vintage": row["vintage"],
         "txn_key": row["txn_key"],
     }
+
+
+def _latest_rows(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each award's latest action (by date, then key): what names its recipient now. (The
+    order rows come back in is the engine's, so "the first row" would name any of them.)"""
+    out: dict[str, dict[str, Any]] = {}
+    for k in sorted(rows, key=lambda k: (str(rows[k]["action_date"]), k)):
+        out[rows[k]["award_uid"]] = rows[k]
+    return out
 
 
 def _subaward_files(store: Store) -> list[str]:
@@ -480,6 +555,7 @@ def compare(store: Store, w: Watch, engine: str = "duckdb") -> Finding:
             e["likely"] = "removed"
         finding.disappeared.append(e)
 
+    latest = _latest_rows(after)
     new_amount: dict[str, Decimal] = {}
     for e in finding.new_modifications:
         uid = award_uid(e["txn_key"])
@@ -495,7 +571,7 @@ def compare(store: Store, w: Watch, engine: str = "duckdb") -> Finding:
         change = new_amount.get(uid, ZERO) + revised_amount.get(uid, ZERO)
         if change == ZERO:
             continue
-        row = next(r for r in after.values() if r["award_uid"] == uid)
+        row = latest[uid]
         finding.obligation_changes.append({
             "agency": row["awarding_sub_agency_code"], "award_id_piid": row["award_id_piid"],
             "recipient_name": row["recipient_name"],
@@ -514,7 +590,7 @@ def compare(store: Store, w: Watch, engine: str = "duckdb") -> Finding:
         ca = awards_after[uid]["potential_total_value_of_award"]
         if ca is None or cb == ca:
             continue
-        row = next(r for r in after.values() if r["award_uid"] == uid)
+        row = latest[uid]
         finding.ceiling_changes.append({
             "agency": row["awarding_sub_agency_code"], "award_id_piid": row["award_id_piid"],
             "recipient_name": row["recipient_name"], "ceiling_before": cb, "ceiling_now": ca,
@@ -558,17 +634,19 @@ SUBAWARD_EVENT_COLUMNS = (
 def _subaward_reports(catalog: Catalog, keys: set[str], piids: set[str]) -> list[dict[str, Any]]:
     """The subaward reports of the given prime awards (by key, or by PIID for reports of
     the 2018 layout, which name the prime by PIID only)."""
-    from contractwatch.subcontracts import ranked
-
     if not catalog.subaward_files or not (keys or piids):
         return []
+    return _run(catalog, "watch_subaward_reports", {"keys": sorted(keys), "piids": sorted(piids)},
+                lambda v: _subaward_reports_expr(catalog, v))
+
+
+def _subaward_reports_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
+    from contractwatch.subcontracts import ranked
+
     r = ranked(catalog)
-    of_prime = r.prime_award_unique_key.isin(sorted(keys)) if keys else None
-    if piids:
-        by_piid = r.prime_award_unique_key.isnull() & r.prime_award_piid.isin(sorted(piids))
-        of_prime = by_piid if of_prime is None else of_prime | by_piid
-    expr = r.filter(of_prime).select(*SUBAWARD_EVENT_COLUMNS)
-    return catalog.con.to_pyarrow(expr).to_pylist()
+    of_prime = _isin(catalog, r.prime_award_unique_key, v, "keys") | (
+        r.prime_award_unique_key.isnull() & _isin(catalog, r.prime_award_piid, v, "piids"))
+    return r.filter(of_prime).select(*SUBAWARD_EVENT_COLUMNS)
 
 
 def _report_id(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -621,9 +699,27 @@ def _new_subaward_reports(prev: Catalog, cur: Catalog, after: dict[str, dict[str
 def _current_keys(catalog: Catalog, keys: list[str]) -> set[str]:
     if not catalog.loads or not keys:
         return set()
+    rows = _run(catalog, "watch_current_keys", {"keys": keys},
+                lambda v: _current_keys_expr(catalog, v))
+    return {r["txn_key"] for r in rows}
+
+
+def _current_keys_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
     t = catalog.transactions("collapse")
-    expr = t.filter(t.txn_key.isin(keys)).select("txn_key").distinct()
-    return set(catalog.con.to_pyarrow(expr).column("txn_key").to_pylist())
+    return t.filter(_isin(catalog, t.txn_key, v, "keys")).select("txn_key").distinct()
+
+
+def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The watch's queries as templates (see queries.py)."""
+    _given(catalog, dict.fromkeys(("codes", "keys", "uids", "piids"), []))
+    yield "watch_rows", _rows_expr(catalog, p)
+    yield "watch_awards", _awards_expr(catalog, p)
+    yield "watch_agency_recipients", _agency_recipients_expr(catalog, p)
+    yield "watch_ever_seen", _ever_seen_expr(catalog, p)
+    yield "watch_ever_seen_awards", _ever_seen_awards_expr(catalog, p)
+    yield "watch_tie_copies", _tie_copies_expr(catalog, p)
+    yield "watch_current_keys", _current_keys_expr(catalog, p)
+    yield "watch_subaward_reports", _subaward_reports_expr(catalog, p)
 
 
 def check(store: Store, name: str, *, update: bool = True, engine: str = "duckdb") -> Finding:
