@@ -72,3 +72,26 @@ def test_the_docs_table_is_the_measured_one(measured: dict[str, dict]) -> None:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert (float(cells[4]), float(cells[5])) == (
             round(measured[tag]["precision"], 2), round(measured[tag]["recall"], 2)), tag
+
+
+# The nearest-example suggestions (purpose_examples.py) counted as tags, over the same awards:
+# what docs/purposes.md reports (all tags, micro). They cost precision, which is why they are
+# suggestions for review and not tags; this fails if that stops being true or the numbers move.
+REPORTED_WITH_SUGGESTIONS = {"tagged": 540, "correct": 408}
+
+
+def test_suggestions_would_cost_precision(labels: dict[str, set[str]], transactions_store: Store,
+                                          fpds_store: Store,
+                                          measured: dict[str, dict]) -> None:
+    pytest.importorskip("onnxruntime", reason="needs contractwatch[meaning]")
+    predicted: dict[str, set[str]] = {}
+    for store in (transactions_store, fpds_store):
+        catalog = store.connect()
+        for table in (purposes.stored_tag_sets(catalog), purposes.suggested_tag_sets(catalog)):
+            for key, tags in table.items():
+                predicted.setdefault(key, set()).update(tags)
+    with_suggestions = purposes.evaluate(predicted, labels)[-1]
+    without = measured["all tags (micro)"]
+    assert {k: with_suggestions[k] for k in REPORTED_WITH_SUGGESTIONS} == \
+        REPORTED_WITH_SUGGESTIONS
+    assert with_suggestions["precision"] < without["precision"]

@@ -186,6 +186,7 @@ COLUMNS: dict[str, Column] = _table(
     ("reason", "reason", "text"),
     ("passage", "passage matched", "text"),
     ("note", "note", "text"),
+    ("score", "nearest-example score (cosine)", "code"),
     ("definition", "definition", "text"),
     ("examples", "examples", "text"),
     ("sources", "sources", "text"),

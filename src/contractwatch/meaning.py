@@ -454,6 +454,14 @@ def bm25_postings(texts: list[str]) -> tuple[list[str], Any, Any, Any, Any]:
     return list(vocabulary), idf, starts, passage, weight.astype(np.float32)
 
 
+def text_vectors(catalog: Any, texts: list[str], progress: bool = False) -> Any:
+    """int8 vectors (unit vectors × 127) of any texts, one row per text: from the store's
+    cache, the rest embedded now and cached. For stages that compare texts by meaning
+    (purpose_examples), sharing the index's cache."""
+    require_extra()
+    return _vectors(catalog, texts, progress)[0]
+
+
 def _vectors(catalog: Any, texts: list[str], progress: bool) -> tuple[Any, int]:
     """int8 vectors of the texts: from the store's cache, the rest embedded now and added
     to the cache as a new shard."""

@@ -13,6 +13,10 @@ from a curated taxonomy shipped as data (`data/purposes.yaml`), each tag with it
 - `judgement`: a person's decision (`purpose judge`), stored as data under the store and
   overriding the rules either way.
 
+For an award the rules leave untagged or uncertain, `explain` and `review` also show the tag
+its nearest labelled examples suggest (reason `example`, purpose_examples.py): a suggestion
+for review, never counted as a tag (measured, it costs precision: docs/purposes.md).
+
 A tag given only by a weak phrase, by a code the text does not back, or held back by the
 tag's exclusions is marked uncertain and goes to the review queue (`purpose review`), the
 largest money first.
@@ -41,7 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from contractwatch import award_texts
+from contractwatch import award_texts, purpose_examples
 from contractwatch.analyze import (
     Filters,
     Result,
@@ -611,16 +615,27 @@ def find_awards(catalog: Catalog, award: str) -> list[dict[str, Any]]:
 
 # ---- the questions ----------------------------------------------------------------------
 
+def suggestions_folder(catalog: Catalog) -> Path | None:
+    """The stored nearest-example suggestions of the current state (None when off)."""
+    return purpose_examples.suggestions_folder(
+        catalog, purposes_folder(catalog), load_taxonomy(),
+        load_judgements(judgements_path(catalog)), [taxonomy_path(), judgements_path(catalog)])
+
+
+SUGGESTED = "suggested (nearest examples)"
+SUGGESTED_NOTE = ("not counted as a tag: the nearest examples suggest it; "
+                  "`contractwatch purpose judge` decides")
+
+
 def explain(catalog: Catalog, award: str) -> Result:
     """Why an award has each of its tags (and why not others that came close): the reason,
-    the phrase or code, and the passage of its descriptions that matched."""
+    the phrase or code, and the passage of its descriptions that matched; for an award the
+    rules leave untagged or uncertain, the tag its nearest examples suggest, with them."""
     found = find_awards(catalog, award)
     keys = ", ".join(_quoted(a["award_key"]) for a in found)
     rows = _stored_rows(catalog, "evidence.parquet",
                         f"WHERE award_key IN ({keys}) ORDER BY award_key, NOT tagged, purpose")
-    names = {t.id: t.name for t in load_taxonomy()}
     for r in rows:
-        r["purpose_name"] = names.get(r["purpose"], r["purpose"])
         r["status"] = ("tagged, uncertain" if r["tagged"] and r["uncertain"] else
                        "tagged" if r["tagged"] else "not tagged (candidate)")
     tags = sorted({r["purpose"] for r in rows if r["tagged"]})
@@ -629,9 +644,22 @@ def explain(catalog: Catalog, award: str) -> Result:
     if not tags:
         notes.append("no purpose tag: no rule of the taxonomy matched this award's "
                       "descriptions or codes (it counts as untagged)")
+    folder = suggestions_folder(catalog)
+    if folder is None:
+        notes.append(purpose_examples.OFF_NOTE)
+    else:
+        path = str(folder / "suggestions.parquet").replace("'", "''")
+        for r in catalog.fetch(f"SELECT * FROM read_parquet('{path}') "
+                               f"WHERE award_key IN ({keys}) ORDER BY award_key"):
+            rows.append({**r, "reason": "example", "status": SUGGESTED, "tagged": False,
+                         "uncertain": True, "note": SUGGESTED_NOTE})
+    names = {t.id: t.name for t in load_taxonomy()}
+    for r in rows:
+        r["purpose_name"] = names.get(r["purpose"], r["purpose"])
     return Result(
         title=f"Why award {a['award_key']} has the purposes it has",
-        columns=["purpose", "status", "reason", "evidence", "passage", "note", "purpose_name"],
+        columns=["purpose", "status", "reason", "evidence", "passage", "score", "note",
+                 "purpose_name"],
         rows=rows, caveats=notes,
         meta={"awards": found, "purposes": tags},
         facts={"award_key": a["award_key"], "award_id_piid": a["award_id_piid"],
@@ -641,16 +669,34 @@ def explain(catalog: Catalog, award: str) -> Result:
 
 
 def review(catalog: Catalog, limit: int = 50, purpose: str | None = None) -> Result:
-    """The uncertain tags, the largest money first: tagged only by a weak phrase, by a code
-    the text does not back or contradicts, or held back by a tag's exclusions. Judge them
-    with `contractwatch purpose judge`."""
+    """What to decide: first the tags the nearest examples suggest for awards the rules leave
+    untagged or uncertain, best score first; then the uncertain tags of the rules, largest
+    money first (tagged only by a weak phrase, by a code the text does not back or
+    contradicts, or held back by a tag's exclusions). Judge them with
+    `contractwatch purpose judge`."""
     tid = check_purpose(purpose) if purpose else None
     folder = purposes_folder(catalog)
     ev = str(folder / "evidence.parquet").replace("'", "''")
     aw = str(folder / "awards.parquet").replace("'", "''")
     only = f"AND e.purpose = {_quoted(tid)}" if tid else ""
+    suggestions = suggestions_folder(catalog)
+    suggested = ""
+    if suggestions is not None:
+        sg = str(suggestions / "suggestions.parquet").replace("'", "''")
+        suggested = f"""
+        SELECT 0 AS queue, e.award_key, a.award_id_piid, e.purpose,
+               {_quoted(SUGGESTED)} AS status, e.score,
+               'example: ' || e.evidence AS evidence, {_quoted(SUGGESTED_NOTE)} AS note,
+               a.federal_action_obligation, a.description
+        FROM read_parquet('{sg}') e JOIN read_parquet('{aw}') a USING (award_key)
+        WHERE true {only}
+        UNION ALL"""
     rows = catalog.fetch(f"""
-        SELECT e.award_key, a.award_id_piid, e.purpose, bool_or(e.tagged) AS tagged,
+        SELECT * FROM ({suggested}
+        SELECT 1 AS queue, e.award_key, a.award_id_piid, e.purpose,
+               CASE WHEN bool_or(e.tagged) THEN 'tagged, uncertain'
+                    ELSE 'not tagged (candidate)' END AS status,
+               CAST(NULL AS DOUBLE) AS score,
                string_agg(e.reason || ': ' || e.evidence, '; ' ORDER BY e.reason, e.evidence)
                    AS evidence,
                any_value(e.note) AS note, a.federal_action_obligation,
@@ -658,18 +704,21 @@ def review(catalog: Catalog, limit: int = 50, purpose: str | None = None) -> Res
         FROM read_parquet('{ev}') e JOIN read_parquet('{aw}') a USING (award_key)
         WHERE e.uncertain {only}
         GROUP BY e.award_key, a.award_id_piid, e.purpose, a.federal_action_obligation,
-                 a.description
-        ORDER BY abs(a.federal_action_obligation) DESC, e.award_key, e.purpose
+                 a.description)
+        ORDER BY queue, score DESC, abs(federal_action_obligation) DESC, award_key, purpose
         LIMIT {int(limit) if limit else 1000000}""")
     for r in rows:
-        r["status"] = "tagged, uncertain" if r["tagged"] else "not tagged (candidate)"
-        del r["tagged"]
+        del r["queue"]
+    notes = [RULES_NOTE, "decide with `contractwatch purpose judge AWARD TAG --yes/--no "
+             "--why \"…\"`; decisions override the rules"]
+    if suggestions is None:
+        notes.append(purpose_examples.OFF_NOTE)
     return Result(
-        title="Purpose tags to review (uncertain), largest money first",
-        columns=["award_id_piid", "purpose", "status", "federal_action_obligation", "note",
-                 "evidence", "description", "award_key"],
-        rows=rows, caveats=[RULES_NOTE, "decide with `contractwatch purpose judge AWARD TAG "
-                            "--yes/--no --why \"…\"`; decisions override the rules"])
+        title="Purposes to review: nearest-example suggestions (best score first), then "
+              "uncertain tags (largest money first)",
+        columns=["award_id_piid", "purpose", "status", "score", "federal_action_obligation",
+                 "note", "evidence", "description", "award_key"],
+        rows=rows, caveats=notes)
 
 
 def taxonomy_result() -> Result:
@@ -747,6 +796,21 @@ def stored_tag_sets(catalog: Catalog) -> dict[str, set[str]]:
     return out
 
 
+def suggested_tag_sets(catalog: Catalog, floor: float | None = None) -> dict[str, set[str]]:
+    """award key -> the tags its nearest examples suggest from `floor` on (default: every
+    stored suggestion); empty when the nearest-example reason is off. Not counted by any
+    query: this measures what they would add."""
+    folder = suggestions_folder(catalog)
+    if folder is None:
+        return {}
+    path = str(folder / "suggestions.parquet").replace("'", "''")
+    out: dict[str, set[str]] = {}
+    for r in catalog.fetch(f"SELECT award_key, purpose FROM read_parquet('{path}') "
+                           f"WHERE score >= {float(floor or 0)}"):
+        out.setdefault(r["award_key"], set()).add(r["purpose"])
+    return out
+
+
 def read_labels(path: Path) -> dict[str, set[str]]:
     """award key -> tags from a labelled CSV (columns award_key and tags, ';'-separated)."""
     with path.open(newline="", encoding="utf-8") as fh:
@@ -807,6 +871,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, action="append", default=[],
                         help="a store (repeatable; default: the default store)")
     parser.add_argument("--sampled-by", help="only labelled rows with this sampled_by value")
+    parser.add_argument("--with-suggestions", action="store_true",
+                        help="count the nearest-example suggestions as tags (to measure them)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     truth = read_labels(args.evaluate)
@@ -825,6 +891,9 @@ def main(argv: list[str] | None = None) -> None:
         catalog = Store(root).connect()
         for key, tags in stored_tag_sets(catalog).items():
             predicted.setdefault(key, set()).update(tags)
+        if args.with_suggestions:
+            for key, tags in suggested_tag_sets(catalog).items():
+                predicted.setdefault(key, set()).update(tags)
         found |= {r["award_key"] for r in _stored_rows(catalog, "awards.parquet")}
     missing = sorted(set(truth) - found)
     truth = {k: v for k, v in truth.items() if k in found}

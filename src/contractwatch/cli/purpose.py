@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -32,7 +33,8 @@ def list_tags(fmt: FormatOpt = Format.table) -> None:
 def explain(award: Annotated[str, typer.Argument(help="PIID or CONT_AWD_… award key")],
             fmt: FormatOpt = Format.table) -> None:
     """Why an award has each of its purposes: the reason (code, phrase, judgement), the
-    phrase or code, and the passage of its descriptions that matched.
+    phrase or code, and the passage of its descriptions that matched; for an award the rules
+    leave untagged or uncertain, the purpose its nearest examples suggest (text, tag, score).
 
     Example: contractwatch purpose explain 70CDCR26FR0000024
     """
@@ -40,7 +42,7 @@ def explain(award: Annotated[str, typer.Argument(help="PIID or CONT_AWD_… awar
 
     result = state.api().purposes(award)
     render(result, fmt.value, columns=None if fmt != Format.table else [
-        "purpose", "status", "reason", "evidence", "passage", "note"])
+        "purpose", "status", "reason", "evidence", "passage", "score", "note"])
 
 
 @purpose_app.command("judge")
@@ -74,8 +76,10 @@ def review(
     limit: LimitOpt = 50,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Uncertain tags to decide, largest money first: tagged only by a weak phrase, by a code
-    the text does not back, or held back by a tag's exclusions.
+    """Purposes to decide: first those the nearest examples suggest for awards the rules
+    leave untagged or uncertain (best score first), then uncertain tags, largest money first
+    (tagged only by a weak phrase, by a code the text does not back, or held back by a tag's
+    exclusions).
 
     Example: contractwatch purpose review --purpose location-services
     """
@@ -83,18 +87,19 @@ def review(
 
     result = state.api().purpose_review(limit, purpose)
     render(result, fmt.value, columns=None if fmt != Format.table else [
-        "award_id_piid", "purpose", "status", "federal_action_obligation", "note",
+        "award_id_piid", "purpose", "status", "score", "federal_action_obligation", "note",
         "evidence"])
 
 
 @purpose_app.command("update")
 def update() -> None:
     """Tag every award now and store the tags with the data (otherwise the first question
-    that needs them after a change does it).
+    that needs them after a change does it), and the nearest-example suggestions.
 
     Example: contractwatch ingest new.zip && contractwatch purpose update
     """
-    from contractwatch.purposes import purposes_folder, stored_tag_sets
+    from contractwatch.purpose_examples import OFF_NOTE
+    from contractwatch.purposes import purposes_folder, stored_tag_sets, suggestions_folder
 
     catalog = state.catalog()
     folder = purposes_folder(catalog)
@@ -103,3 +108,11 @@ def update() -> None:
     tagged = len(stored_tag_sets(catalog))
     print(f"{awards:,} awards: {tagged:,} with a purpose tag, {awards - tagged:,} untagged; "
           f"stored in {folder}")
+    suggestions = suggestions_folder(catalog)
+    if suggestions is None:
+        tell(OFF_NOTE)
+        return
+    meta = json.loads((suggestions / "examples.json").read_text(encoding="utf-8"))
+    print(f"{meta['suggestions']:,} purposes suggested by nearest examples for review, of "
+          f"{meta['awards_compared']:,} awards the rules leave untagged or uncertain "
+          f"({meta['examples']:,} examples); stored in {suggestions}")
