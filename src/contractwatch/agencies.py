@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 AGENCIES_CSV = Path(__file__).with_name("data") / "agencies.csv"
 
 
-@dataclass(frozen=True)
-class Agency:
+class Agency(NamedTuple):
+    """One sub-tier agency (a tuple: the table is read on every command, and 1,500 tuples
+    are made in a tenth of the time of as many frozen dataclasses)."""
+
     code: str  # sub-tier code, e.g. 7012
     name: str
     abbreviation: str

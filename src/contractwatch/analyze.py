@@ -906,8 +906,15 @@ AWARD_COLUMNS = (
 
 
 def _of_award(t: Any, key: Any) -> Any:
-    return t.filter((t.award_id_piid.upper() == key)
-                    | (t.contract_award_unique_key.upper() == key))
+    """Rows of the award `key` names: a generated award id (CONT_…) by the award key, any
+    other text by the PIID (no PIID starts with CONT_). One column compared, not both: the
+    engine then filters while it reads (an OR of two columns reads every row of the store)."""
+    if isinstance(key, str):
+        generated = key.startswith("CONT_")
+        return t.filter((t.contract_award_unique_key if generated else t.award_id_piid)
+                        .upper() == key)
+    return t.filter(key.startswith("CONT_").ifelse(t.contract_award_unique_key.upper() == key,
+                                                   t.award_id_piid.upper() == key))
 
 
 def _award_expr(catalog: Catalog, policy: str, v: dict[str, Any],

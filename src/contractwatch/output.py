@@ -14,6 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
+from contractwatch.plain_output import plain_line, plain_table, plain_width
+
 FORMATS = ("table", "json", "csv")
 
 
@@ -147,6 +149,10 @@ def tell(text: str, label: str | None = None) -> None:
     """One line for people, on stderr (data goes to stdout). The text is never read as
     markup (file names and values hold brackets), its control characters are shown, not
     obeyed (`visible`), and it is never wrapped (a terminal does that)."""
+    line = plain_line((f"{label}: " if label else "") + visible(text))
+    if line is not None and plain_width(sys.stderr) is not None:
+        sys.stderr.write(line)  # what Rich would write with no colour, without importing it
+        return
     from rich.markup import escape
 
     prefix = f"[yellow]{label}:[/yellow] " if label else ""
@@ -203,18 +209,26 @@ def _table(result: Any, cols: list[str], facts: dict[str, Any], out: IO[str]) ->
     """A terminal table that never breaks a number, a date or a code across lines: those
     columns get their full width, text is cut to what is left, and columns that cannot fit
     the terminal are left out (named on stderr; JSON and CSV hold every column)."""
+    from contractwatch.columns import column, format_value, is_numeric
+
+    cells = {c: [format_value(row.get(c), c, TABLE_TEXT_WIDTH) for row in result.rows]
+             for c in cols}
+    if result.rows:  # a column empty on every row says nothing
+        cols = [c for c in cols if any(cells[c])]
+    width = plain_width(out)
+    if width is not None:  # no colour to draw: the same characters, without importing Rich
+        widths = _column_widths(cols, cells, width)
+        text = plain_answer(result, facts, widths, cells, width)
+        if text is not None:
+            out.write(text)
+            _left_out(cols, widths)
+            return
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
-    from contractwatch.columns import column, format_value, is_numeric
-
     console = Console(file=out) if out is not sys.stdout else Console()
-    cells = {c: [format_value(row.get(c), c, TABLE_TEXT_WIDTH) for row in result.rows]
-             for c in cols}
-    if result.rows:  # a column empty on every row says nothing
-        cols = [c for c in cols if any(cells[c])]
     widths = _column_widths(cols, cells, console.width)
     if result.title:
         console.print(f"[bold]{escape(visible(result.title))}[/bold]", soft_wrap=True,
@@ -231,6 +245,30 @@ def _table(result: Any, cols: list[str], facts: dict[str, Any], out: IO[str]) ->
     for i in range(len(result.rows)):  # data as plain text: never markup, controls shown
         table.add_row(*[Text(visible(cells[c][i])) for c in widths])
     console.print(table)
+    _left_out(cols, widths)
+
+
+def plain_answer(result: Any, facts: dict[str, Any], widths: dict[str, int],
+           cells: dict[str, list[str]], width: int) -> str | None:
+    """The title, facts and table as `_table` has Rich draw them when there is no colour;
+    None when only Rich would draw them alike (see plain.py)."""
+    from contractwatch.columns import column, format_value, is_numeric
+
+    lines = [visible(result.title)] if result.title else []
+    lines += [f"{column(name).label}: {visible(format_value(value, name))}"
+              for name, value in facts.items()]
+    printed = [plain_line(x) for x in lines]
+    if any(x is None for x in printed) or sum(widths.values()) + 3 * len(widths) + 1 > width:
+        return None
+    table = plain_table([column(c).label for c in widths],
+                        [(w, is_numeric(c), column(c).kind == "text") for c, w in widths.items()],
+                        [[visible(cells[c][i]) for c in widths] for i in range(len(result.rows))])
+    return None if table is None else "".join(printed) + table  # type: ignore[arg-type]
+
+
+def _left_out(cols: list[str], widths: dict[str, int]) -> None:
+    from contractwatch.columns import column
+
     left_out = [c for c in cols if c not in widths]
     if left_out:
         caveat(f"left out at this terminal width: "
