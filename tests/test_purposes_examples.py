@@ -113,6 +113,13 @@ def test_a_judged_award_becomes_an_example(tmp_path, monkeypatch, capsys) -> Non
     assert found[other]["score"] >= 0.99  # the same text
     assert found[other]["evidence"].startswith(
         "nearest examples: 'FORKLIFT' (supplies-equipment, ")
+    # a tag a person rejected for an award is not suggested for it again
+    code, _, err = run_cli(["--store", str(store.root), "purpose", "judge", FORKLIFTS[1],
+                            "supplies-equipment", "--no", "--why", "test: rejected"],
+                           monkeypatch, capsys)
+    assert code == 0, err
+    again = suggestions(store).get(other)
+    assert again is None or again["purpose"] != "supplies-equipment"
 
 
 def test_off_without_the_model_in_one_line(store, monkeypatch, capsys) -> None:

@@ -116,13 +116,18 @@ def passages(award: AwardText) -> list[str]:
 
 
 def suggest(catalog: Catalog, awards: list[AwardText], examples: list[Example],
-            floor: float = SUGGEST) -> list[Suggestion]:
+            floor: float = SUGGEST, decided: dict[str, set[str]] | None = None
+            ) -> list[Suggestion]:
     """For each award, the tag its nearest examples point to, when the best score reaches
-    `floor` (an award is never its own example)."""
+    `floor`. An award is never its own example, and a tag a person `decided` for an award
+    is not suggested for it. One matrix product for all passages against all examples."""
     import numpy as np
 
     from contractwatch.meaning import text_vectors
 
+    decided = decided or {}
+    examples = sorted(examples, key=lambda e: e.tag)  # each tag's examples side by side
+    awards = [a for a in awards if passages(a)]
     if not awards or not examples:
         return []
     per_award = [passages(a) for a in awards]
@@ -130,23 +135,30 @@ def suggest(catalog: Catalog, awards: list[AwardText], examples: list[Example],
     row = {t: i for i, t in enumerate(texts)}
     vectors = unit(text_vectors(catalog, texts))
     ex = vectors[[row[e.text] for e in examples]]
-    tags = sorted({e.tag for e in examples})
-    out: list[Suggestion] = []
-    for award, ps in zip(awards, per_award, strict=True):
-        if not ps:
-            continue
-        cos = vectors[[row[p] for p in ps]] @ ex.T  # passages × examples
+    starts = np.cumsum([0] + [len(ps) for ps in per_award[:-1]])
+    cos = vectors[[row[p] for ps in per_award for p in ps]] @ ex.T  # passages × examples
+    best = np.maximum.reduceat(cos, starts, axis=0)  # awards × examples
+    tags = [e.tag for e in examples]
+    tag_starts = [i for i, t in enumerate(tags) if i == 0 or tags[i - 1] != t]
+    tag_ids = [tags[i] for i in tag_starts]
+    for n, award in enumerate(awards):
         own = [i for i, e in enumerate(examples) if e.source == f"judged {award.award_key}"]
-        cos[:, own] = -1.0
-        best_passage = cos.argmax(axis=0)
-        score = cos.max(axis=0)
-        by_tag = {t: max((float(score[i]), i) for i, e in enumerate(examples) if e.tag == t)
-                  for t in tags}
-        tag, (top, i) = max(by_tag.items(), key=lambda kv: kv[1][0])
-        if top < floor:
-            continue
-        order = np.argsort(-score)[:NEAREST]
-        out.append(Suggestion(award.award_key, tag, round(top, 3), ps[int(best_passage[i])],
+        best[n, own] = -1.0
+    per_tag = np.maximum.reduceat(best, tag_starts, axis=1)  # awards × tags
+    for n, award in enumerate(awards):
+        for t in decided.get(award.award_key, ()):
+            if t in tag_ids:
+                per_tag[n, tag_ids.index(t)] = -1.0
+    out: list[Suggestion] = []
+    for n in np.flatnonzero(per_tag.max(axis=1) >= floor):
+        award, ps, score = awards[n], per_award[n], best[n]
+        t = int(per_tag[n].argmax())
+        tag = tag_ids[t]
+        end = tag_starts[t + 1] if t + 1 < len(tag_starts) else len(examples)
+        i = tag_starts[t] + int(score[tag_starts[t]:end].argmax())
+        passage = ps[int(cos[starts[n]:starts[n] + len(ps), i].argmax())]
+        order = np.argsort(-score, kind="stable")[:NEAREST]
+        out.append(Suggestion(award.award_key, tag, round(float(per_tag[n, t]), 3), passage,
                               [(examples[j], round(float(score[j]), 3)) for j in order]))
     return out
 
@@ -207,8 +219,10 @@ def _write(catalog: Catalog, folder: Path, tags_folder: Path, tags: list[Any],
         if a.award_key in judged_yes:
             judged_awards.append(slim)
     examples = taxonomy_examples(tags) + judged_examples(judged_awards, judged)
-    found = [s for s in suggest(catalog, candidates, examples)
-             if (s.award_key, s.tag) not in judged]  # a person decided that one
+    decided: dict[str, set[str]] = {}
+    for key, tag in judged:
+        decided.setdefault(key, set()).add(tag)  # a person decided those
+    found = suggest(catalog, candidates, examples, decided=decided)
     columns = {"award_key": [s.award_key for s in found], "purpose": [s.tag for s in found],
                "score": [s.score for s in found], "evidence": [s.evidence() for s in found],
                "passage": [s.passage for s in found]}
