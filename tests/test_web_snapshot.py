@@ -76,13 +76,43 @@ def test_pages_built_ahead_are_the_pages_built_on_demand(transactions_store):
     with running_server(transactions_store.root, prewarm=True) as warm, \
             httpx.Client(timeout=120) as c:
         deadline = time.monotonic() + 120
+        source = running_server.last_app.app.state.ctx.source  # type: ignore[attr-defined]
         ahead = []
-        while time.monotonic() < deadline and len(ahead) < len(urls):
+        while time.monotonic() < deadline and not (len(ahead) == len(urls)
+                                                    and source.snapshot()[0].saved):
             time.sleep(0.2)  # the warming thread's responses, as the cache holds them
-            cache = dict(running_server.last_app.app.state.ctx.source.cache)  # type: ignore
+            cache = dict(source.cache)
             ahead = [u for u in urls if ("response", "html", *u.partition("?")[::2]) in cache]
         assert ahead == urls
         for u in urls:
             built = c.get(warm + u)
             assert built.status_code == on_demand[u].status_code == 200
             assert built.text == on_demand[u].text, u
+
+
+def test_stored_snapshot_is_the_computed_one(tmp_path, transactions_store):
+    """A snapshot saved with the data is read back by the next server as it was computed:
+    the same rows in the same order, the same pages; a new load makes a new version."""
+    import shutil
+
+    from contractwatch.ingest import ingest
+    from contractwatch.store import Store
+    from contractwatch.web import views
+    from tests.conftest import TRANSACTIONS
+
+    store = Store(tmp_path / "store")
+    shutil.copytree(transactions_store.root, store.root,
+                    ignore=shutil.ignore_patterns("web"))  # as ingest leaves it
+    computed = Snapshot(store)
+    assert not computed.saved
+    computed.save()
+    stored = Snapshot(store)
+    assert stored.saved and stored.version == computed.version
+    every = "SELECT * FROM web_rows"
+    assert stored.rows(every) == computed.rows(every)
+    assert views.agency(stored, "ICE", 2025).to_json() == views.agency(computed, "ICE",
+                                                                        2025).to_json()
+    ingest(store, [next(iter(sorted(TRANSACTIONS.glob("*.csv"))))], progress=False,
+           as_of="2026-11-30")
+    newer = Snapshot(store)
+    assert not newer.saved and newer.version != computed.version

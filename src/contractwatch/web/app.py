@@ -62,6 +62,7 @@ WORK_TIMEOUT = 60.0  # seconds a page may take before it is stopped (503)
 BUILD_WAIT = 30.0  # seconds to wait for the same page being built by another request
 RETRY_AFTER = 5  # seconds, in the 503's Retry-After
 WARM_DELAY = 0.3  # seconds after the server starts listening before pages are built ahead
+ALL_YEARS = 9999  # sorts an agency's all-years overview before its years
 YIELD_WAIT = 5.0  # seconds a page built ahead waits for visitors' pages to be built first
 log = logging.getLogger("contractwatch.web")
 
@@ -462,17 +463,21 @@ def warm(ctx: Ctx, busy: Callable[[], bool] = lambda: False,
             for b in ld.blocks:
                 if b.agency:
                     agencies.setdefault(b.agency, set()).add(b.fiscal_year)
-        for agency, years in sorted(agencies.items()):
+        # every agency's all-years overview first, then each one's newest year, and so on
+        overviews = sorted(((year or ALL_YEARS, agency) for agency, years in agencies.items()
+                        for year in [None, *years]), reverse=True)
+        for year_or_all, agency in overviews:
             a = resolve_agency(agency)
-            for year in [None, *sorted(years, reverse=True)]:
-                for name in dict.fromkeys([a.code, a.abbreviation or a.code]):
-                    waited = 0.0
-                    while busy() and waited < YIELD_WAIT:
-                        time.sleep(0.01)
-                        waited += 0.01
-                    build(f"/agency/{name}", f"fy={year}" if year else "",
-                          ("agency", a.code, year, ctx.policy, None),
-                          lambda s, y=year, c=a.code: views.agency(s, c, y, ctx.policy))
+            year = None if year_or_all == ALL_YEARS else year_or_all
+            for name in dict.fromkeys([a.code, a.abbreviation or a.code]):
+                waited = 0.0
+                while busy() and waited < YIELD_WAIT:
+                    time.sleep(0.01)
+                    waited += 0.01
+                build(f"/agency/{name}", f"fy={year}" if year else "",
+                      ("agency", a.code, year, ctx.policy, None),
+                      lambda s, y=year, c=a.code: views.agency(s, c, y, ctx.policy))
+        snap.save()  # the next server over these loads reads the snapshot instead
     except Exception:  # warming is an optimisation; a page that fails here fails visibly later
         log.debug("warming stopped", exc_info=True)
 

@@ -19,11 +19,13 @@ and ``web_rows`` spelled out as the library's own current-state query.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from contractwatch.analyze import Filters
@@ -41,6 +43,8 @@ from contractwatch.store import (
     duckdb_config,
     loads_are_disjoint,
     loads_rows,
+    stored_folder,
+    stored_version,
     vintage_order,
 )
 
@@ -57,6 +61,8 @@ ROW_COLUMNS = [
     "source_row", "load_id", "vintage",
 ]
 
+WEB_ROWS_FOLDER = "web/rows"  # under the store: the snapshot, one folder per version
+WEB_ROWS_FILE = "rows.parquet"
 AWARD_KEY = "coalesce(contract_award_unique_key, award_id_piid)"
 RESOLUTION_KEY = (" || chr(31) || ".join(f"coalesce(CAST({c} AS VARCHAR), '')"
                                          for c in KEY_COLUMNS))
@@ -158,13 +164,34 @@ class Snapshot:
             "cw_copies) AS copies\n  ON cur.load_id = copies.load_id AND cur.source_row = "
             "copies.source_row")
         # sorted by award, so that an award's few rows are found by the row groups' min/max
-        # without reading the others (agency pages are built ahead, at start)
-        self.con.execute("CREATE TABLE web_rows AS " + self.definition
-                         + "\nORDER BY piid_upper, award_key_upper")
+        # without reading the others (agency pages are built ahead, at start); read from the
+        # copy stored with the data when an earlier server over the same loads saved one
+        self.version = stored_version(self.catalog, "web-rows", duckdb.__version__,
+                                      self.definition)
+        stored = self.store.root / WEB_ROWS_FOLDER / self.version / WEB_ROWS_FILE
+        self.saved = stored.is_file()
+        self.con.execute("CREATE TABLE web_rows AS " + (
+            f"SELECT * FROM read_parquet('{_quoted(stored)}')" if self.saved
+            else self.definition + "\nORDER BY piid_upper, award_key_upper"))
         # search matches text once per distinct description, not once per row
         self.con.execute("CREATE TABLE web_descriptions AS SELECT DISTINCT description_hash, "
                          "upper(transaction_description) AS upper_text "
                          "FROM web_rows WHERE transaction_description IS NOT NULL")
+
+    def save(self) -> None:
+        """Store web_rows with the data (<store>/web/rows/<version>/rows.parquet, versioned
+        by the loads and the snapshot's definition), so that the next server over the same
+        loads reads it instead of computing the current state and sorting it again. Skipped
+        when the store cannot be written (the app then only reads it)."""
+        if self.saved or not os.access(self.store.root, os.W_OK):
+            return
+
+        def write(folder: Path) -> None:
+            self.con.cursor().execute(f"COPY web_rows TO '{_quoted(folder / WEB_ROWS_FILE)}' "
+                                      "(FORMAT parquet, ROW_GROUP_SIZE 100000)")
+
+        stored_folder(self.store.root / WEB_ROWS_FOLDER, self.version, write)
+        self.saved = True
 
     def _raw_tables(self) -> None:
         """cw_rows, cw_loads, cw_coverage, cw_copies, cw_deletes under the names the
@@ -399,6 +426,11 @@ class Snapshot:
             found = self.catalog.execute_arrow(
                 d.filter(d.contract_award_unique_key.isin(keys))).to_pylist()
         return found[0] if found else None
+
+
+def _quoted(path: Path) -> str:
+    """A path inside a SQL string literal."""
+    return str(path).replace("'", "''")
 
 
 def _bind_once() -> None:
