@@ -480,6 +480,11 @@ def _company_expr(catalog: Catalog, part: str, policy: str, v: dict[str, Any]) -
     from contractwatch import queries
 
     scope = apply_values(catalog.transactions(policy), v)
+    # only rows under a name the family's mapping holds can join it: one column compared
+    # first, so the six-column join key is built for those rows, not for the whole store
+    m = catalog.table(attach_families(catalog, policy))
+    spelled = m.filter(m.family_id == v["key"]).select(name=m.recipient_name.fill_null(""))
+    scope = scope.filter(scope.recipient_name.fill_null("").isin(spelled.name))
     t = with_families(catalog, scope, policy)
     t = t.filter(t.family_id == v["key"])
     if part == "by_year":
