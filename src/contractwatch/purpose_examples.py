@@ -127,16 +127,18 @@ def suggest(catalog: Catalog, awards: list[AwardText], examples: list[Example],
 
     decided = decided or {}
     examples = sorted(examples, key=lambda e: e.tag)  # each tag's examples side by side
-    awards = [a for a in awards if passages(a)]
-    if not awards or not examples:
+    with_passages = [(a, passages(a)) for a in awards]
+    with_passages = [(a, ps) for a, ps in with_passages if ps]
+    if not with_passages or not examples:
         return []
-    per_award = [passages(a) for a in awards]
+    awards = [a for a, _ in with_passages]
+    per_award = [ps for _, ps in with_passages]
     texts = sorted({p for ps in per_award for p in ps} | {e.text for e in examples})
     row = {t: i for i, t in enumerate(texts)}
-    vectors = unit(text_vectors(catalog, texts))
-    ex = vectors[[row[e.text] for e in examples]]
+    vectors = text_vectors(catalog, texts)  # int8, kept so: a million passages fit
+    ex = unit(vectors[[row[e.text] for e in examples]])
     starts = np.cumsum([0] + [len(ps) for ps in per_award[:-1]])
-    cos = vectors[[row[p] for ps in per_award for p in ps]] @ ex.T  # passages × examples
+    cos = cosines(vectors, np.array([row[p] for ps in per_award for p in ps]), ex)
     best = np.maximum.reduceat(cos, starts, axis=0)  # awards × examples
     tags = [e.tag for e in examples]
     tag_starts = [i for i, t in enumerate(tags) if i == 0 or tags[i - 1] != t]
@@ -160,6 +162,17 @@ def suggest(catalog: Catalog, awards: list[AwardText], examples: list[Example],
         order = np.argsort(-score, kind="stable")[:NEAREST]
         out.append(Suggestion(award.award_key, tag, round(float(per_tag[n, t]), 3), passage,
                               [(examples[j], round(float(score[j]), 3)) for j in order]))
+    return out
+
+
+def cosines(int8_vectors: Any, rows: Any, unit_examples: Any, step: int = 65536) -> Any:
+    """Cosine of each of `rows` of the int8 vectors with each example (rows × examples),
+    a slice at a time so that no float copy of all the vectors is made."""
+    import numpy as np
+
+    out = np.empty((len(rows), len(unit_examples)), dtype=np.float32)
+    for i in range(0, len(rows), step):
+        out[i:i + step] = unit(int8_vectors[rows[i:i + step]]) @ unit_examples.T
     return out
 
 
