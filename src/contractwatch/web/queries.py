@@ -140,6 +140,7 @@ class Snapshot:
         self.memo: dict[Any, Any] = {}  # small per-scope facts, for this snapshot only
         self.looked_up: dict[Any, Any] = {}  # library look-ups (vehicles), once per snapshot
         self._vehicle_piids: frozenset[str] | None = None
+        self._vehicles = threading.Lock()
         self._families_ready = False
         self._brands_ready = False
         self._purposes_ready = False
@@ -377,7 +378,7 @@ class Snapshot:
         """Every PIID that designates a vehicle, by `vehicles.designates_vehicle`'s rule (an
         IDV's own PIID, or one that orders name as their vehicle) over every stored row: one
         scan per snapshot instead of one per award page."""
-        with self._sections:
+        with self._vehicles:  # not behind families or purposes being computed
             if self._vehicle_piids is None:
                 found = self.rows(VEHICLE_PIIDS.format(stored=self.stored_rows))
                 self._vehicle_piids = frozenset(r["piid"] for r in found)
