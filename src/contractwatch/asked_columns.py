@@ -10,7 +10,6 @@ and says which awards' actions differ; `award` shows each action's value.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,8 @@ def resolve(catalog: Catalog, names: str | list[str] | None) -> list[AskedColumn
                 ld.load_id for ld in catalog.loads if source not in ld.source_columns)))
             continue
         known = canonical + [f"{n}_source" if n in canonical else n for n in kept]
+        import difflib
+
         near = difflib.get_close_matches(name, known, n=5, cutoff=0.6) or \
             [k for k in known if name.lower() in k.lower()][:5]
         raise LookupError(

@@ -8,7 +8,6 @@ Importing this module costs nothing: pyarrow, pandas and polars load on first us
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,9 +67,10 @@ class Result:
 
 def to_html(result: Result, level: int = 4) -> str:
     """The result as an HTML fragment: headers in words and cells by kind (columns.py)."""
+    from html import escape as esc
+
     from contractwatch.columns import column, format_value, is_numeric
 
-    esc = html.escape
     out = [f"<div class='contractwatch-result'><h{level}>{esc(result.title)}</h{level}>"]
     if result.facts:
         out.append("<ul class='facts'>" + "".join(

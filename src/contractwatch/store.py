@@ -26,13 +26,11 @@ import contextlib
 import errno
 import fcntl
 import functools
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -374,6 +372,8 @@ class Writer:
         self.store = store
 
     def new_load_id(self) -> str:
+        import uuid  # here, not at the top: query commands never write
+
         return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
     def staging_dir(self, name: str) -> Path:
@@ -557,6 +557,8 @@ def stored_version(catalog: Catalog, *parts: Any, files: list[Path] | tuple[Path
     """The version of a stored result: the loads with their vintages, the stage's own
     `parts` (JSON values) and the bytes of the `files` that steer it (a missing file counts
     as missing)."""
+    import hashlib  # here, not at the top: most commands never call it
+
     loads = sorted([ld.load_id, ld.vintage, ld.complete] for ld in catalog.loads)
     h = hashlib.sha256(json.dumps([STORED_FORMAT, loads, *parts]).encode())
     for path in files:
@@ -573,6 +575,8 @@ def stored_folder(base: Path, version: str, write: Callable[[Path], None],
     final = base / version
     if final.is_dir():
         return final
+    import uuid
+
     try:
         base.mkdir(parents=True, exist_ok=True)
         tmp = base / f".{version}.{uuid.uuid4().hex}"
