@@ -170,3 +170,42 @@ def test_unknown_parquet_compression_is_refused(tmp_path: Path,
     with pytest.raises(ValueError, match="Parquet compression must be one of"):
         ingest(store, [FY2024], progress=False)
     assert store.loads() == []
+
+
+def test_rows_keep_their_own_texts_when_batches_end_in_a_small_tail(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text columns pass straight from the raw chunk beside the engine's typed columns, so the
+    engine must give the rows back in the chunk's order. DuckDB holds back a record batch's
+    small tail (a few rows past its 2,048-row vectors) and returns it after later rows; a
+    10M-row file hits that in its first chunk. Here every line of real rows is padded to one
+    length, so each batch holds 2,058 rows: 2,048 and a tail of 10."""
+    with open(FY2024, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = [r for _, r in zip(range(9000), reader, strict=False)]
+    text = header.index("Transaction Description")
+
+    def line(row: list[str]) -> str:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow(row)
+        return out.getvalue()
+
+    width = max(len(line(r).encode()) for r in rows) + 8
+    padded = []
+    for r in rows:
+        r = [*r[:text], r[text] + " ~" + "x" * (width - len(line(r).encode()) - 2),
+             *r[text + 1:]]
+        assert len(line(r).encode()) == width
+        padded.append(r)
+    path = tmp_path / "padded.csv"
+    path.write_text(line(header) + "".join(line(r) for r in padded), encoding="utf-8")
+    monkeypatch.setattr(csvfile, "BATCH_BYTES", width * 2058 + width // 2)
+    store = Store(tmp_path / "store")
+    ingest(store, [path], progress=False)
+
+    stored = stored_rows(store)
+    assert len(stored) == len(padded)
+    for got, row in zip(stored, padded, strict=True):
+        assert (got["award_id_piid"], got["recipient_name"], got["transaction_description"]) \
+            == (row[header.index("Award ID")], row[header.index("Recipient Name")] or None,
+                row[text] or None), got["source_row"]
