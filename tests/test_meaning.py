@@ -87,11 +87,18 @@ def test_bm25_is_the_textbook_formula(ice_store) -> None:
     assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) < 1e-3
 
 
-def test_index_is_versioned_by_loads_and_incremental(tmp_path: Path) -> None:
+def test_index_is_versioned_by_loads_and_incremental(tmp_path: Path, monkeypatch) -> None:
+    """A new load's index embeds only the passages never embedded before; built in small
+    chunks here (links flushed every 50, passages embedded 300 at a time, as a million-award
+    build does with larger ones), every vector is the model's for its passage."""
+    import numpy as np
+
     from contractwatch import meaning
     from contractwatch.ingest import ingest
     from contractwatch.store import Store
 
+    monkeypatch.setattr(meaning.IndexWriter, "LINKS_AT_ONCE", 50)
+    monkeypatch.setattr(meaning, "EMBED_AT_ONCE", 300)
     store = Store(tmp_path / "store")
     ingest(store, [FPDS / "ice_fy2013.csv"], as_of="2014-01-01", progress=False)
     first = meaning.index(store.connect())
@@ -106,11 +113,21 @@ def test_index_is_versioned_by_loads_and_incremental(tmp_path: Path) -> None:
     old = {(t, k) for t, k in zip(first.texts, first.kinds, strict=True)}
     assert second.meta["embedded"] == len({t for t, _ in new} - {t for t, _ in old})
     assert second.meta["embedded"] < len(second.texts)
-    # a cached vector is the one the model gives for that text now
+    # cached or new, each passage's vector is the one the model gives for its text now
     model = meaning.embedder()
-    i = list(second.texts).index(first.texts[0])
-    fresh = model.embed([first.texts[0]])[0]
-    assert float(fresh @ (second.vectors[i] / 127.0)) > 0.99
+    for ix in (first, second):
+        some = np.random.default_rng(1).choice(len(ix), 40, replace=False)
+        fresh = model.embed([ix.texts[int(i)] for i in some])
+        cosines = (fresh * (ix.vectors[some] / 127.0)).sum(axis=1)
+        assert cosines.min() > 0.99
+    # links flushed in chunks: every row with a PSC title counted once, on its title's link
+    rows = 0
+    for name in ("ice_fy2013.csv", "ice_fy2014.csv"):
+        with open(FPDS / name, newline="", encoding="utf-8") as fh:
+            rows += sum(1 for r in csv.DictReader(fh)
+                        if r["product_or_service_code_description"].strip())
+    psc_links = second.kinds[second.link_passage] == 1
+    assert int(second.link_actions[psc_links].sum()) == rows
 
 
 def test_stored_texts_read_back(tmp_path: Path) -> None:

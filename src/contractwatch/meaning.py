@@ -32,7 +32,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -407,81 +407,176 @@ def index_status(catalog: Any, progress: bool = False) -> Result:
         meta=m)
 
 
-@dataclass
-class Passages:
-    """Distinct passages, each with its kind, and the links from passages to the awards (by
-    department, agency and fiscal year, with the number of actions) whose texts they are."""
+class IndexWriter:
+    """Writes an index into a folder from awards' texts as they stream in, in memory bounded
+    by the number of distinct passages (a dictionary of their hashes), not by their texts:
+    passages and award keys go to their files as they come, links and BM25 terms to compact
+    arrays; `finish` then fills the vectors in chunks, from the cache or the model."""
 
-    texts: list[str] = field(default_factory=list)
-    kinds: list[int] = field(default_factory=list)
-    ids: dict[tuple[str, int], int] = field(default_factory=dict)
-    awards: dict[str, int] = field(default_factory=dict)
-    agencies: dict[str, int] = field(default_factory=lambda: {"": 0})
-    links: dict[tuple[int, int, int, int, int], int] = field(default_factory=dict)
+    LINKS_AT_ONCE = 100_000
+
+    def __init__(self, folder: Path) -> None:
+        from array import array
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.ids: dict[bytes, int] = {}  # hash of (kind, text) -> passage
+        self.award_ids: dict[str, int] = {}
+        self.agencies: dict[str, int] = {"": 0}
+        self.kinds = array("b")
+        self.cache_keys = bytearray()  # text_key of each passage, 16 bytes each
+        self.texts = _StringsOut(folder, "texts")
+        self.awards = _StringsOut(folder, "awards")
+        self.links: dict[tuple[int, int, int, int, int], int] = {}
+        self.link_columns = [array("i") for _ in range(6)]  # passage award fy agency dep n
+        self.vocabulary: dict[str, int] = {}
+        self.post_term, self.post_passage, self.post_tf = array("i"), array("i"), array("i")
+        self.lengths = array("i")
 
     def add(self, award_key: str, agency: str | None, department: str | None, fy: int,
             actions: int, texts: tuple[str | None, ...]) -> None:
         """One award's texts in one agency and year: (description, PSC title, NAICS title)."""
-        a = self.awards.setdefault(award_key, len(self.awards))
+        a = self.award_ids.get(award_key)
+        if a is None:
+            if len(self.links) > self.LINKS_AT_ONCE:  # an award's links all come together
+                self._flush_links()
+            a = self.award_ids[award_key] = len(self.award_ids)
+            self.awards.append(award_key)
         ag = self.agencies.setdefault(agency or "", len(self.agencies))
         dep = self.agencies.setdefault(department or "", len(self.agencies))
         for kind, text in enumerate(texts):
             for passage in passages_of(clean(text)):
-                p = self.ids.get((passage, kind))
+                key = text_key(MODEL_ID, passage)
+                p = self.ids.get(key + bytes([kind]))
                 if p is None:
-                    p = self.ids[(passage, kind)] = len(self.texts)
-                    self.texts.append(passage)
-                    self.kinds.append(kind)
+                    p = self.ids[key + bytes([kind])] = len(self.kinds)
+                    self._new_passage(passage, kind, key)
                 k = (p, a, fy, ag, dep)
                 self.links[k] = self.links.get(k, 0) + actions
 
+    def _new_passage(self, passage: str, kind: int, key: bytes) -> None:
+        p = len(self.kinds)
+        self.kinds.append(kind)
+        self.cache_keys += key
+        self.texts.append(passage)
+        counts: dict[int, int] = {}
+        words = terms(passage)
+        for w in words:
+            t = self.vocabulary.setdefault(w, len(self.vocabulary))
+            counts[t] = counts.get(t, 0) + 1
+        self.lengths.append(len(words))
+        for t, n in counts.items():
+            self.post_term.append(t)
+            self.post_passage.append(p)
+            self.post_tf.append(n)
+
+    def _flush_links(self) -> None:
+        for key, n in self.links.items():
+            for column, value in zip(self.link_columns, (*key, n), strict=True):
+                column.append(value)
+        self.links.clear()
+
+    def finish(self, cache: VectorCache, meta: dict[str, Any], progress: bool = False,
+               embed: Callable[..., Any] | None = None) -> dict[str, Any]:
+        """The index's other files: vectors (cached ones copied, the rest embedded, by
+        `embed` or the model, and added to the cache) with their binary codes, chunk by
+        chunk; then BM25 postings and links. Returns the meta written."""
+        import numpy as np
+
+        self._flush_links()
+        self.texts.close()
+        self.awards.close()
+        n, awards = len(self.kinds), len(self.award_ids)
+        self.ids.clear()
+        self.award_ids.clear()
+        keys = np.frombuffer(bytes(self.cache_keys), dtype="S16")
+        self.cache_keys = bytearray()
+        missing = cache.missing(keys)
+        texts = Strings(self.folder, "texts")
+        projection = random_projection()
+        np.lib.format.open_memmap(self.folder / "vectors.npy", mode="w+", dtype=np.int8,
+                                  shape=(n, DIM)).flush()
+        codes = np.zeros((n, BITS // 8), dtype=np.uint8)
+        with _bar(progress, int(missing.sum())) as advance:
+            for start in range(0, n, EMBED_AT_ONCE):
+                rows = slice(start, min(start + EMBED_AT_ONCE, n))
+                chunk = np.zeros((rows.stop - start, DIM), dtype=np.int8)
+                cache.fill(keys[rows], ~missing[rows], chunk)
+                todo = np.flatnonzero(missing[rows])
+                if len(todo):
+                    new = (embed or embedder().embed)(
+                        [texts[start + int(j)] for j in todo], advance=advance)
+                    chunk[todo] = np.clip(np.rint(new * 127), -127, 127).astype(np.int8)
+                    cache.add(keys[rows][todo], chunk[todo])
+                # each chunk through its own map of the file: written pages leave memory
+                vectors = np.load(self.folder / "vectors.npy", mmap_mode="r+")
+                vectors[rows] = chunk
+                vectors.flush()
+                del vectors
+                codes[rows] = binary_codes(chunk, projection)
+        np.save(self.folder / "codes.npy", codes)
+        del codes
+        idf, starts, post_passage, post_weight = bm25_postings(
+            np.frombuffer(self.post_term, dtype=np.int32),
+            np.frombuffer(self.post_passage, dtype=np.int32),
+            np.frombuffer(self.post_tf, dtype=np.int32),
+            np.frombuffer(self.lengths, dtype=np.int32), len(self.vocabulary))
+        links = [np.frombuffer(c, dtype=np.int32) for c in self.link_columns]
+        np.savez(self.folder / "arrays.npz", kinds=np.frombuffer(self.kinds, dtype=np.int8),
+                 projection=projection, link_passage=links[0], link_award=links[1],
+                 link_fy=links[2].astype(np.int16), link_agency=links[3],
+                 link_department=links[4], link_actions=links[5],
+                 idf=idf, postings_start=starts, postings_passage=post_passage,
+                 postings_weight=post_weight)
+        (self.folder / "lists.json").write_text(json.dumps({
+            "agencies": list(self.agencies), "vocabulary": list(self.vocabulary)}),
+            encoding="utf-8")
+        meta = {"format": FORMAT, "model": MODEL_ID, "passages": n, "awards": awards,
+                "links": len(links[0]), **meta, "embedded": int(missing.sum())}
+        (self.folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        return meta
+
+
+class _StringsOut:
+    """A Strings column being written."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        from array import array
+
+        self.folder, self.name = folder, name
+        self.file = open(folder / f"{name}.utf8", "wb")  # noqa: SIM115 (closed in close)
+        self.offsets = array("q", [0])
+
+    def append(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self.file.write(data)
+        self.offsets.append(self.offsets[-1] + len(data))
+
+    def close(self) -> None:
+        import numpy as np
+
+        self.file.close()
+        np.save(self.folder / f"{self.name}.offsets.npy",
+                np.frombuffer(self.offsets, dtype=np.int64))
+
+
+EMBED_AT_ONCE = 16384  # passages embedded, and added to the cache, at a time
+
 
 def build(catalog: Any, folder: Path, version: str, progress: bool = False) -> None:
-    """Write the index for this version into `folder`: passages (from award_texts), links,
-    BM25 postings and vectors, the vectors taken from the store's cache where the same text
-    was embedded before."""
+    """Write the index for this version into `folder`: passages (from award_texts, streamed
+    award by award), links, BM25 postings and vectors, the vectors taken from the store's
+    cache where the same text was embedded before."""
     from contractwatch.award_texts import iter_awards
 
-    passages = Passages()
+    writer = IndexWriter(folder)
     for award in iter_awards(catalog):
         for (text, psc, naics, department, agency, fy), actions in \
                 award.occurrences_in_order():
-            passages.add(award.award_key, agency, department, fy, actions, (text, psc, naics))
-    vectors, embedded = _vectors(catalog, passages.texts, progress)
-    write_index(folder, passages, vectors, {
-        "version": version, "loads": sorted(ld.load_id for ld in catalog.loads),
-        "embedded": embedded})
-
-
-def write_index(folder: Path, passages: Passages, vectors: Any, meta: dict[str, Any]) -> None:
-    """The index's files, written into `folder` (store.stored_folder gives a temporary one
-    and renames it into place: a process that reads the index never sees half of it)."""
-    import numpy as np
-
-    link_keys = np.array(list(passages.links.keys()), dtype=np.int64).reshape(-1, 5)
-    vocabulary, idf, starts, post_passage, post_weight = bm25_postings(passages.texts)
-    folder.mkdir(parents=True, exist_ok=True)
-    np.save(folder / "vectors.npy", vectors)
-    projection = random_projection()
-    np.save(folder / "codes.npy", binary_codes(vectors, projection))
-    Strings.write(folder, "texts", passages.texts)
-    Strings.write(folder, "awards", passages.awards)
-    np.savez(folder / "arrays.npz", kinds=np.array(passages.kinds, dtype=np.int8),
-             projection=projection,
-             link_passage=link_keys[:, 0].astype(np.int32),
-             link_award=link_keys[:, 1].astype(np.int32),
-             link_fy=link_keys[:, 2].astype(np.int16),
-             link_agency=link_keys[:, 3].astype(np.int32),
-             link_department=link_keys[:, 4].astype(np.int32),
-             link_actions=np.array(list(passages.links.values()), dtype=np.int32),
-             idf=idf, postings_start=starts, postings_passage=post_passage,
-             postings_weight=post_weight)
-    (folder / "lists.json").write_text(json.dumps({
-        "agencies": list(passages.agencies), "vocabulary": vocabulary}), encoding="utf-8")
-    (folder / "meta.json").write_text(json.dumps({
-        "format": FORMAT, "model": MODEL_ID, "passages": len(passages.texts),
-        "awards": len(passages.awards), "links": len(passages.links), **meta,
-    }, indent=1), encoding="utf-8")
+            writer.add(award.award_key, agency, department, fy, actions, (text, psc, naics))
+    writer.finish(VectorCache(meaning_dir(catalog) / "vectors" / MODEL_ID),
+                  {"version": version, "loads": sorted(ld.load_id for ld in catalog.loads)},
+                  progress)
 
 
 def random_projection() -> Any:
@@ -503,104 +598,115 @@ def binary_codes(vectors: Any, projection: Any, step: int = 65536) -> Any:
     return out
 
 
-def bm25_postings(texts: list[str]) -> tuple[list[str], Any, Any, Any, Any]:
-    """BM25 postings: for each term, the passages holding it and the term-frequency part of
-    BM25 (saturated by K1, normalised by passage length with B), precomputed."""
+def bm25_postings(term: Any, passage: Any, tf: Any, lengths: Any,
+                  terms_count: int) -> tuple[Any, Any, Any, Any]:
+    """BM25 postings from (term, passage, count) triples: for each term, the passages holding
+    it and the term-frequency part of BM25 (saturated by K1, normalised by passage length
+    with B), precomputed: (idf per term, where each term's postings start, their passages,
+    their weights)."""
     import numpy as np
 
-    vocabulary: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    tfs: list[int] = []
-    lengths = np.zeros(len(texts), dtype=np.float32)
-    for p, text in enumerate(texts):
-        counts: dict[int, int] = {}
-        words = terms(text)
-        lengths[p] = len(words)
-        for w in words:
-            t = vocabulary.setdefault(w, len(vocabulary))
-            counts[t] = counts.get(t, 0) + 1
-        for t, n in counts.items():
-            rows.append(t)
-            cols.append(p)
-            tfs.append(n)
-    term = np.array(rows, dtype=np.int32)
-    passage = np.array(cols, dtype=np.int32)
-    tf = np.array(tfs, dtype=np.float32)
     order = np.argsort(term, kind="stable")
-    term, passage, tf = term[order], passage[order], tf[order]
-    df = np.bincount(term, minlength=len(vocabulary)).astype(np.float32)
-    n = max(len(texts), 1)
+    term, passage = term[order], passage[order]
+    tf = tf[order].astype(np.float32)
+    del order
+    df = np.bincount(term, minlength=terms_count).astype(np.float32)
+    n = max(len(lengths), 1)
     idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    avg = max(float(lengths.mean()) if len(texts) else 1.0, 1.0)
+    avg = max(float(lengths.mean()) if len(lengths) else 1.0, 1.0)
     weight = tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[passage] / avg))
-    starts = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+    starts = np.zeros(terms_count + 1, dtype=np.int64)
     starts[1:] = np.cumsum(df.astype(np.int64))
-    return list(vocabulary), idf, starts, passage, weight.astype(np.float32)
+    return idf, starts, passage, weight.astype(np.float32)
 
 
 def text_vectors(catalog: Any, texts: list[str], progress: bool = False) -> Any:
     """int8 vectors (unit vectors × 127) of any texts, one row per text: from the store's
     cache, the rest embedded now and cached. For stages that compare texts by meaning
     (purpose_examples), sharing the index's cache."""
-    require_extra()
-    return _vectors(catalog, texts, progress)[0]
-
-
-def _vectors(catalog: Any, texts: list[str], progress: bool) -> tuple[Any, int]:
-    """int8 vectors of the texts: from the store's cache, the rest embedded now and added
-    to the cache as a new shard."""
     import numpy as np
 
-    cache = meaning_dir(catalog) / "vectors" / MODEL_ID
+    require_extra()
+    cache = VectorCache(meaning_dir(catalog) / "vectors" / MODEL_ID)
     keys = np.array([text_key(MODEL_ID, t) for t in texts], dtype="S16")
     out = np.zeros((len(texts), DIM), dtype=np.int8)
-    known_keys, known_vectors = _read_cache(cache)
-    missing = np.ones(len(texts), dtype=bool)
-    if len(known_keys):
-        pos = np.searchsorted(known_keys, keys)
-        pos = np.minimum(pos, len(known_keys) - 1)
-        found = known_keys[pos] == keys
-        out[found] = known_vectors[pos[found]]
-        missing = ~found
+    missing = cache.missing(keys)
+    cache.fill(keys, ~missing, out)
     todo = np.flatnonzero(missing)
     if len(todo):
-        model = embedder()
         with _bar(progress, len(todo)) as advance:
-            new = model.embed([texts[i] for i in todo], advance=advance)
-        quantised = np.clip(np.rint(new * 127), -127, 127).astype(np.int8)
-        out[todo] = quantised
-        _write_shard(cache, keys[todo], quantised)
-    return out, len(todo)
+            new = embedder().embed([texts[i] for i in todo], advance=advance)
+        out[todo] = np.clip(np.rint(new * 127), -127, 127).astype(np.int8)
+        cache.add(keys[todo], out[todo])
+    return out
 
 
-def _read_cache(cache: Path) -> tuple[Any, Any]:
-    """Every vector cached for this model, keys sorted (for searchsorted)."""
-    import numpy as np
+class VectorCache:
+    """Vectors already computed, in `<store>/meaning/vectors/<model>/`, keyed by a hash of
+    the model and the passage's text; shards of keys and vectors as .npy files, the vectors
+    read through memory maps opened for each lookup (older .npz shards are read whole)."""
 
-    keys, vectors = [], []
-    if cache.is_dir():
-        for shard in sorted(cache.glob("shard-*.npz")):
-            with np.load(shard) as data:
-                keys.append(data["keys"])
-                vectors.append(data["vectors"])
-    if not keys:
-        return np.zeros(0, dtype="S16"), np.zeros((0, DIM), dtype=np.int8)
-    k = np.concatenate(keys)
-    v = np.concatenate(vectors)
-    order = np.argsort(k, kind="stable")
-    return k[order], v[order]
+    def __init__(self, folder: Path) -> None:
+        import numpy as np
 
+        self.folder = folder
+        self.shards: list[tuple[Path, Any]] = []  # (vectors file, or the vectors of a .npz)
+        keys = []
+        if folder.is_dir():
+            for path in sorted(folder.glob("shard-*.keys.npy")):
+                keys.append(np.load(path))
+                self.shards.append((path.with_name(path.name.replace(".keys.", ".vectors.")),
+                                    None))
+            for path in sorted(folder.glob("shard-*.npz")):  # format 1
+                with np.load(path) as data:
+                    keys.append(data["keys"])
+                    self.shards.append((path, data["vectors"]))
+        known = np.concatenate(keys) if keys else np.zeros(0, dtype="S16")
+        shard_of = np.concatenate([np.full(len(k), i, dtype=np.int32)
+                                   for i, k in enumerate(keys)]) if keys else np.zeros(0)
+        row_of = np.concatenate([np.arange(len(k), dtype=np.int32) for k in keys]) \
+            if keys else np.zeros(0)
+        order = np.argsort(known, kind="stable")
+        self.known, self.shard_of, self.row_of = known[order], shard_of[order], row_of[order]
 
-def _write_shard(cache: Path, keys: Any, vectors: Any) -> None:
-    import numpy as np
+    def _find(self, keys: Any) -> tuple[Any, Any]:
+        import numpy as np
 
-    cache.mkdir(parents=True, exist_ok=True)
-    name = f"shard-{uuid.uuid4().hex}.npz"
-    tmp = cache / f".{name}"
-    with open(tmp, "wb") as f:
-        np.savez(f, keys=keys, vectors=vectors)
-    os.rename(tmp, cache / name)
+        if not len(self.known):
+            return np.zeros(len(keys), dtype=np.int64), np.zeros(len(keys), dtype=bool)
+        pos = np.minimum(np.searchsorted(self.known, keys), len(self.known) - 1)
+        return pos, self.known[pos] == keys
+
+    def missing(self, keys: Any) -> Any:
+        """True for each key with no cached vector."""
+        return ~self._find(keys)[1]
+
+    def fill(self, keys: Any, wanted: Any, out: Any) -> None:
+        """Copy into `out` the cached vector of each key where `wanted` (all found)."""
+        import numpy as np
+
+        pos, found = self._find(keys)
+        where = np.flatnonzero(wanted & found)
+        for i, (path, vectors) in enumerate(self.shards):
+            mine = where[self.shard_of[pos[where]] == i]
+            if not len(mine):
+                continue
+            rows = self.row_of[pos[mine]]
+            order = np.argsort(rows)  # read the shard in file order
+            source = np.load(path, mmap_mode="r") if vectors is None else vectors
+            out[mine[order]] = source[rows[order]]
+            del source
+
+    def add(self, keys: Any, vectors: Any) -> None:
+        """A new shard (written under a temporary name, then renamed)."""
+        import numpy as np
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"shard-{uuid.uuid4().hex}"
+        for part, data in (("vectors", vectors), ("keys", keys)):  # keys last: they mark it
+            tmp = self.folder / f".{name}.{part}.npy"
+            np.save(tmp, data)
+            os.rename(tmp, self.folder / f"{name}.{part}.npy")
 
 
 class _bar:
