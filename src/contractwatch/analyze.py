@@ -949,10 +949,14 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
     if catalog.loads:
         rows, sql = run_query(catalog, f"status:{policy}", {},
                            lambda v: _status_expr(catalog, policy))
-        stored = int(run_query(catalog, "stored", {},
-                            lambda v: _count(catalog.transactions_all()))[0][0]["n"])
-        current = int(run_query(catalog, f"current:{policy}", {},
-                             lambda v: _count(catalog.transactions(policy)))[0][0]["n"])
+        # the current rows are the status rows' transactions, counted group by group; when
+        # every stored row is current, policy 'keep' counts every stored row
+        current = sum(int(r["transactions"]) for r in rows)
+        if policy == "keep" and catalog.all_rows_current():
+            stored = current
+        else:
+            stored = int(run_query(catalog, "stored", {},
+                                   lambda v: _count(catalog.transactions_all()))[0][0]["n"])
     else:
         rows, sql, stored, current = [], None, 0, 0
     covering = Counter((b.agency, b.fiscal_year) for ld in catalog.loads for b in ld.blocks
