@@ -104,6 +104,7 @@ def query(store_dir: str, ix_folder: Path | None = None) -> dict:
     from contractwatch.store import Store
 
     catalog = Store(store_dir).connect()
+    anon = PeakAnon()
 
     def ask(ix: meaning.Index | None, text: str, f: Filters) -> None:
         if ix is None:
@@ -116,16 +117,18 @@ def query(store_dir: str, ix_folder: Path | None = None) -> dict:
     ix = meaning.Index.read(ix_folder) if ix_folder is not None else None
     ask(ix, QUERIES[0], Filters())
     first = since(start)["wall_s"]
-    times = []
+    times, cpu = [], []
     for q in QUERIES[1:] * 2:
-        t0 = time.perf_counter()
+        t0, c0 = clock()
         ask(ix, q, Filters(agency="ICE") if len(times) % 2 else Filters())
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     times.sort()
+    cpu.sort()
     out = {"bench": "query" if ix is None else "rank", "first_s": first,
            "median_s": round(times[len(times) // 2], 3), "max_s": round(times[-1], 3),
-           "cpu_s": round(time.process_time() - start[1], 2),
-           "queries": len(times) + 1, "peak_mb": peak_mb()}
+           "cpu_median_s": round(cpu[len(cpu) // 2], 3), "cpu_max_s": round(cpu[-1], 3),
+           "queries": len(times) + 1, "peak_mb": peak_mb(), "peak_anon_mb": anon.stop()}
     if ix is not None:  # the coarse pass against scoring every passage exactly
         shared = differ = 0
         exact_times = []

