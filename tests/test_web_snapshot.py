@@ -116,3 +116,31 @@ def test_stored_snapshot_is_the_computed_one(tmp_path, transactions_store):
            as_of="2026-11-30")
     newer = Snapshot(store)
     assert not newer.saved and newer.version != computed.version
+
+
+def test_a_large_stores_snapshot_read_from_its_file_gives_the_same_pages(
+        tmp_path, transactions_store, monkeypatch):
+    """From ON_DISK_ROWS stored rows on, web_rows is a view over the sorted file written with
+    the data instead of a table in memory; every page reads the same rows either way."""
+    import shutil
+
+    from contractwatch.store import Store
+    from contractwatch.web import queries, views
+
+    store = Store(tmp_path / "store")
+    shutil.copytree(transactions_store.root, store.root, ignore=shutil.ignore_patterns("web"))
+    in_memory = Snapshot(store)
+    monkeypatch.setattr(queries, "ON_DISK_ROWS", 1)
+    on_disk = Snapshot(store)
+    assert on_disk.on_disk and not in_memory.on_disk
+    assert (store.root / queries.WEB_ROWS_FOLDER / on_disk.version / queries.WEB_ROWS_FILE
+            ).is_file()
+    kind = on_disk.rows("SELECT table_type FROM information_schema.tables "
+                        "WHERE table_name = 'web_rows'")
+    assert kind == [{"table_type": "VIEW"}]
+    every = "SELECT * FROM web_rows ORDER BY ALL"  # (ties of the award sort in any order)
+    assert on_disk.rows(every) == in_memory.rows(every)
+    for agency, year in (("ICE", 2025), ("CBP", None)):
+        assert views.agency(on_disk, agency, year).to_json() == \
+            views.agency(in_memory, agency, year).to_json()
+    assert Snapshot(store).saved  # the next server, in memory again, reads the same file

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from typing import IO
 
 _EMOJI_LIKE = re.compile(r":\S*?:")  # Rich would read ':name:' as an emoji code
@@ -22,7 +21,7 @@ def plain_width(stream: IO[str]) -> int | None:
     """The width Rich would use for `stream` when it would draw no colour or style: None
     when it would (a terminal, Jupyter, forced colour), so that Rich draws."""
     env = os.environ
-    if "FORCE_COLOR" in env or env.get("TTY_COMPATIBLE") == "1" or "ipykernel" in sys.modules:
+    if "FORCE_COLOR" in env or env.get("TTY_COMPATIBLE") == "1" or _in_ipython():
         return None
     if env.get("TTY_COMPATIBLE") != "0":
         isatty = getattr(stream, "isatty", None)
@@ -37,6 +36,14 @@ def plain_width(stream: IO[str]) -> int | None:
         except (AttributeError, ValueError, OSError):
             continue
     return 80
+
+
+def _in_ipython() -> bool:
+    """Running inside IPython or Jupyter, as Rich tells (its `get_ipython` is a builtin
+    there); a process that merely imported ipykernel, e.g. to start a kernel, is not."""
+    import builtins
+
+    return getattr(builtins, "get_ipython", None) is not None
 
 
 def _wrap(text: str, width: int) -> list[str]:
