@@ -26,6 +26,7 @@ import contextlib
 import errno
 import fcntl
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -134,8 +135,15 @@ def duckdb_config(memory_limit: str | None = None) -> dict[str, Any]:
     s = settings.load()
     spill = Path(tempfile.gettempdir()) / f"contractwatch-spill-{os.getuid()}"
     spill.mkdir(exist_ok=True)
+    # a folder per connection: DuckDB names its temporary files alike in every process, so
+    # two connections spilling into one folder overwrite each other's blocks ("Corrupt
+    # temporary file"); DuckDB makes the folder when it spills and removes it on closing
+    own = spill / f"{os.getpid()}-{next(_SPILL_FOLDERS)}"
     return {"threads": s.threads, "memory_limit": memory_limit or s.memory_limit,
-            "temp_directory": str(spill)}
+            "temp_directory": str(own)}
+
+
+_SPILL_FOLDERS = itertools.count()
 
 
 def loads_are_disjoint(loads: list[LoadRecord]) -> bool:
