@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from contractwatch.agencies import UnknownAgency, resolve_agency
-from contractwatch.analyze import Filters, trend
+from contractwatch.analyze import Filters, top, trend
 from contractwatch.companies import find_family, resolution
 from contractwatch.lookup import words
 from contractwatch.store import Store
@@ -103,3 +103,23 @@ def test_agencies_by_words_then_spelling(typed: str, code: str) -> None:
 def test_an_unknown_agency_is_still_refused() -> None:
     with pytest.raises(UnknownAgency, match="unknown agency"):
         resolve_agency("Department of Nothing")
+
+
+@pytest.mark.parametrize("typed", ["CSI Aviation Inc.", "Dell Federal Systems L.P.",
+                                   "geo group,"])
+def test_a_recipient_typed_with_trailing_punctuation_is_found(transactions_store: Store,
+                                                              typed: str) -> None:
+    """The recipient filter matches words from a word's start; the precompiled queries once
+    kept the trailing space the typed punctuation leaves (their RTRIM's literal had lost its
+    spaces), so a name typed as the record writes it, "CSI AVIATION INC.", found nothing."""
+    import re
+
+    def spaced(text: str) -> str:
+        return " " + re.sub("[^A-Z0-9]+", " ", text.upper())
+
+    wanted = spaced(typed).rstrip()
+    plain = sum((Decimal(r["Federal Action Obligation"]) for f in TRANSACTIONS.glob("*.csv")
+                 for r in read_rows(f) if wanted in spaced(r["Recipient Name"])), Decimal(0))
+    assert plain > 0
+    result = top(transactions_store.connect(), "recipient", Filters(recipient=typed), 0)
+    assert result.meta["total_obligations"] == plain

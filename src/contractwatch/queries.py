@@ -135,9 +135,25 @@ def compile_all() -> dict[str, str]:
             for name, expr in named:
                 # without Ibis's indentation: a third of the size, as quick to read in
                 sql = catalog.to_sql(expr)
-                out[f"{name}:{variant}"] = "\n".join(line.strip() for line in sql.splitlines())
+                out[f"{name}:{variant}"] = dedent(sql)
             catalog.duck.close()
     return out
+
+
+def dedent(sql: str) -> str:
+    """The SQL without its indentation, except inside string literals: Ibis writes
+    `rstrip()` as RTRIM(x, ' \t\n…'), a literal over several lines whose spaces count."""
+    out = []
+    inside = False  # within a '…' literal at the start of the line
+    for line in sql.split("\n"):  # (not splitlines: \r, \v and \f inside a literal stay)
+        ends_inside = inside ^ (line.count("'") % 2 == 1)  # '' inside a literal is even
+        if not inside:
+            line = line.lstrip()
+        if not ends_inside:
+            line = line.rstrip()
+        out.append(line)
+        inside = ends_inside
+    return "\n".join(out)
 
 
 def main() -> None:
