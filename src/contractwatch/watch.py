@@ -907,8 +907,11 @@ def write_feed(store: Store, watches: list[Watch], path: str | Path) -> Path:
     ET.SubElement(feed, f"{{{ns}}}title").text = f"contractwatch: {names}"
     ET.SubElement(feed, f"{{{ns}}}id").text = "urn:contractwatch:watch:" + ":".join(
         w.name for w in watches)
-    findings = sorted((f for w in watches for f in history(store, w)),
-                      key=lambda f: f.checked_at, reverse=True)
+    # newest first; two checks in the same second keep their order of record (each watch's
+    # history is oldest first), so the newest is never put below an older one
+    recorded = [f for w in watches for f in history(store, w)]
+    findings = [f for _, f in sorted(enumerate(recorded), key=lambda x: (x[1].checked_at, x[0]),
+                                     reverse=True)]
     updated = findings[0].checked_at if findings else _now()
     ET.SubElement(feed, f"{{{ns}}}updated").text = updated
     author = ET.SubElement(feed, f"{{{ns}}}author")
