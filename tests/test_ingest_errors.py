@@ -201,3 +201,19 @@ def test_skip_bad_rows_sets_them_aside_and_says_where(tmp_path: Path) -> None:
     assert [int(r["line"]) for r in listed] == [6, 10]
     assert "not an amount: twelve" in listed[0]["problem"]
     assert "not a valid date: 2023-02-30" in listed[1]["problem"]
+
+
+
+def test_markup_in_a_cell_is_not_taken_for_an_html_page(tmp_path: Path) -> None:
+    """Only a file that starts with markup is a saved error page; a cell near the top that
+    mentions "<HTML" is data (the CSV fuzz test found such a file refused)."""
+    from contractwatch.sources.csvfile import inspect_file, read_batches
+
+    rows = [["piid", "note"], ["1", "<HTML> FORMS CONVERSION"], ["2", "<html> page hosting"]]
+    src = tmp_path / "markup.csv"
+    with open(src, "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    facts = inspect_file(src, src.name)
+    got = [r for b in read_batches(src, facts, src.name)
+           for r in zip(b.column(0).to_pylist(), b.column(1).to_pylist(), strict=True)]
+    assert facts.header == rows[0] and got == [tuple(r) for r in rows[1:]]

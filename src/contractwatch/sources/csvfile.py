@@ -67,7 +67,10 @@ def inspect_file(path: Path, label: str) -> FileFacts:
     if not stripped:
         raise SourceError(label, 1, "file holds only blank space")
     lowered = stripped[:200].lower()
-    if lowered.startswith(("<!doctype", "<html", "<?xml", "<head", "<body")) or "<html" in lowered:
+    # a page starts with markup; "<html" further on may be a cell's text (a description)
+    if lowered.startswith("<") and (
+            lowered.startswith(("<!doctype", "<html", "<?xml", "<head", "<body"))
+            or "<html" in lowered):
         raise SourceError(label, 1, "this is an HTML page, not CSV (an error page saved as .csv?)")
     if stripped[0] in "{[":
         raise SourceError(label, 1, "this is JSON, not CSV (an API error body saved as .csv?)")
