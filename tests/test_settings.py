@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -35,3 +36,16 @@ def test_environment_overrides_resources(transactions_store: Store,
     monkeypatch.setenv("CONTRACTWATCH_THREADS", "1")
     monkeypatch.setenv("CONTRACTWATCH_MEMORY_LIMIT", "1500MB")
     assert _engine_settings(transactions_store) == (1, _as_duckdb_shows("1500MB"))
+
+
+def test_only_settings_reads_contractwatch_variables() -> None:
+    """Every CONTRACTWATCH_* variable is read in settings.py, so one file lists them all."""
+    import re
+
+    import contractwatch
+
+    package = Path(contractwatch.__file__).parent
+    reads = re.compile(r"(environ|getenv)[^\n]*CONTRACTWATCH_")
+    readers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                     if p.name != "settings.py" and reads.search(p.read_text()))
+    assert readers == []

@@ -15,12 +15,12 @@ makes the next query compute it again; every other query reads it as a table.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from contractwatch import settings
 from contractwatch.analyze import (
     Filters,
     Result,
@@ -52,8 +52,7 @@ def judgements_path(catalog: Catalog) -> Path:
 
 def families_paths() -> list[str]:
     """User families files (CONTRACTWATCH_FAMILIES, ':'-separated) added to the shipped set."""
-    value = os.environ.get("CONTRACTWATCH_FAMILIES", "")
-    return [p for p in value.split(os.pathsep) if p]
+    return settings.families_files()
 
 
 def families_folder(catalog: Catalog, policy: str = "keep") -> Path:

@@ -28,12 +28,12 @@ the first question that shows them.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contractwatch import settings
 from contractwatch.award_texts import AwardText, clean, iter_awards
 from contractwatch.store import Catalog, resolve_dir, stored_folder, stored_version
 
@@ -189,7 +189,7 @@ def unit(int8_vectors: Any) -> Any:
 def mode() -> str:
     """The model that scores nearest examples, or 'off' (the `meaning` extra is not
     installed, or CONTRACTWATCH_PURPOSE_EXAMPLES=off)."""
-    if os.environ.get("CONTRACTWATCH_PURPOSE_EXAMPLES", "").lower() in ("off", "0", "no"):
+    if settings.purpose_examples_off():
         return "off"
     return model_id() if available() else "off"
 

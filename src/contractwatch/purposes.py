@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from contractwatch import award_texts, purpose_examples
+from contractwatch import award_texts, purpose_examples, settings
 from contractwatch.analyze import (
     Filters,
     Result,
@@ -97,9 +96,9 @@ TAG_KEYS = {"id", "name", "definition", "psc", "psc_titles", "naics", "phrases",
 
 def taxonomy_path() -> Path:
     """The taxonomy in use: CONTRACTWATCH_PURPOSES if set, else the shipped one."""
-    value = os.environ.get("CONTRACTWATCH_PURPOSES")
-    if value:
-        return Path(value)
+    chosen = settings.purposes_file()
+    if chosen:
+        return chosen
     return Path(str(resources.files("contractwatch.data").joinpath("purposes.yaml")))
 
 

@@ -1,7 +1,7 @@
 """All configuration in one place, read from CONTRACTWATCH_* environment variables.
 
 Tests override these by setting the variables (or passing explicit arguments); nothing else in
-the package reads the environment.
+the package reads a CONTRACTWATCH_* variable (tests/test_settings.py checks).
 """
 
 from __future__ import annotations
@@ -102,3 +102,23 @@ def load(store_dir: str | Path | None = None, **overrides: object) -> Settings:
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)  # type: ignore[arg-type]
+
+
+# ---- data files and switches read where they are used (no Settings object reaches there) --
+
+def families_files() -> list[str]:
+    """User families files (CONTRACTWATCH_FAMILIES, separated like PATH) added to the
+    shipped set."""
+    return [p for p in (_env("FAMILIES") or "").split(os.pathsep) if p]
+
+
+def purposes_file() -> Path | None:
+    """A taxonomy to use instead of the shipped one (CONTRACTWATCH_PURPOSES)."""
+    value = _env("PURPOSES")
+    return Path(value) if value else None
+
+
+def purpose_examples_off() -> bool:
+    """CONTRACTWATCH_PURPOSE_EXAMPLES=off (or 0, no): no nearest-example suggestions even
+    where the `meaning` extra is installed."""
+    return (_env("PURPOSE_EXAMPLES") or "").lower() in ("off", "0", "no")
