@@ -197,10 +197,19 @@ def test_vehicles_section_sums_orders_and_keeps_ceilings_apart(fpds_store: Store
                and x["awarding_sub_agency_code"] == r["vehicle_key"].rsplit("_", 1)[1]]
         if not own:
             assert r["vehicle_ceiling"] is None  # unknown, never zero
+            # its type as its orders' rows record it (parent_award_type)
+            recorded = {x["parent_award_type"] for x in rows
+                        if x["parent_award_id"] == r["vehicle_piid"]
+                        and fiscal_year(iso_day(x["action_date"])) == 2018
+                        and x["parent_award_type"]}
+            assert r["vehicle_type"] == max(recorded)
             continue
         latest = max(own, key=lambda x: iso_day(x["action_date"]))
         assert r["vehicle_ceiling"] == Decimal(latest["potential_total_value_of_award"])
         assert r["holder"] == latest["recipient_name"]
+        # type and solicitation from the vehicle's own row (full downloads' source columns)
+        assert r["vehicle_type"] == latest["idv_type"] != ""
+        assert r["solicitation_identifier"] == (latest["solicitation_identifier"] or None)
     assert any(r["vehicle_ceiling"] is None for r in vehicles.rows)
     assert any("never added up" in n for n in vehicles.notes)
     assert fig(report, "F9").unavailable.startswith("no subaward file loaded")

@@ -64,4 +64,5 @@ VEHICLE_SOURCE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("load_id", "VARCHAR"), ("source_row", "BIGINT"),
     ("idv_type", "VARCHAR"), ("solicitation_identifier", "VARCHAR"),
     ("multiple_or_single_award_idv", "VARCHAR"),
+    ("parent_award_type", "VARCHAR"),  # on an order's row: its vehicle's type
 )

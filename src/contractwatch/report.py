@@ -130,20 +130,29 @@ def _vehicles_expr(catalog: Catalog, cur: Any, scope: Any) -> Any:
     IDV action, else award facts). Ceilings stay per vehicle: never added up."""
     import ibis
 
+    # full downloads keep the vehicle's type and solicitation in source columns: on its own
+    # rows (idv_type, solicitation_identifier) and on its orders' rows (parent_award_type)
+    src = catalog.vehicle_source_facts()
     orders = scope.filter(scope.parent_award_id_piid.notnull())
+    orders = orders.left_join(src, ["load_id", "source_row"]).select(
+        orders, recorded_type=src.parent_award_type)
     orders = orders.mutate(vehicle_key="CONT_IDV_" + orders.parent_award_id_piid + "_"
                            + orders.parent_award_agency_id.fill_null(""))
     per = orders.group_by("vehicle_key").aggregate(
         vehicle_piid=orders.parent_award_id_piid.arbitrary(),
         obligated=orders.federal_action_obligation.sum(),
         orders=award_key(orders).nunique(),
-        largest_order_ceiling=orders.potential_total_value_of_award.max())
+        largest_order_ceiling=orders.potential_total_value_of_award.max(),
+        orders_type=orders.recorded_type.max())
     idv = cur.filter(cur.award_or_idv_flag == "IDV")
+    idv = idv.left_join(src, ["load_id", "source_row"]).select(
+        idv, own_idv_type=src.idv_type, own_solicitation=src.solicitation_identifier)
     idv_order = idv.action_date.cast("string") + "|" + idv.source_row.cast("string")
     own = idv.group_by(own_key=idv.contract_award_unique_key).aggregate(
         own_holder=idv.recipient_name.argmax(idv_order),
         own_ceiling=idv.potential_total_value_of_award.argmax(idv_order),
-        own_type=idv.award_type.argmax(idv_order))
+        own_type=idv.own_idv_type.fill_null(idv.award_type).argmax(idv_order),
+        own_solicitation=idv.own_solicitation.argmax(idv_order))
     d = catalog.award_details()
     facts = d.filter(d.contract_award_unique_key.startswith("CONT_IDV_")).select(
         fact_key=d.contract_award_unique_key, fact_holder=d.recipient_name,
@@ -151,20 +160,20 @@ def _vehicles_expr(catalog: Catalog, cur: Any, scope: Any) -> Any:
         fact_source=d.source + " " + d.fetched_at.fill_null(""),
         solicitation_identifier=d.solicitation_identifier)
     j = per.left_join(own, per.vehicle_key == own.own_key).select(per, *[
-        own[c] for c in ("own_holder", "own_ceiling", "own_type")])
+        own[c] for c in ("own_holder", "own_ceiling", "own_type", "own_solicitation")])
     j = j.left_join(facts, j.vehicle_key == facts.fact_key).select(j, *[
         facts[c] for c in ("fact_holder", "fact_ceiling", "fact_type", "fact_source",
                            "solicitation_identifier")])
     return j.select(
         "vehicle_key", "vehicle_piid",
         holder=j.own_holder.fill_null(j.fact_holder),
-        vehicle_type=j.fact_type.fill_null(j.own_type),
+        vehicle_type=j.fact_type.fill_null(j.own_type).fill_null(j.orders_type),
         obligated=j.obligated, orders=j.orders,
         vehicle_ceiling=j.own_ceiling.fill_null(j.fact_ceiling),
         ceiling_source=ibis.cases(
             (j.own_ceiling.notnull(), "the vehicle's latest action"),
             (j.fact_ceiling.notnull(), j.fact_source), else_=ibis.null("string")),
-        solicitation_identifier=j.solicitation_identifier,
+        solicitation_identifier=j.solicitation_identifier.fill_null(j.own_solicitation),
         largest_order_ceiling=j.largest_order_ceiling,
     ).order_by([ibis.desc("obligated"), "vehicle_key"])
 
@@ -203,6 +212,8 @@ def build_report(catalog: Catalog, agency: str, fy: int, policy: str = "keep",
     values = {**filter_values(f), "limit": limit}
 
     def part(name: str) -> tuple[list[dict[str, Any]], str]:
+        if name == "vehicles" and catalog.engine == "duckdb":
+            catalog.vehicle_facts_view()  # the source columns its precompiled SQL joins
         return run_query(catalog, f"report_{name}:{policy}", values,
                          lambda v: _report_expr(catalog, name, policy, v))
 
