@@ -85,6 +85,7 @@ def replay(tmp_path_factory: pytest.TempPathFactory):
 def test_each_check_matches_an_independent_diff(replay) -> None:
     store, findings = replay
     history = [snapshot(FY2026[0])]
+    renamed = 0
     for i, path in enumerate(FY2026[1:]):
         old, new = history[-1], snapshot(path)
         added = {k for k in new if k not in old}
@@ -120,13 +121,20 @@ def test_each_check_matches_an_independent_diff(replay) -> None:
         got_names = {({v: k for k, v in CODES.items()}[r["agency"]], r["recipient_name"])
                      for r in f.new_recipients}
         assert got_names == new_names, label
-        # new actions add up per award, to the cent
+        # new actions add up per award, to the cent; the recipient is the latest action's
         for row in f.obligation_changes:
             expected = sum((Decimal(new[k]["Federal Action Obligation"]) for k in new_mods
                             if CODES[k[0]] == row["agency"] and k[1] == row["award_id_piid"]),
                            Decimal("0"))
             assert row["from_new_actions"] == expected, (label, row["award_id_piid"])
+            actions = [r for k, r in new.items()
+                       if CODES[k[0]] == row["agency"] and k[1] == row["award_id_piid"]]
+            last = max(r["Action Date"] for r in actions)
+            names = {r["Recipient Name"] for r in actions if r["Action Date"] == last}
+            assert row["recipient_name"] in names, (label, row["award_id_piid"])
+            renamed += len({r["Recipient Name"] for r in actions}) > 1
         history.append(new)
+    assert renamed >= 1  # an award whose new actions name a new recipient (a novation) was met
 
 
 def test_paging_noise_is_grouped_not_alarmed(replay) -> None:
