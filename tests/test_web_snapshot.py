@@ -88,6 +88,87 @@ def test_pages_built_ahead_are_the_pages_built_on_demand(transactions_store):
             built = c.get(warm + u)
             assert built.status_code == on_demand[u].status_code == 200
             assert built.text == on_demand[u].text, u
+    # stored with the data: the next server reads them instead of building them
+    assert list((transactions_store.root / "web" / "pages").glob("*/pages.json"))
+    from contractwatch.web import views
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("an overview was built again")
+
+    with pytest.MonkeyPatch.context() as mp, \
+            running_server(transactions_store.root, prewarm=True) as again, \
+            httpx.Client(timeout=120) as c:
+        mp.setattr(views, "agency", no_building)
+        source = running_server.last_app.app.state.ctx.source  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(
+                ("response", "html", *u.partition("?")[::2]) in source.cache for u in urls):
+            time.sleep(0.1)
+        for u in urls:
+            assert c.get(again + u).text == on_demand[u].text, u
+
+
+def test_pages_never_wait_for_derived_results(tmp_path, transactions_store, monkeypatch):
+    """A store just ingested (no families, brands or purpose tags stored): every page kind
+    answers at once while the server computes them in the background, and says plainly
+    what is missing; once they are there, the pages show them (the cache is dropped)."""
+    import shutil
+    import threading
+    import time
+
+    import httpx
+
+    from contractwatch.store import Store
+    from contractwatch.web.queries import MISSING
+    from tests.webtools import AWARD, running_server
+
+    store = Store(tmp_path / "store")
+    shutil.copytree(transactions_store.root, store.root,
+                    ignore=shutil.ignore_patterns("web", "resolve"))  # as ingest leaves it
+    gate = threading.Event()  # the background computation is held until the checks are done
+    stored = Snapshot._stored
+
+    def held(self, name, catalog):
+        gate.wait(300)
+        return stored(self, name, catalog)
+
+    monkeypatch.setattr(Snapshot, "_stored", held)
+    expected = {"/": 200, "/agency/ICE": 200, "/agency/CBP?fy=2025": 200,
+                f"/award/{AWARD}": 200, "/search?q=skip+tracing": 200,
+                "/rows?agency=ICE&fy=2026": 200, "/company?name=GEO+GROUP": 503,
+                "/agency/ICE?purpose=detention": 503}
+    try:
+        with running_server(store.root, derived=False, prewarm=True) as url, \
+                httpx.Client(base_url=url, timeout=120) as c:
+            for path, status in expected.items():
+                t0 = time.monotonic()
+                r = c.get(path)
+                assert (r.status_code, path) == (status, path)
+                assert time.monotonic() - t0 < 15, path  # the gate holds for 300 s
+            overview = c.get("/agency/ICE.json").json()["tables"]
+            assert overview["family"]["unavailable"] == MISSING["families"]
+            assert overview["brand"]["unavailable"] == MISSING["brands"]
+            assert overview["purpose"]["unavailable"] == MISSING["purposes"]
+            assert overview["recipients"]["rows"]  # the rest of the page is there
+            company = c.get("/company", params={"name": "GEO GROUP"})
+            assert "contractwatch resolve update" in company.text
+            assert company.headers["retry-after"]
+            tagged = c.get("/agency/ICE.json", params={"purpose": "detention"})
+            assert "contractwatch purpose update" in tagged.json()["error"]
+            gate.set()
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                overview = c.get("/agency/ICE.json").json()["tables"]
+                if overview["purpose"]["rows"]:
+                    break
+                time.sleep(0.5)
+            assert overview["family"]["rows"] and overview["brand"]["rows"]
+            assert overview["purpose"]["rows"] and not overview["purpose"]["unavailable"]
+            assert "not computed" not in c.get("/agency/ICE").text
+            assert c.get("/company", params={"name": "GEO GROUP"}).status_code == 200
+            assert c.get("/agency/ICE", params={"purpose": "detention"}).status_code == 200
+    finally:
+        gate.set()
 
 
 def test_stored_snapshot_is_the_computed_one(tmp_path, transactions_store):

@@ -19,13 +19,31 @@ NAME_PAYLOAD = "<B>EVIL</B> \"CORP\" <IMG SRC=X ONERROR=alert(3)>"
 AWARD = "70CDCR26FR0000024"  # Capgemini's skip-tracing order (two actions)
 
 
+def derive(store_dir: str | Path) -> None:
+    """Compute and store what `resolve update` and `purpose update` store (families, their
+    look-up candidates, brands, purpose tags), as a store is left before it is served."""
+    from contractwatch.companies import brands_folder, candidates_folder
+    from contractwatch.purposes import purposes_folder
+    from contractwatch.store import Store
+
+    catalog = Store(store_dir).connect()
+    candidates_folder(catalog)
+    brands_folder(catalog)
+    purposes_folder(catalog)
+
+
 @contextlib.contextmanager
-def running_server(store_dir: str | Path, **kwargs: object) -> Iterator[str]:
-    """The app under uvicorn in a thread, on a free port of 127.0.0.1; yields the base URL."""
+def running_server(store_dir: str | Path, derived: bool = True,
+                   **kwargs: object) -> Iterator[str]:
+    """The app under uvicorn in a thread, on a free port of 127.0.0.1; yields the base URL.
+    `derived`: compute the store's derived results first (the server itself never waits
+    for them: a page that needs one says it is missing)."""
     import uvicorn
 
     from contractwatch.web.app import create_app
 
+    if derived:
+        derive(store_dir)
     app = create_app(store_dir, **kwargs)  # type: ignore[arg-type]
     running_server.last_app = app  # type: ignore[attr-defined]  # for tests that look inside
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
 import re
 import threading
 import time
@@ -40,7 +41,7 @@ from starlette.templating import Jinja2Templates
 from contractwatch.columns import label
 from contractwatch.store import MANIFEST, Store
 from contractwatch.web import views
-from contractwatch.web.queries import CURRENT_WORK, Cancelled, Snapshot, Work
+from contractwatch.web.queries import CURRENT_WORK, Cancelled, NotReady, Snapshot, Work
 
 HERE = Path(__file__).parent
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -70,9 +71,10 @@ log = logging.getLogger("contractwatch.web")
 class Source:
     """The store as the app sees it: one snapshot of the current state per manifest version.
 
-    Built pages are cached per manifest version (the store only changes by a new manifest);
-    a page asked for again while it is being built waits for that build instead of
-    repeating it.
+    Built pages are cached per manifest version (the store only changes by a new manifest)
+    and generation: each time a derived result (families, brands, purpose tags) becomes
+    ready, the cache is dropped, since pages built before said it was missing. A page asked
+    for again while it is being built waits for that build instead of repeating it.
     """
 
     def __init__(self, store: Store, engine: str = "duckdb", policy: str = "keep"):
@@ -83,6 +85,7 @@ class Source:
         self.cache_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._stamp: tuple[int, int] | None = None
+        self._generation = 0  # derived results that became ready for this snapshot
         self.cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self.building: dict[tuple[Any, ...], threading.Event] = {}
 
@@ -93,20 +96,27 @@ class Source:
             return None
         return (st.st_mtime_ns, st.st_size)
 
-    def snapshot(self) -> tuple[Snapshot, tuple[int, int] | None]:
-        """The snapshot of the current manifest (built on first use after a change)."""
+    def snapshot(self) -> tuple[Snapshot, Any]:
+        """The snapshot of the current manifest (built on first use after a change), and
+        the version a page built on it now is cached under."""
         stamp = self._manifest_stamp()
         snap = self._snapshot
         if snap is not None and stamp == self._stamp:
-            return snap, stamp
+            return snap, (stamp, self._generation)
         with self.build_lock:
             stamp = self._manifest_stamp()
             if self._snapshot is None or stamp != self._stamp:
-                snap = Snapshot(self.store, self.policy)
+                snap = Snapshot(self.store, self.policy, on_ready=self._derived_ready)
                 with self.cache_lock:
                     self.cache.clear()
                     self._snapshot, self._stamp = snap, stamp
-            return self._snapshot, self._stamp
+            return self._snapshot, (self._stamp, self._generation)
+
+    def _derived_ready(self) -> None:
+        """A derived result became ready: pages built without it are dropped."""
+        with self.cache_lock:
+            self._generation += 1
+            self.cache.clear()
 
     def get(self, key: tuple[Any, ...]) -> Any:
         """A cached value if the manifest has not changed since it was built (no waiting
@@ -118,14 +128,56 @@ class Source:
                 return self.cache[key]
         return None
 
-    def put(self, key: tuple[Any, ...], value: Any, stamp: tuple[int, int] | None) -> None:
-        """Cache a value built for manifest version `stamp` (dropped if it is outdated)."""
+    def put(self, key: tuple[Any, ...], value: Any, version: Any) -> None:
+        """Cache a value built for `version` (as `snapshot` gave it; dropped if outdated)."""
         with self.cache_lock:
-            if stamp != self._stamp:
+            if version != (self._stamp, self._generation):
                 return
             self.cache[key] = value
             while len(self.cache) > CACHE_SIZE:
                 self.cache.popitem(last=False)
+
+    def load_pages(self, snap: Snapshot) -> bool:
+        """Put the pages an earlier server built ahead over the same data, derived results
+        and code into the cache (as `save_pages` stored them); False if there are none."""
+        import json
+
+        from contractwatch.web.queries import WEB_PAGES_FILE, WEB_PAGES_FOLDER
+
+        pages_version = snap.pages_version()
+        path = self.store.root / WEB_PAGES_FOLDER / str(pages_version) / WEB_PAGES_FILE
+        if pages_version is None or not path.is_file():
+            return False
+        version = self.snapshot()[1]
+        for page in json.loads(path.read_text(encoding="utf-8")):
+            self.put(("response", "html", page["path"], page["query"]),
+                     (page["body"].encode(), page["media_type"], {}), version)
+        return True
+
+    def save_pages(self, snap: Snapshot, urls: list[tuple[str, str]]) -> None:
+        """Store the HTML of pages built ahead with the data (<store>/web/pages/<version>/),
+        so that the next server over the same data reads them instead of building them.
+        Skipped if any is missing from the cache or the store cannot be written."""
+        import json
+
+        from contractwatch.store import stored_folder
+        from contractwatch.web.queries import WEB_PAGES_FILE, WEB_PAGES_FOLDER
+
+        pages_version = snap.pages_version()
+        if pages_version is None or not os.access(self.store.root, os.W_OK):
+            return
+        pages = []
+        for path, query in urls:
+            hit = self.get(("response", "html", path, query))
+            if hit is None:
+                return
+            pages.append({"path": path, "query": query, "body": hit[0].decode(),
+                          "media_type": hit[1]})
+
+        def write(folder: Path) -> None:
+            (folder / WEB_PAGES_FILE).write_text(json.dumps(pages), encoding="utf-8")
+
+        stored_folder(self.store.root / WEB_PAGES_FOLDER, pages_version, write)
 
     def run(self, key: tuple[Any, ...] | None, build: Callable[[Snapshot], Any]) -> Any:
         """A page from the cache, or built once on the current snapshot and cached."""
@@ -444,18 +496,23 @@ def warm(ctx: Ctx, busy: Callable[[], bool] = lambda: False,
     from contractwatch.agencies import resolve_agency
     from contractwatch.purposes import load_taxonomy
 
+    built: list[tuple[str, str]] = []
+
     def build(path: str, query: str, key: Any, make: Any) -> None:
         if ahead is None:
             ctx.source.run(key, make)
         else:
             ahead(path, query, key, make)
+            built.append((path, query))
 
     try:
         snap, _ = ctx.source.snapshot()
         build("/", "", ("home", ctx.policy), lambda s: views.home(s, ctx.policy))
-        snap.families()
-        snap.brands()
-        snap.purposes()
+        snap.wait_derived()  # families, brands, purposes: read, or computed when missing
+        if ahead is not None and ctx.source.load_pages(snap):
+            snap.vehicle_piids()
+            return  # built ahead by an earlier server over the same data and code
+        build("/", "", ("home", ctx.policy), lambda s: views.home(s, ctx.policy))
         load_taxonomy()
         snap.vehicle_piids()
         agencies: dict[str, set[int]] = {}
@@ -478,6 +535,7 @@ def warm(ctx: Ctx, busy: Callable[[], bool] = lambda: False,
                       ("agency", a.code, year, ctx.policy, None),
                       lambda s, y=year, c=a.code: views.agency(s, c, y, ctx.policy))
         snap.save()  # the next server over these loads reads the snapshot instead
+        ctx.source.save_pages(snap, built)  # and these pages
     except Exception:  # warming is an optimisation; a page that fails here fails visibly later
         log.debug("warming stopped", exc_info=True)
 
@@ -587,6 +645,10 @@ def create_app(store_dir: str | Path, *, policy: str | None = None, engine: str 
         except Busy as exc:
             response = _error(request, templates, fmt, 503,
                               f"the server is busy ({exc}); try again in a few seconds")
+            response.headers["retry-after"] = str(RETRY_AFTER)
+            return response
+        except NotReady as exc:  # a derived result this page is made of: never waited for
+            response = _error(request, templates, fmt, 503, f"{exc}; try again in a moment")
             response.headers["retry-after"] = str(RETRY_AFTER)
             return response
         except Cancelled:

@@ -19,7 +19,7 @@ from contractwatch.analyze import Filters, caveats
 from contractwatch.companies import BRAND_NOTE
 from contractwatch.store import Catalog, Store
 from contractwatch.web import queries as q
-from contractwatch.web.queries import Snapshot
+from contractwatch.web.queries import NotReady, Snapshot
 
 ROWS_PAGE = 100
 EVERY_COLUMN_ROWS = 25  # a rows page this short shows every column of each row
@@ -140,7 +140,7 @@ def home(snap: Snapshot, policy: str = "keep") -> Page:
 def _coverage(snap: Snapshot, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows per agency and fiscal year (as analyze.status), with the loads covering each:
     `loads` counts the loads whose rows are current, `loads_covering` every vintage held."""
-    rows = snap.rows(sql, params)
+    rows = snap.rows_once(sql, params)
     covering = Counter((b.agency, b.fiscal_year) for ld in snap.loads for b in ld.blocks
                        if b.rows)
     for r in rows:
@@ -179,7 +179,7 @@ def _copies(snap: Snapshot, f: Filters) -> int:
 def _trend(snap: Snapshot, f: Filters, policy: str, loads: list[str]) -> Table:
     """Obligations by fiscal year (as analyze.trend: a loaded year without rows is a zero)."""
     where, params = snap.scope(f, policy)
-    found = {r["fiscal_year"]: r for r in snap.rows(q.TREND.format(where=where), params)}
+    found = {r["fiscal_year"]: r for r in snap.rows_once(q.TREND.format(where=where), params)}
     loaded = {b.fiscal_year for ld in snap.loads for b in ld.blocks
               if b.rows and f.selects_agency(b.agency) and (not f.fy or b.fiscal_year == f.fy)}
     rows = [found.get(fy) or {"fiscal_year": fy, "federal_action_obligation": Decimal("0.00"),
@@ -261,8 +261,7 @@ def agency(snap: Snapshot, name: str, fy: int | None = None, policy: str = "keep
                           "prime_recipients", "shared_with_other_brands"], loads_fy)
                 t.caveats = [BRAND_NOTE]
         except Exception as exc:  # the page stays useful without the section
-            t = Table(f"Top {label}{years}", [], [],
-                      unavailable=f"{label} unavailable ({type(exc).__name__}: {exc})")
+            t = Table(f"Top {label}{years}", [], [], unavailable=_unavailable(label, exc))
         tables[by] = t
 
     tables["purpose"] = _purposes(snap, f, policy, years, loads_fy)
@@ -315,7 +314,7 @@ def _purposes(snap: Snapshot, f: Filters, policy: str, years: str,
         snap.purposes()
     except Exception as exc:  # the page stays useful without the section
         return Table(f"What the money buys{years}", [], [],
-                     unavailable=f"purposes unavailable ({type(exc).__name__}: {exc})")
+                     unavailable=_unavailable("purposes", exc))
     names = {t.id: t.name for t in load_taxonomy()} | {UNTAGGED: "(no purpose tag)"}
     where, params = snap.scope(f, policy)
     text = q.TOP_PURPOSE.format(where=where)
@@ -326,6 +325,14 @@ def _purposes(snap: Snapshot, f: Filters, policy: str, years: str,
                  ["purpose_name", "federal_action_obligation", "transactions", "awards",
                   "purpose"], rows, snap.shown(text, params),
                  [MULTI_TAG_NOTE, RULES_NOTE], loads)
+
+
+def _unavailable(label: str, exc: Exception) -> str:
+    """What a section says in place of its table: a derived result not computed yet, or
+    the error that stopped it."""
+    if isinstance(exc, NotReady):
+        return str(exc)
+    return f"{label} unavailable ({type(exc).__name__}: {exc})"
 
 
 FAMILY_NOTE = ("family view: recipients grouped by parent fields in the data, the curated "
@@ -361,9 +368,14 @@ def company(snap: Snapshot, name: str, fy: int | None = None, policy: str = "kee
                    "ORDER BY federal_action_obligation DESC, award_key LIMIT $limit")
     largest = snap.rows(largest_sql, {**member_params, "limit": limit}) if names else []
     brands: list[dict[str, Any]] = []
+    brands_missing = None
     if names:
-        snap.brands()
-        brands = snap.rows(q.COMPANY_BRANDS.format(where=where), {**params, "names": names})
+        try:
+            snap.brands()
+            brands = snap.rows(q.COMPANY_BRANDS.format(where=where),
+                               {**params, "names": names})
+        except NotReady as exc:  # the rest of the page does not need them
+            brands_missing = str(exc)
     total = sum((r["federal_action_obligation"] for r in by_year), start=Decimal("0"))
     from contractwatch.companies import received_as_subcontractor
 
@@ -392,7 +404,8 @@ def company(snap: Snapshot, name: str, fy: int | None = None, policy: str = "kee
                                                       for r in largest]),
         "brands": Table("Brands named in its actions' descriptions (resold)",
                         ["brand", "federal_action_obligation", "transactions"], brands,
-                        loads=loads, caveats=[BRAND_NOTE] if brands else []),
+                        loads=loads, caveats=[BRAND_NOTE] if brands else [],
+                        unavailable=brands_missing),
         # below the prime, apart from the totals above and never added to them
         "received_as_subcontractor": Table(
             "Received as a subcontractor (subawards; not in the obligations above)",
