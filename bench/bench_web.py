@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -176,6 +177,8 @@ def main() -> None:
         print(f"ingested the shared files in {time.monotonic() - t0:.1f} s", file=sys.stderr)
 
     load_before = [round(x, 2) for x in os.getloadavg()]
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu_before = time.process_time()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "CONTRACTWATCH_STORE": str(store)}
@@ -213,6 +216,11 @@ def main() -> None:
         server.wait(timeout=30)
         if tmp:
             tmp.cleanup()
+    # the server's CPU time (user + system) over its whole life, and the bench's own
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = (children.ru_utime + children.ru_stime
+                  - children_before.ru_utime - children_before.ru_stime)
+    client_cpu = time.process_time() - client_cpu_before
 
     ok = [r for r in results if r["status"] == 200]
     out = {
@@ -221,6 +229,9 @@ def main() -> None:
         "requests_per_second": round(len(results) / wall, 1) if wall else None,
         "distinct_urls": len(mix), "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "server_cpu_seconds": round(server_cpu, 1), "client_cpu_seconds": round(client_cpu, 1),
+        "server_peak_rss_mb": round(children.ru_maxrss / 1024),
         "server_first_answer_seconds": round(first_answer, 2),
         "server_home_page_seconds": round(home_answer, 2), "home_page_refused_503": refused,
         "all": summary([r["seconds"] for r in ok]),
