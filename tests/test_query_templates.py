@@ -51,10 +51,10 @@ def _fill(sql: str, values: dict) -> str:
 
 
 def _modules_after(args: list[str], store: str) -> set[str]:
-    code = ("import sys\nfrom contractwatch.cli import app\n"
+    code = ("import sys\nfrom contractwatch.cli import start\n"
             "from contractwatch.cli.errors import run_safely\n"
             f"sys.argv = ['contractwatch', *{args!r}]\n"
-            "code = run_safely(app)\n"
+            "code = run_safely(start(sys.argv[1:]))\n"
             "print('\\n'.join(sorted(sys.modules)))\n"
             "sys.exit(code)\n")
     env = {**os.environ, "CONTRACTWATCH_STORE": store}
@@ -84,6 +84,7 @@ def test_help_imports_no_engine_layer(args, tmp_path):
 def test_query_commands_import_no_ibis_pandas_or_arrow(args, transactions_store):
     loaded = _modules_after(args, str(transactions_store.root))
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    assert "typer" not in loaded  # answered on the fast path (cli/fastpath.py)
 
 
 @pytest.mark.parametrize("args", [
@@ -136,10 +137,10 @@ def test_a_missing_extra_is_named_in_one_line(args, hidden, extra, transactions_
     """Optional parts are extras: a command that needs a missing one says which to install."""
     code = ("import sys\n"
             f"sys.modules[{hidden!r}] = None  # as if not installed\n"
-            "from contractwatch.cli import app\n"
+            "from contractwatch.cli import start\n"
             "from contractwatch.cli.errors import run_safely\n"
             f"sys.argv = ['contractwatch', *{args!r}]\n"
-            "sys.exit(run_safely(app))\n")
+            "sys.exit(run_safely(start(sys.argv[1:])))\n")
     env = {**os.environ, "CONTRACTWATCH_STORE": str(transactions_store.root)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=120)
@@ -153,11 +154,11 @@ def test_a_report_draws_its_charts_with_nothing_extra_installed(transactions_sto
     """Charts are SVG written by contractwatch.charts: no chart library, even when one is
     installed, is imported for them."""
     code = ("import sys\nsys.modules['vl_convert'] = None\nsys.modules['altair'] = None\n"
-            "from contractwatch.cli import app\n"
+            "from contractwatch.cli import start\n"
             "from contractwatch.cli.errors import run_safely\n"
             f"sys.argv = ['contractwatch', 'report', '--agency', 'ICE', '--fy', '2026', "
             f"'-o', {str(tmp_path / 'r.html')!r}]\n"
-            "sys.exit(run_safely(app))\n")
+            "sys.exit(run_safely(start(sys.argv[1:])))\n")
     env = {**os.environ, "CONTRACTWATCH_STORE": str(transactions_store.root)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=300)

@@ -9,15 +9,15 @@ import sys
 
 def main() -> None:
     try:
-        from contractwatch.cli import commands_for, quiet_anywhere
+        from contractwatch.cli import quiet_anywhere, start
         from contractwatch.cli.errors import run_safely
 
         quiet_anywhere()
-        app = commands_for(sys.argv[1:])  # only the named command's module (see cli)
+        command = start(sys.argv[1:])
     except KeyboardInterrupt:
         print("interrupted before the command started; the store is unchanged", file=sys.stderr)
         sys.exit(130)
-    sys.exit(run_safely(app))
+    sys.exit(run_safely(command))
 
 
 if __name__ == "__main__":

@@ -85,6 +85,13 @@ class Settings:
                              f"not {self.parquet_compression!r}")
 
 
+def engine_resources() -> tuple[int, str]:
+    """DuckDB's threads and memory limit (what every connection needs, without finding the
+    store folder, which imports platformdirs)."""
+    return (int(_env("THREADS") or default_threads()),
+            _env("MEMORY_LIMIT") or default_memory_limit())
+
+
 def load(store_dir: str | Path | None = None, **overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides (CLI options) winning."""
     values: dict[str, object] = {
@@ -96,8 +103,7 @@ def load(store_dir: str | Path | None = None, **overrides: object) -> Settings:
         "api_url": _env("API_URL", "https://api.usaspending.gov"),
         "api_rate_per_second": float(_env("API_RATE", "4") or 4),
         "api_timeout_seconds": float(_env("API_TIMEOUT", "60") or 60),
-        "threads": int(_env("THREADS") or default_threads()),
-        "memory_limit": _env("MEMORY_LIMIT") or default_memory_limit(),
+        **dict(zip(("threads", "memory_limit"), engine_resources(), strict=True)),
         "parquet_compression": _env("PARQUET_COMPRESSION", "snappy"),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})

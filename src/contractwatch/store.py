@@ -132,14 +132,14 @@ def duckdb_config(memory_limit: str | None = None) -> dict[str, Any]:
 
     from contractwatch import settings
 
-    s = settings.load()
+    threads, limit = settings.engine_resources()
     spill = Path(tempfile.gettempdir()) / f"contractwatch-spill-{os.getuid()}"
     spill.mkdir(exist_ok=True)
     # a folder per connection: DuckDB names its temporary files alike in every process, so
     # two connections spilling into one folder overwrite each other's blocks ("Corrupt
     # temporary file"); DuckDB makes the folder when it spills and removes it on closing
     own = spill / f"{os.getpid()}-{next(_SPILL_FOLDERS)}"
-    return {"threads": s.threads, "memory_limit": memory_limit or s.memory_limit,
+    return {"threads": threads, "memory_limit": memory_limit or limit,
             "temp_directory": str(own)}
 
 

@@ -7,18 +7,18 @@ A command line names one command, so the start (`commands_for`) imports only the
 that defines it: Typer builds every registered command's options from its signature on each
 run (~40 ms for all of them), and the other modules' imports would be paid for nothing.
 `--help`, an unknown name or `contractwatch.cli.app` (tests, the docs) load every module.
+A query command written plainly is answered before any of this, without Typer
+(`cli/fastpath.py`).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from contractwatch.cli.app import state
-
-# importing the submodule `app` bound its name here; `app` means the Typer app (__getattr__)
-globals().pop("app", None)
+from contractwatch.cli.state import state
 
 # the modules that register commands, in the order `--help` lists them
 MODULES = ("commands", "purpose", "resolve", "serve", "sync", "watch")
@@ -37,7 +37,7 @@ def load_commands(modules: tuple[str, ...] = MODULES) -> Any:
     """Register the commands of `modules` on the app and return it."""
     for name in modules:
         importlib.import_module(f"contractwatch.cli.{name}")
-    from contractwatch.cli.app import app
+    from contractwatch.cli.typer_app import app
 
     return app
 
@@ -74,6 +74,19 @@ def main() -> None:
     start()
 
 
+def start(args: list[str], fast: bool = True) -> Callable[[], Any]:
+    """The call that runs the command line `args` (sys.argv without the program): a query
+    answered on the fast path (`cli/fastpath.py`), else the Typer app, which reads sys.argv."""
+    if fast:
+        from contractwatch.cli.fastpath import parse
+
+        answer = parse(args)
+        if answer is not None:
+            return answer
+    app = commands_for(args)  # only the named command's module (see above)
+    return lambda: app(standalone_mode=False)
+
+
 def commands_for(args: list[str]) -> Any:
     """The app with the commands `args` (a command line without the program) may run."""
     module = command_module(args)
@@ -92,4 +105,4 @@ def quiet_anywhere() -> None:
         sys.argv = [sys.argv[0], *[a for i, a in enumerate(args) if i >= end or a != "--quiet"]]
 
 
-__all__ = ["app", "commands_for", "load_commands", "main", "state"]
+__all__ = ["app", "commands_for", "load_commands", "main", "start", "state"]

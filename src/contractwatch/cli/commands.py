@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from contractwatch.cli.app import (
+from contractwatch.cli import answers
+from contractwatch.cli.typer_app import (
     AgencyOpt,
     ColumnsOpt,
     Format,
@@ -72,22 +73,7 @@ def status(fmt: FormatOpt = Format.table, loads: Annotated[bool, typer.Option(
 
     Example: contractwatch status --loads --format json
     """
-    from contractwatch.analyze import Result
-    from contractwatch.output import render, tell
-
-    if state.store().repair_catalog():  # after a failed write (a full disk)
-        tell("catalog.duckdb was missing or stale: written again")
-    result = state.api().status()
-    if loads:
-        cols = ["load_id", "source_file", "source_format", "vintage", "vintage_source",
-                "complete", "rows_read", "rows_kept", "rows_rejected", "duplicate_copies",
-                "new", "changed", "unchanged", "deletes", "source_column_count", "loaded_at"]
-        render(Result("Loads", cols, result.meta["loads"], caveats=result.caveats), fmt.value)
-        return
-    render(result, fmt.value, columns=None if fmt != Format.table else [
-        "awarding_sub_agency_code", "agency", "fiscal_year", "transactions",
-        "federal_action_obligation",
-        "first_action_date", "last_action_date", "loads_covering", "newest_vintage"])
+    answers.status(fmt, loads)
 
 
 @app.command()
@@ -112,11 +98,7 @@ def top(
 
     Example: contractwatch top --agency ICE --fy 2026 --limit 10
     """
-    from contractwatch.output import render
-
-    # the scope's total is a headline fact of the answer (the rows may be only --limit groups)
-    render(state.api().top(by, agency=agency, fy=fy, keyword=keyword, limit=limit,
-                           columns=columns, purpose=purpose), fmt.value, show_sql=show_sql)
+    answers.top(by, agency, fy, keyword, purpose, limit, columns, fmt, show_sql)
 
 
 @app.command()
@@ -134,10 +116,7 @@ def trend(
 
     Example: contractwatch trend --agency ICE --purpose detention
     """
-    from contractwatch.output import render
-
-    render(state.api().trend(agency=agency, recipient=recipient, keyword=keyword,
-                             purpose=purpose), fmt.value, show_sql=show_sql)
+    answers.trend(agency, recipient, keyword, purpose, fmt, show_sql)
 
 
 @app.command()
@@ -151,26 +130,7 @@ def award(
 
     Example: contractwatch award 70CDCR26FR0000024
     """
-    from contractwatch.output import render
-
-    # collapses exact copies unless --duplicates keep
-    result = state.api().award(award_id, columns=columns)
-    if fmt == Format.table and "vehicle_key" in result.meta:  # an IDV: the vehicle's facts
-        from rich.console import Console
-        from rich.markup import escape
-
-        from contractwatch.vehicles import describe
-
-        render(result, fmt.value, show_sql=show_sql, columns=[
-            "level", "award_id_piid", "recipient_name", "obligated", "own_ceiling",
-            "last_action_date"])
-        out = Console(highlight=False)
-        for line in describe(result):  # the breakdown and the siblings, below the orders
-            out.print(escape(line), soft_wrap=True)
-        return
-    render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
-        "action_date", "modification_number", "federal_action_obligation", "running_total",
-        *result.meta["columns"], "transaction_description"])  # the columns asked before text
+    answers.award(award_id, columns, fmt, show_sql)
 
 
 @app.command()
@@ -206,28 +166,8 @@ def search(
 
     By meaning: contractwatch search "locating people who missed hearings" --meaning
     """
-    from contractwatch.output import render
-
-    result = state.api().search(text, agency=agency, fy=fy, recipient=recipient, psc=psc,
-                                naics=naics, min_amount=min_amount, max_amount=max_amount,
-                                purpose=purpose, sort=sort, limit=limit, offset=offset,
-                                columns=columns, by=by, meaning=meaning,
-                                progress=meaning and fmt == Format.table
-                                and sys.stderr.isatty())
-    if by == "vehicle":
-        render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
-            "parent_award_id_piid", "parent_award_agency_id", "awards", "recipients",
-            "federal_action_obligation", "largest_order_ceiling"])
-        return
-    if meaning:
-        render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
-            "award_id_piid", "recipient_name", "federal_action_obligation", "score_fused",
-            "score_meaning", "score_bm25", "matched_passage", "awarding_sub_agency_name"])
-        return
-    render(result, fmt.value, show_sql=show_sql, columns=None if fmt != Format.table else [
-        "award_id_piid", *result.meta["columns"], "recipient_name", "actions",
-        "federal_action_obligation", "last_action_date", "matching_description",
-        "awarding_sub_agency_name"])
+    answers.search(text, agency, fy, recipient, psc, naics, min_amount, max_amount, purpose,
+                   sort, limit, offset, columns, by, meaning, fmt, show_sql)
 
 
 @app.command()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 
-def run_safely(app: Any) -> int:
+def run_safely(command: Callable[[], Any]) -> int:
+    """Run a command (the Typer app, or a fast-path answer) and return its exit code."""
     def interrupted() -> None:
         from rich.console import Console
 
@@ -20,7 +22,7 @@ def run_safely(app: Any) -> int:
 
     try:
         # Typer turns Ctrl+C inside a command into the return value 130
-        code = app(standalone_mode=False)
+        code = command()
     except BrokenPipeError:
         return 0
     except OSError as exc:  # the OS refused: a full disk, a missing folder, no permission

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from contractwatch.cli.app import Format, FormatOpt, LimitOpt, app, state
+from contractwatch.cli.typer_app import Format, FormatOpt, LimitOpt, app, state
 from contractwatch.output import tell
 
 purpose_app = typer.Typer(help="What the money buys: purpose tags, why an award has them, "

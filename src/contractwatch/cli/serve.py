@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from contractwatch.cli.app import app, state
+from contractwatch.cli.typer_app import app, state
 
 DEFAULT_HOST = "127.0.0.1"
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from contractwatch.cli.app import (
+from contractwatch.cli.typer_app import (
     AgencyOpt,
     Format,
     FormatOpt,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from contractwatch.cli.app import (
+from contractwatch.cli.typer_app import (
     AgencyOpt,
     Format,
     FormatOpt,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+
+from contractwatch.cli.state import Engine, Format, Policy, state
 
 app = typer.Typer(
     name="contractwatch",
@@ -16,59 +16,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class Policy(StrEnum):
-    keep = "keep"
-    collapse = "collapse"
-
-
-class Engine(StrEnum):
-    duckdb = "duckdb"
-    spark = "spark"
-
-
-@dataclass
-class State:
-    store_dir: Path | None = None
-    duplicates: str | None = None
-    engine: str | None = None
-
-    def settings(self) -> Any:
-        from contractwatch import settings
-
-        return settings.load(self.store_dir, duplicate_policy=self.duplicates,
-                             engine=self.engine)
-
-    def store(self) -> Any:
-        from contractwatch.store import Store
-
-        return Store(self.settings().store_dir)
-
-    def catalog(self) -> Any:
-        s = self.settings()
-        from contractwatch.store import Store
-
-        return Store(s.store_dir).connect(engine=s.engine)
-
-    def api(self) -> Any:
-        """The Python API's view of the store, as the options set it (contractwatch.api)."""
-        from contractwatch.api import OpenStore
-
-        return OpenStore(self.store_dir, engine=self.engine, duplicates=self.duplicates)
-
-    @property
-    def policy(self) -> str:
-        return self.settings().duplicate_policy
-
-
-state = State()
 
 
 @app.callback()
