@@ -37,6 +37,11 @@ ANSWERED = [
     ["search", "skip tracing", "--by", "vehicle", "-f", "json"],
     ["search", "guard", "--sort", "date", "--offset", "2", "-n", "3", "--min-amount", "1000.5"],
     ["search", "guard", "--sort", "nonsense"],
+    ["company", "GEO GROUP", "--agency", "ICE"],
+    ["company", "Capgemini", "-f", "json"],
+    ["company", "CSI AVIATION", "-f", "csv", "--fy", "2025"],
+    ["resolve", "explain", "THE GEO GROUP, INC."],
+    ["resolve", "explain", "CSI AVIATION, INC", "-f", "json"],
 ]
 LEFT_TO_TYPER = [
     ["--help"], ["top", "--help"], ["top", "-n", "-1"], ["top", "--limit=abc"],
@@ -45,6 +50,8 @@ LEFT_TO_TYPER = [
     ["--format", "json", "top"], ["--engine", "sparkle", "top"], ["top", "--", "x"],
     ["ingest", "x.csv"], ["report", "--agency", "ICE", "--fy", "2026", "-o", "r.html"],
     ["award", "--show-sql=yes", "X"], ["top", "-f", "yaml"],
+    ["company"], ["resolve"], ["resolve", "update"], ["resolve", "explain"],
+    ["watch", "check"],
 ]
 
 
@@ -62,6 +69,8 @@ def test_fast_path_answers_as_typer_does(args, transactions_store, monkeypatch, 
     full = ["--store", str(transactions_store.root), *args]
     assert parse(full) is not None
     typer_run = _run(full, False, monkeypatch, capsys)
+    if args[0] in ("company", "resolve"):  # the first may resolve and store the families
+        typer_run = _run(full, False, monkeypatch, capsys)
     fast_run = _run(full, True, monkeypatch, capsys)
     assert fast_run == typer_run
     assert typer_run[1] or typer_run[0] == 2  # an answer, or a one-line error

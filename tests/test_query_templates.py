@@ -99,6 +99,7 @@ def test_family_and_brand_answers_read_the_stored_resolution(args, transactions_
     _modules_after(args, str(transactions_store.root))  # the first may resolve and store
     loaded = _modules_after(args, str(transactions_store.root))
     assert not loaded & {*HEAVY, "splink"}, sorted(loaded & {*HEAVY, "splink"})
+    assert "typer" not in loaded  # answered on the fast path (cli/fastpath.py)
 
 
 def test_stored_resolution_follows_the_data_and_the_judgements(tmp_path):

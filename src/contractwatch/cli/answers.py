@@ -100,3 +100,44 @@ def search(text: str, agency: str | None = None, fy: str | None = None,
         "award_id_piid", *result.meta["columns"], "recipient_name", "actions",
         "federal_action_obligation", "last_action_date", "matching_description",
         "awarding_sub_agency_name"])
+
+
+def company(name: str, agency: str | None = None, fy: str | None = None,
+            purpose: str | None = None, limit: int = 10, fmt: Format = Format.table) -> None:
+    from contractwatch.output import caveat, dumps, render
+
+    result = state.api().company(name, agency=agency, fy=fy, limit=limit, purpose=purpose)
+    m = result.meta
+    received = result.parts["received_as_subcontractor"]
+    if fmt == Format.json:
+        sys.stdout.write(dumps({
+            **result.facts, "family_id": m["family_id"], "family_name": m["family_name"],
+            "family_source": m["family_source"],
+            "federal_action_obligation": m["federal_action_obligation"],
+            "members": m["members"], "by_fiscal_year_and_agency": result.rows,
+            "largest_awards": m["largest_awards"], "brands_resold": m["brands_resold"],
+            # below the prime, never added to federal_action_obligation above
+            "received_as_subcontractor": {
+                "subaward_amount": received.meta.get("subaward_amount"),
+                "rows": received.rows, "caveats": received.caveats},
+            "caveats": result.caveats}) + "\n")
+        caveat(*result.caveats, *received.caveats)
+        return
+    if fmt == Format.csv:
+        render(result, "csv")
+        return
+    render(result.parts["members"], "table")
+    render(result, "table")
+    for part in ("largest_awards", "brands_resold", "received_as_subcontractor"):
+        if result.parts[part].rows:
+            render(result.parts[part], "table")
+
+
+def resolve_explain(name: str, fmt: Format = Format.table) -> None:
+    from contractwatch.output import dumps, render
+
+    result = state.api().explain(name)
+    if fmt == Format.json:  # the nested answer: organisations, their links and pairs
+        sys.stdout.write(dumps(result.meta["explained"]) + "\n")
+        return
+    render(result, fmt.value)

@@ -20,7 +20,7 @@ from typing import Any
 
 OPTIONS_JSON = Path(__file__).resolve().parents[1] / "data" / "cli_options.json"
 # the commands answered here: each is a function of cli/answers.py
-FAST_COMMANDS = ("status", "top", "trend", "award", "search")
+FAST_COMMANDS = ("status", "top", "trend", "award", "search", "company", "resolve explain")
 
 
 def parse(args: list[str]) -> Callable[[], None] | None:
@@ -28,10 +28,15 @@ def parse(args: list[str]) -> Callable[[], None] | None:
     when Typer must read it."""
     spec = json.loads(OPTIONS_JSON.read_text(encoding="utf-8"))
     chosen, i = _read_options(spec["global"], args, 0, stop_at_word=True)
-    if chosen is None or i >= len(args) or args[i] not in spec["commands"]:
+    if chosen is None or i >= len(args):
         return None
-    name = args[i]
-    values, end = _read_options(spec["commands"][name], args, i + 1, stop_at_word=False)
+    name = " ".join(args[i:i + 2])  # a group's command ("resolve explain")
+    if name not in spec["commands"]:
+        name = args[i]
+        if name not in spec["commands"]:
+            return None
+    first = i + len(name.split())
+    values, end = _read_options(spec["commands"][name], args, first, stop_at_word=False)
     if values is None or end != len(args):
         return None
     return lambda: _answer(name, chosen, values)
@@ -48,7 +53,7 @@ def _answer(name: str, chosen: dict[str, Any], values: dict[str, Any]) -> None:
     state.engine = chosen["engine"]
     if "fmt" in values:
         values["fmt"] = Format(values["fmt"])
-    getattr(answers, name)(**values)
+    getattr(answers, name.replace(" ", "_"))(**values)
 
 
 def _read_options(params: list[dict[str, Any]], args: list[str], i: int,
@@ -124,9 +129,15 @@ def compile_options() -> dict[str, Any]:
     from contractwatch.cli import load_commands
 
     group = get_command(load_commands())
+
+    def command(name: str) -> Any:
+        found = group
+        for word in name.split():
+            found = found.commands[word]
+        return found
+
     return {"global": [_param(p) for p in group.params],
-            "commands": {n: [_param(p) for p in group.commands[n].params]
-                         for n in FAST_COMMANDS}}
+            "commands": {n: [_param(p) for p in command(n).params] for n in FAST_COMMANDS}}
 
 
 def _param(p: Any) -> dict[str, Any]:
