@@ -22,7 +22,14 @@ from typing import Any
 from contractwatch import queries
 from contractwatch.agencies import UnknownAgency, resolve_agency
 from contractwatch.result import Result
-from contractwatch.store import Block, Catalog, LoadRecord
+from contractwatch.store import (
+    Block,
+    Catalog,
+    LoadRecord,
+    resolve_dir,
+    stored_folder,
+    stored_version,
+)
 from contractwatch.values.ids import PERMALINK
 
 TOP_BY = ("recipient", "psc", "naics", "fy", "agency", "vehicle", "family", "brand",
@@ -570,11 +577,18 @@ def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: i
     if by == "vehicle":
         return _search_by_vehicle(catalog, text, f, values, policy)
     paged = "paged" if offset else "first"
-    counted, _ = run_query(catalog, f"search_count:{policy}", values,
-                        lambda v: _count(_search_expr(catalog, policy, sort, v)))
     rows, sql = run_query(catalog, f"search:{sort}:{paged}:{policy}", values,
                           lambda v: _search_page(catalog, policy, sort, v, bool(offset),
                                                  asked), precompiled=not asked)
+    # the page carries the number of matching awards (one pass, not a count and a page);
+    # a page past the end has no row to carry it
+    total = rows[0]["_total_awards"] if rows else 0
+    for row in rows:
+        del row["_total_awards"]
+    if not rows and offset:
+        counted, _ = run_query(catalog, f"search_count:{policy}", values,
+                               lambda v: _count(_search_expr(catalog, policy, sort, v)))
+        total = counted[0]["n"]
     notes = caveats(catalog, f, policy)
     if asked:
         loads = {i for r in rows for i in r.pop("_loads") or []}
@@ -583,9 +597,9 @@ def search(catalog: Catalog, text: str, filters: Filters | None = None, limit: i
     return Result(
         title=f"Awards whose descriptions contain {text!r} — {f.describe()}",
         columns=[*SEARCH_COLUMNS, *names], rows=rows, sql=sql, caveats=notes,
-        meta={"total_awards": int(counted[0]["n"]), "offset": offset, "limit": limit,
+        meta={"total_awards": int(total), "offset": offset, "limit": limit,
               "sort": sort, "columns": [a.name for a in asked]},
-        facts={"total_awards": int(counted[0]["n"])},
+        facts={"total_awards": int(total)},
     )
 
 
@@ -718,7 +732,9 @@ def _search_order(expr: Any, sort: str) -> list[Any]:
 
 def _search_page(catalog: Catalog, policy: str, sort: str, v: dict[str, Any],
                  paged: bool, asked: list[Any] | None = None) -> Any:
+    """One page of `_search_expr`, each row with `_total_awards`: how many awards match."""
     expr = _search_expr(catalog, policy, sort, v)
+    expr = expr.mutate(_total_awards=expr.award_key.count().over())
     expr = _page(expr, _search_order(expr, sort), v["limit"], v["offset"] if paged else 0)
     if not asked:
         return expr
@@ -947,16 +963,8 @@ def _award_detail(catalog: Catalog, keys: list[str]) -> dict[str, Any] | None:
 def status(catalog: Catalog, policy: str = "keep") -> Result:
     """Loads, rows, date coverage per agency and fiscal year, duplicates and warnings."""
     if catalog.loads:
-        rows, sql = run_query(catalog, f"status:{policy}", {},
-                           lambda v: _status_expr(catalog, policy))
-        # the current rows are the status rows' transactions, counted group by group; when
-        # every stored row is current, policy 'keep' counts every stored row
+        rows, sql, stored = _status_rows(catalog, policy)
         current = sum(int(r["transactions"]) for r in rows)
-        if policy == "keep" and catalog.all_rows_current():
-            stored = current
-        else:
-            stored = int(run_query(catalog, "stored", {},
-                                   lambda v: _count(catalog.transactions_all()))[0][0]["n"])
     else:
         rows, sql, stored, current = [], None, 0, 0
     covering = Counter((b.agency, b.fiscal_year) for ld in catalog.loads for b in ld.blocks
@@ -992,6 +1000,39 @@ def status(catalog: Catalog, policy: str = "keep") -> Result:
         facts={"loads_in_store": len(loads), "rows_stored": stored, "rows_current": current,
                "duplicate_copies_current": copies, "superseded_or_withdrawn": stored - current},
     )
+
+
+def _status_rows(catalog: Catalog, policy: str) -> tuple[list[dict[str, Any]], str, int]:
+    """(status rows, their SQL, rows stored). They change only when the loads do, and
+    computing them reads every stored row (seconds at ten million), so on DuckDB they are
+    computed once per state of the loads and kept in `<store>/resolve/status-<policy>/`
+    (versioned by the loads and by the SQL text); every later `status` reads that file."""
+    sql = template_sql(catalog, f"status:{policy}", {})
+    if sql is None:  # Spark, or a store with deletions: computed each time
+        rows, sql = run_query(catalog, f"status:{policy}", {},
+                              lambda v: _status_expr(catalog, policy))
+        return rows, sql, _stored_count(catalog, policy, rows)
+    def write(folder: Path) -> None:
+        target = str(folder / "status.parquet").replace("'", "''")
+        catalog.duck.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
+        rows = catalog.fetch(f"SELECT * FROM read_parquet('{target}')")
+        (folder / "stored.txt").write_text(str(_stored_count(catalog, policy, rows)))
+
+    folder = stored_folder(resolve_dir(catalog) / f"status-{policy}",
+                           stored_version(catalog, "status", policy, sql), write)
+    path = str(folder / "status.parquet").replace("'", "''")
+    rows = catalog.fetch(f"SELECT * FROM read_parquet('{path}') "
+                         "ORDER BY awarding_sub_agency_code, fiscal_year")
+    return rows, sql, int((folder / "stored.txt").read_text())
+
+
+def _stored_count(catalog: Catalog, policy: str, rows: list[dict[str, Any]]) -> int:
+    """Rows stored: the status rows' transactions when every stored row is current and
+    policy 'keep' counts them all; else counted."""
+    if policy == "keep" and catalog.all_rows_current():
+        return sum(int(r["transactions"]) for r in rows)
+    return int(run_query(catalog, "stored", {},
+                         lambda v: _count(catalog.transactions_all()))[0][0]["n"])
 
 
 def _status_expr(catalog: Catalog, policy: str) -> Any:

@@ -396,10 +396,7 @@ def company(catalog: Catalog, name: str, filters: Filters | None = None, limit: 
     attach_families(catalog, policy)
     attach_brands(catalog)
     values = {**filter_values(f), "key": family["family_id"], "limit": limit}
-    parts = {}
-    for part in COMPANY_PARTS:
-        parts[part] = run_query(catalog, f"company_{part}:{policy}", values,
-                                lambda v, part=part: _company_expr(catalog, part, policy, v))
+    parts = _company_parts(catalog, policy, values)
     rows, sql = parts["by_year"]
     member_rows = parts["members"][0]
     brand_rows = parts["brands"][0]
@@ -470,22 +467,68 @@ def _also_matched(name: str, family: dict[str, Any]) -> list[str]:
 
 
 COMPANY_PARTS = ("by_year", "members", "largest", "brands")
+COMPANY_ROWS = "cw_company_rows"  # the family's rows in scope, read once per `company`
+# the columns the parts read (awards() and the brands' join among them), nothing wider:
+# the rows of a family lie all over the store, so each column more is read from every part
+COMPANY_COLUMNS = (
+    "contract_award_unique_key", "award_id_piid", "modification_number", "transaction_number",
+    "action_date", "fiscal_year", "awarding_sub_agency_code", "awarding_sub_agency_name",
+    "recipient_name", "recipient_uei", "parent_award_id_piid", "parent_award_agency_id",
+    "federal_action_obligation", "potential_total_value_of_award", "transaction_description",
+    "usaspending_permalink", "organisation_id", "family_id", "family_source")
 
 
-def _company_expr(catalog: Catalog, part: str, policy: str, v: dict[str, Any]) -> Any:
-    """One part of `company` for the family `v["key"]`. Its members are the recipient names
-    of the family's rows in scope; the largest awards and brands count every row in scope
-    under those names."""
-    from contractwatch import queries
+def _company_parts(catalog: Catalog, policy: str, values: dict[str, Any]
+                   ) -> dict[str, tuple[list[dict[str, Any]], str]]:
+    """Each part of `company`. On DuckDB the family's rows in scope are read from the store
+    once, into a temporary table the parts' templates read (four passes over every stored
+    row cost seconds at ten million rows); elsewhere each part is one Ibis expression."""
+    from contractwatch.analyze import template_sql
 
+    if values.get("purpose") is not None:  # the stored tags the purpose filter joins
+        from contractwatch.purposes import attach_tags
+
+        attach_tags(catalog)
+    sql = template_sql(catalog, f"company_rows:{policy}", values)
+    if sql is None:
+        return {part: run_query(catalog, f"company_{part}:{policy}", values,
+                                lambda v, part=part: _company_expr(
+                                    catalog, part, policy, v, _company_rows_expr(
+                                        catalog, policy, v)), precompiled=False)
+                for part in COMPANY_PARTS}
+    read = f"CREATE OR REPLACE TEMP TABLE {COMPANY_ROWS} AS {sql}"
+    catalog.duck.execute(read)
+    try:
+        parts = {part: run_query(catalog, f"company_{part}:{policy}", values,
+                                 lambda v: None) for part in COMPANY_PARTS}
+        # the SQL shown is the SQL that ran: the read of the rows, then the part's query
+        return {part: (rows, f"{read};\n{part_sql}") for part, (rows, part_sql)
+                in parts.items()}
+    finally:
+        catalog.duck.execute(f"DROP TABLE IF EXISTS {COMPANY_ROWS}")
+
+
+def _company_rows_expr(catalog: Catalog, policy: str, v: dict[str, Any]) -> Any:
+    """The rows in scope under a name the family `v["key"]`'s mapping holds, with their
+    family columns (only those rows can join the family: one column compared first, so the
+    six-column join key is built for them, not for the whole store)."""
     scope = apply_values(catalog.transactions(policy), v)
-    # only rows under a name the family's mapping holds can join it: one column compared
-    # first, so the six-column join key is built for those rows, not for the whole store
     m = catalog.table(attach_families(catalog, policy))
     spelled = m.filter(m.family_id == v["key"]).select(name=m.recipient_name.fill_null(""))
     scope = scope.filter(scope.recipient_name.fill_null("").isin(spelled.name))
-    t = with_families(catalog, scope, policy)
-    t = t.filter(t.family_id == v["key"])
+    return with_families(catalog, scope, policy).select(*COMPANY_COLUMNS)
+
+
+def _company_expr(catalog: Catalog, part: str, policy: str, v: dict[str, Any],
+                  rows: Any) -> Any:
+    """One part of `company` for the family `v["key"]` from `rows` (`_company_rows_expr`,
+    or the table it was read into). Its members are the recipient names of the family's
+    rows in scope; the largest awards and brands count every row in scope under those
+    names."""
+    from contractwatch import queries
+
+    scope = rows
+    t = scope.filter(scope.family_id == v["key"])
     if part == "by_year":
         return t.group_by(["fiscal_year", "awarding_sub_agency_code",
                            "awarding_sub_agency_name"]).aggregate(
@@ -522,8 +565,15 @@ def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str
     for policy in ("keep", "collapse"):
         for by in ("family", "brand"):
             yield f"top:{by}:{policy}", _top_expr(catalog, by, policy, p)
+        rows = _company_rows_expr(catalog, policy, p)
+        yield f"company_rows:{policy}", rows
+        # the parts read the rows' table (an empty one of the same columns, to compile)
+        catalog.con.create_table(COMPANY_ROWS, schema=rows.schema(), temp=True,
+                                 overwrite=True)
+        catalog._cache.pop(COMPANY_ROWS, None)
         for part in COMPANY_PARTS:
-            yield f"company_{part}:{policy}", _company_expr(catalog, part, policy, p)
+            yield f"company_{part}:{policy}", _company_expr(catalog, part, policy, p,
+                                                            catalog.table(COMPANY_ROWS))
         yield f"company_subawards:{policy}", _received_expr(catalog, policy, p)
 
 
