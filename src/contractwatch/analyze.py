@@ -26,6 +26,7 @@ from contractwatch.store import (
     Block,
     Catalog,
     LoadRecord,
+    StoreError,
     resolve_dir,
     stored_folder,
     stored_version,
@@ -790,9 +791,16 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse",
                                  "view lists its orders; `award ORDER --columns …` or "
                                  "`search` shows the columns per award")
         return found
-    rows, sql = run_query(catalog, f"award:{policy}", {"key": key},
-                          lambda v: _award_expr(catalog, policy, v, asked),
-                          precompiled=not asked)
+    if policy not in ("keep", "collapse"):
+        raise StoreError(f"unknown duplicate policy {policy!r}")
+    # every current row of the award, each marked whether it is an exact copy inside its
+    # API export: policy 'collapse' shows the others, and the count under 'keep' comes from
+    # the same pass (not a second one over the store)
+    kept, sql = run_query(catalog, "award", {"key": key},
+                          lambda v: _award_expr(catalog, v, asked), precompiled=not asked)
+    rows = [r for r in kept if policy == "keep" or not r["_copy"]]
+    for row in kept:
+        del row["_copy"]
     if not rows:
         raise LookupError(f"no award {award_id!r} in the store (give a PIID such as "
                           "70CDCR26FR0000024 or a generated id CONT_AWD_…)")
@@ -820,9 +828,10 @@ def award(catalog: Catalog, award_id: str, policy: str = "collapse",
         notes.append(f"this PIID maps to {len(keys)} award keys (the recorded parent vehicle "
                      f"changed or the PIID is reused): {', '.join(keys)}")
     if policy == "collapse":
-        counted = run_query(catalog, "award_kept", {"key": key},
-                         lambda v: _award_kept_expr(catalog, v))[0][0]
-        dropped = int(counted["n"]) - len(rows)
+        amounts = [r["federal_action_obligation"] for r in kept
+                   if r["federal_action_obligation"] is not None]
+        counted = {"total": sum(amounts, Decimal("0")) if amounts else None}
+        dropped = len(kept) - len(rows)
         if dropped:
             from contractwatch.values.money import format_dollars
 
@@ -933,9 +942,18 @@ def _of_award(t: Any, key: Any) -> Any:
                                                    t.award_id_piid.upper() == key))
 
 
-def _award_expr(catalog: Catalog, policy: str, v: dict[str, Any],
-                asked: list[Any] | None = None) -> Any:
-    rows_expr = _of_award(catalog.transactions(policy), v["key"])
+def _award_expr(catalog: Catalog, v: dict[str, Any], asked: list[Any] | None = None) -> Any:
+    """The award's current rows under policy 'keep' in action order, each with `_copy`:
+    whether it is an exact copy inside its API export (policy 'collapse' leaves those out)."""
+    import ibis
+
+    rows_expr = _of_award(catalog.transactions("keep"), v["key"])
+    marks = catalog.copies_table().select("load_id", "source_row").distinct().mutate(
+        _copy=ibis.literal(True))
+    joined = rows_expr.left_join(marks, [rows_expr.load_id == marks.load_id,
+                                         rows_expr.source_row == marks.source_row])
+    rows_expr = joined.select(*[rows_expr[c] for c in rows_expr.columns],
+                              _copy=marks._copy.notnull())
     extra: list[str] = []
     if asked:  # columns named by the reader, each action's value (asked_columns.py)
         from contractwatch.asked_columns import with_asked
@@ -944,12 +962,7 @@ def _award_expr(catalog: Catalog, policy: str, v: dict[str, Any],
         extra = [a.name for a in asked if a.name not in AWARD_COLUMNS]
     rows_expr = rows_expr.order_by(["action_date", "modification_number",
                                     "transaction_number", "source_row"])
-    return rows_expr.select(*AWARD_COLUMNS, *extra)
-
-
-def _award_kept_expr(catalog: Catalog, v: dict[str, Any]) -> Any:
-    kept = _of_award(catalog.transactions("keep"), v["key"])
-    return kept.aggregate(n=kept.count(), total=kept.federal_action_obligation.sum())
+    return rows_expr.select(*AWARD_COLUMNS, *extra, "_copy")
 
 
 def _award_detail(catalog: Catalog, keys: list[str]) -> dict[str, Any] | None:
@@ -1060,10 +1073,9 @@ def query_expressions(catalog: Catalog, p: dict[str, Any]) -> Iterator[tuple[str
         for sort in SEARCH_SORTS:
             yield f"search:{sort}:first:{policy}", _search_page(catalog, policy, sort, p, False)
             yield f"search:{sort}:paged:{policy}", _search_page(catalog, policy, sort, p, True)
-        yield f"award:{policy}", _award_expr(catalog, policy, p)
         yield f"search_vehicles:{policy}", _search_vehicles_expr(catalog, policy, p)
         yield f"status:{policy}", _status_expr(catalog, policy)
         yield f"current:{policy}", _count(catalog.transactions(policy))
-    yield "award_kept", _award_kept_expr(catalog, p)
+    yield "award", _award_expr(catalog, p)
     yield "stored", _count(catalog.transactions_all())
     yield "copies", _copies_expr(catalog, p)
