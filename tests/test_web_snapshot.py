@@ -225,3 +225,50 @@ def test_a_large_stores_snapshot_read_from_its_file_gives_the_same_pages(
         assert views.agency(on_disk, agency, year).to_json() == \
             views.agency(in_memory, agency, year).to_json()
     assert Snapshot(store).saved  # the next server, in memory again, reads the same file
+
+
+def test_sibling_orders_from_the_vehicles_list_are_the_query(snap):
+    """An award page's sibling orders, taken from its vehicle's orders listed once per
+    snapshot, are the rows of the one-award query (q.SIBLINGS) for each award tried."""
+    from contractwatch.analyze import Filters
+    from contractwatch.web import queries, views
+
+    awards = snap.rows("SELECT award_key, arg_max(award_id_piid, action_date) AS piid, "
+                       "arg_max(parent_award_id_piid, action_date) AS parent FROM web_rows "
+                       "WHERE parent_award_id_piid IS NOT NULL GROUP BY award_key "
+                       "ORDER BY hash(award_key) LIMIT 150")
+    assert len(awards) == 150
+    shown = 0
+    for a in awards:
+        where, params = snap.scope(Filters(), "keep")
+        params.update(parent=a["parent"], exclude=[a["award_key"]], piid=a["piid"])
+        expected = snap.rows(queries.SIBLINGS.format(where=where), params)
+        assert views.sibling_orders(snap, where, params) == expected, a
+        shown += len(expected)
+    assert shown  # some awards have siblings
+
+
+def test_search_ranked_on_sums_is_the_full_search(transactions_store):
+    """A search ordered by obligations, date or actions works out the latest action's values
+    for the page's awards only (q.SEARCH_RANKED); its pages are those of q.SEARCH, which
+    works them out for every matching award."""
+    from decimal import Decimal
+
+    from contractwatch.web import queries, views
+
+    snap = Snapshot(transactions_store)
+    asked = [views.SearchQuery(q=text, agency=agency, sort=sort, page=page)
+             for text in ("services", "detention", "skip tracing", "no such words")
+             for agency in (None, "ICE") for sort in queries.RANKED_ORDERS
+             for page in (1, 3)]
+    asked += [views.SearchQuery(q="services", min_amount=Decimal("1000000"), sort="date"),
+              views.SearchQuery(q="guard", max_amount=Decimal("0"), fy=2025, sort="actions")]
+    for sq in asked:
+        ranked = views.search(snap, sq).to_json()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(queries, "RANKED_ORDERS", ())
+            full = views.search(snap, sq).to_json()
+        assert ranked["facts"]["total_awards"] == full["facts"]["total_awards"], sq
+        for part in ("rows", "source_rows"):
+            assert ranked["tables"]["results"][part] == full["tables"]["results"][part], sq
+    assert full["facts"]["total_awards"]  # the last asked matches something

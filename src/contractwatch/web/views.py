@@ -7,6 +7,7 @@ HTML page, its JSON twin and its CSV downloads are the same figures by construct
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date
@@ -203,11 +204,12 @@ def _trend(snap: Snapshot, f: Filters, policy: str, loads: list[str]) -> Table:
 
 
 def _top(snap: Snapshot, sql: str, f: Filters, policy: str, limit: int, title: str,
-         columns: list[str], loads: list[str], key: str = "") -> Table:
+         columns: list[str], loads: list[str], key: str = "", table: str | None = None
+         ) -> Table:
     where, params = snap.scope(f, policy)
     text = sql.format(where=where, key=key)
     params["limit"] = limit
-    rows = snap.rows(text, params)
+    rows = snap.rows(text, params, table)
     return Table(title, columns, rows, snap.shown(text, params), loads=loads)
 
 
@@ -235,45 +237,50 @@ def agency(snap: Snapshot, name: str, fy: int | None = None, policy: str = "keep
     tr.sources = [rows_url(agency=a.code, fy=r["fiscal_year"]) for r in tr.rows]
     charts["by_year"] = ch.bar_by_year(tr.rows) if tr.rows else None
 
-    rec = _top(snap, q.TOP, f, policy, limit, f"Top {limit} prime recipients (as recorded)"
-               f"{years}", ["recipient_name", "federal_action_obligation", "transactions",
-                            "awards"], loads_fy, key="recipient_name")
-    rec.caveats = _caveats(snap, f, policy)
-    rec.sources = [rows_url(agency=a.code, fy=fy, recipient_name=r["recipient_name"] or "")
-                   for r in rec.rows]
-    tables["recipients"] = rec
-    charts["recipients"] = ch.bar_ranked(rec.rows, "recipient_name") if rec.rows else None
+    # the year's queries read a table of the year's rows (on a large store), not every row
+    fy_where, fy_params = snap.scope(f, policy)
+    with snap.narrowed(fy_where, fy_params) if fy else contextlib.nullcontext() as table:
+        rec = _top(snap, q.TOP, f, policy, limit, f"Top {limit} prime recipients (as recorded)"
+                   f"{years}", ["recipient_name", "federal_action_obligation", "transactions",
+                                "awards"], loads_fy, key="recipient_name", table=table)
+        rec.caveats = _caveats(snap, f, policy)
+        rec.sources = [rows_url(agency=a.code, fy=fy, recipient_name=r["recipient_name"] or "")
+                       for r in rec.rows]
+        tables["recipients"] = rec
+        charts["recipients"] = ch.bar_ranked(rec.rows, "recipient_name") if rec.rows else None
 
-    for by, label in (("family", "corporate families"), ("brand", "brands named in descriptions")):
-        try:
-            if by == "family":
-                snap.families()
-                t = _top(snap, q.TOP_FAMILY, f, policy, limit, f"Top {limit} {label}{years}",
-                         ["family_name", "federal_action_obligation", "transactions", "awards",
-                          "members", "family_source"], loads_fy)
-                t.caveats = [FAMILY_NOTE]
-                t.sources = [rows_url(agency=a.code, fy=fy, family=r["family_id"])
-                             for r in t.rows]
-            else:
-                snap.brands()
-                t = _top(snap, q.TOP_BRAND, f, policy, limit, f"Top {limit} {label}{years}",
-                         ["brand", "federal_action_obligation", "transactions", "awards",
-                          "prime_recipients", "shared_with_other_brands"], loads_fy)
-                t.caveats = [BRAND_NOTE]
-        except Exception as exc:  # the page stays useful without the section
-            t = Table(f"Top {label}{years}", [], [], unavailable=_unavailable(label, exc))
-        tables[by] = t
+        for by, label in (("family", "corporate families"),
+                          ("brand", "brands named in descriptions")):
+            try:
+                if by == "family":
+                    snap.families()
+                    t = _top(snap, q.TOP_FAMILY, f, policy, limit, f"Top {limit} {label}{years}",
+                             ["family_name", "federal_action_obligation", "transactions", "awards",
+                              "members", "family_source"], loads_fy, table=table)
+                    t.caveats = [FAMILY_NOTE]
+                    t.sources = [rows_url(agency=a.code, fy=fy, family=r["family_id"])
+                                 for r in t.rows]
+                else:
+                    snap.brands()
+                    t = _top(snap, q.TOP_BRAND, f, policy, limit, f"Top {limit} {label}{years}",
+                             ["brand", "federal_action_obligation", "transactions", "awards",
+                              "prime_recipients", "shared_with_other_brands"], loads_fy,
+                             table=table)
+                    t.caveats = [BRAND_NOTE]
+            except Exception as exc:  # the page stays useful without the section
+                t = Table(f"Top {label}{years}", [], [], unavailable=_unavailable(label, exc))
+            tables[by] = t
 
-    tables["purpose"] = _purposes(snap, f, policy, years, loads_fy)
+        tables["purpose"] = _purposes(snap, f, policy, years, loads_fy, table)
 
-    for by, col, label in (("psc", "product_or_service_code_description", "product and "
-                            "service categories (PSC)"),
-                           ("naics", "naics_description", "industries (NAICS)")):
-        t = _top(snap, q.TOP, f, policy, 10, f"Top 10 {label}{years}",
-                 [col, "federal_action_obligation", "transactions", "awards"], loads_fy,
-                 key=col)
-        t.sources = [rows_url(agency=a.code, fy=fy, **{col: r[col] or ""}) for r in t.rows]
-        tables[by] = t
+        for by, col, label in (("psc", "product_or_service_code_description", "product and "
+                                "service categories (PSC)"),
+                               ("naics", "naics_description", "industries (NAICS)")):
+            t = _top(snap, q.TOP, f, policy, 10, f"Top 10 {label}{years}",
+                     [col, "federal_action_obligation", "transactions", "awards"], loads_fy,
+                     key=col, table=table)
+            t.sources = [rows_url(agency=a.code, fy=fy, **{col: r[col] or ""}) for r in t.rows]
+            tables[by] = t
 
     where, params = snap.scope(f_all, policy)
     cov_sql = q.COVERAGE.format(where=where)
@@ -306,7 +313,7 @@ def agency(snap: Snapshot, name: str, fy: int | None = None, policy: str = "keep
 
 
 def _purposes(snap: Snapshot, f: Filters, policy: str, years: str,
-              loads: list[str]) -> Table:
+              loads: list[str], table: str | None = None) -> Table:
     """What the money buys: obligations by purpose tag (an award counts under each)."""
     from contractwatch.purposes import MULTI_TAG_NOTE, RULES_NOTE, UNTAGGED, load_taxonomy
 
@@ -318,7 +325,7 @@ def _purposes(snap: Snapshot, f: Filters, policy: str, years: str,
     names = {t.id: t.name for t in load_taxonomy()} | {UNTAGGED: "(no purpose tag)"}
     where, params = snap.scope(f, policy)
     text = q.TOP_PURPOSE.format(where=where)
-    rows = snap.rows(text, params)
+    rows = snap.rows(text, params, table)
     for r in rows:
         r["purpose_name"] = names.get(r["purpose"], r["purpose"])
     return Table(f"What the money buys: obligations by purpose{years}",
@@ -490,7 +497,7 @@ def award(snap: Snapshot, award_id: str, policy: str = "collapse",
         params.update(parent=parent, exclude=keys or [latest["award_id_piid"]],
                       piid=latest["award_id_piid"])
         sql = q.SIBLINGS.format(where=where)
-        siblings.rows = snap.rows(sql, params)
+        siblings.rows = sibling_orders(snap, where, params)
         siblings.sql = snap.shown(sql, params)
         siblings.sources = [rows_url(award=r["award_key"]) for r in siblings.rows]
         siblings.caveats = [f"awards whose latest action names {parent} as parent; obligations "
@@ -542,6 +549,22 @@ def award(snap: Snapshot, award_id: str, policy: str = "collapse",
             "ceiling = the award's own potential value from its latest action, never summed; "
             "its vehicle's ceiling is a different number"],
         loads=_load_info(snap, loads))
+
+
+def sibling_orders(snap: Snapshot, where: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows q.SIBLINGS gives, from the vehicle's orders listed once per snapshot (many
+    orders share a vehicle; at 10M rows the query took 0.4–0.6 s per award page); the
+    query itself when the list kept is too short to leave 100 after the exclusions."""
+    kept = q.VEHICLE_ORDERS_KEPT
+    orders = snap.rows_once(q.VEHICLE_ORDERS.format(where=where),
+                            {**{k: params[k] for k in params if k not in ("exclude", "piid")},
+                             "limit": kept})
+    exclude = set(params["exclude"])
+    rows = [r for r in orders if r["award_key"] not in exclude  # IS DISTINCT FROM: None too
+            and r["award_id_piid"] != params["piid"]]
+    if len(orders) == kept and len(rows) < q.SIBLINGS_SHOWN:
+        return snap.rows(q.SIBLINGS.format(where=where), params)
+    return rows[:q.SIBLINGS_SHOWN]
 
 
 SUBAWARD_COLUMNS = ["subaward_number", "subawardee_name", "subaward_amount",
@@ -652,7 +675,8 @@ def search(snap: Snapshot, sq: SearchQuery, policy: str = "keep",
     where, params = snap.scope(f, policy)
     params.update(q=sq.q.strip(), min=sq.min_amount, max=sq.max_amount, limit=per_page,
                   offset=(sq.page - 1) * per_page)
-    sql = q.SEARCH.format(where=where, order=q.SEARCH_ORDER[sq.sort])
+    text = q.SEARCH_RANKED if sq.sort in q.RANKED_ORDERS else q.SEARCH
+    sql = text.format(where=where, order=q.SEARCH_ORDER[sq.sort])
     rows = snap.rows(sql, params)
     if rows:
         total = int(rows[0]["total_awards"])
