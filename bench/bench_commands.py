@@ -92,6 +92,8 @@ def main() -> None:
     ap.add_argument("--store", type=Path)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--only", help="only commands starting with this word")
+    ap.add_argument("--skip", action="append", default=[],
+                    help="leave out commands starting with this word (repeatable)")
     ap.add_argument("--out", help="also write the table as JSON to this file")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
@@ -114,7 +116,8 @@ def main() -> None:
     manifest = json.loads((store / "manifest.json").read_text())
     files = [str(store / "loads" / ld["load_id"] / "transactions.parquet")
              for ld in manifest["loads"]]
-    chosen = [(c, q) for c, q in COMMANDS if not args.only or c[0] == args.only]
+    chosen = [(c, q) for c, q in COMMANDS
+              if (not args.only or c[0] == args.only) and c[0] not in args.skip]
     runs: dict[int, tuple[list[tuple[float, float]], list[tuple[float, float]]]] = {
         i: ([], []) for i in range(len(chosen))}
     for cmd, _ in chosen:  # one warm-up each: file cache, .pyc files

@@ -195,15 +195,17 @@ def _rows(catalog: Catalog, expr: Any) -> list[dict[str, Any]]:
 
 
 def run_query(catalog: Catalog, name: str, values: dict[str, Any],
-              build: Any, precompiled: bool = True) -> tuple[list[dict[str, Any]], str]:
+              build: Any, precompiled: bool = True, inline_ctes: bool = False
+              ) -> tuple[list[dict[str, Any]], str]:
     """Rows and SQL text of one analysis: on DuckDB its precompiled template with the values
-    filled in, elsewhere (Spark, a store with deletions, or columns asked by name, which no
-    template holds) `build(values)` compiled by Ibis."""
+    filled in (`inline_ctes`: see queries.inlined), elsewhere (Spark, a store with
+    deletions, or columns asked by name, which no template holds) `build(values)` compiled
+    by Ibis."""
     if values.get("purpose") is not None:  # the stored tags the purpose filter joins
         from contractwatch.purposes import attach_tags
 
         values = {**values, "purpose_tags": attach_tags(catalog)}
-    sql = template_sql(catalog, name, values) if precompiled else None
+    sql = template_sql(catalog, name, values, inline_ctes) if precompiled else None
     if sql is not None:
         return catalog.fetch(sql), sql
     if values.get("purpose") is not None:
@@ -212,7 +214,8 @@ def run_query(catalog: Catalog, name: str, values: dict[str, Any],
     return _rows(catalog, expr), catalog.to_sql(expr)
 
 
-def template_sql(catalog: Catalog, name: str, values: dict[str, Any]) -> str | None:
+def template_sql(catalog: Catalog, name: str, values: dict[str, Any],
+                 inline_ctes: bool = False) -> str | None:
     """The precompiled SQL of an analysis with the values filled in, ready to run on
     `catalog.duck`; None where it must be compiled by Ibis (Spark, or a store with
     deletions: a delta's deletions make a third shape of the current state)."""
@@ -220,7 +223,9 @@ def template_sql(catalog: Catalog, name: str, values: dict[str, Any]) -> str | N
         return None
     catalog.raw_tables()
     variant = "disjoint" if catalog.all_rows_current() else "general"
-    return queries.fill(f"{name}:{variant}", values)
+    # inlined only where measured faster: over the stored rows themselves (disjoint); the
+    # general variant's common expression is the current state, costly to compute again
+    return queries.fill(f"{name}:{variant}", values, inline_ctes and variant == "disjoint")
 
 
 def _count(t: Any) -> Any:

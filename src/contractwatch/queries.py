@@ -89,12 +89,25 @@ def template(name: str) -> str:
     return found[name]
 
 
-def fill(name: str, values: dict[str, Any]) -> str:
-    """The template `name` with the values filled in (absent ones NULL)."""
-    sql = template(name)
+def fill(name: str, values: dict[str, Any], inline_ctes: bool = False) -> str:
+    """The template `name` with the values filled in (absent ones NULL); with `inline_ctes`,
+    its common table expressions marked NOT MATERIALIZED (see `inlined`)."""
+    sql = inlined(template(name)) if inline_ctes else template(name)
     limit = values.get("limit")
     sql = re.sub(rf"\bLIMIT {LIMIT_MARK}\b", f"LIMIT {int(limit)}" if limit else "", sql)
     return re.sub("'§([a-z_]+)§'", lambda m: sql_literal(values.get(m.group(1))), sql)
+
+
+_CTE = re.compile(r'^((?:WITH |\), )"t\d+" AS) \($', re.MULTILINE)
+
+
+def inlined(sql: str) -> str:
+    """A template's common table expressions (Ibis names a subexpression used twice as one)
+    marked NOT MATERIALIZED: DuckDB otherwise stores each whole, which for a scope of
+    millions of rows and thirty columns costs more than reading the Parquet files again
+    with the filters of each use pushed into the scan. Applied to the template text, before
+    values are filled in, so no value can be mistaken for a CTE."""
+    return _CTE.sub(r"\1 NOT MATERIALIZED (", sql)
 
 
 def compile_all() -> dict[str, str]:
