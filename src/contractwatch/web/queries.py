@@ -62,6 +62,14 @@ ROW_COLUMNS = [
     "source_row", "load_id", "vintage",
 ]
 
+# the columns of web_rows that an agency overview's year tables and their scopes read
+NARROWED_COLUMNS = [
+    "is_copy", "awarding_agency_code", "awarding_sub_agency_code", "fiscal_year",
+    "federal_action_obligation", "award_key", "recipient_name", "resolution_key",
+    "transaction_description", "product_or_service_code", "product_or_service_code_description",
+    "naics_code", "naics_description",
+]
+
 WEB_ROWS_FOLDER = "web/rows"  # under the store: the snapshot, one folder per version
 WEB_ROWS_FILE = "rows.parquet"
 WEB_PAGES_FOLDER = "web/pages"  # pages built ahead (HTML), one folder per version
@@ -325,6 +333,8 @@ class Snapshot:
         """A table of the rows of one small scope (an agency's year), for a page that runs
         several queries on it: on a snapshot read from its file each of them would scan
         every row again (an agency's year overview ran seven, 0.1–0.3 s each, at 10M rows).
+        Only the columns an overview's year tables and scopes read (NARROWED_COLUMNS; a query
+        naming another fails): every column took 4 times as long to read.
         Yields None for a snapshot held in memory (scanning it is cheap)."""
         if not self.on_disk:
             yield None
@@ -334,7 +344,8 @@ class Snapshot:
         name = f"web_scope_{uuid.uuid4().hex}"
         cur = self.con.cursor()
         try:
-            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM web_rows WHERE {where}",
+            cur.execute(f"CREATE TABLE {name} AS SELECT {', '.join(NARROWED_COLUMNS)} "
+                        f"FROM web_rows WHERE {where}",
                         {k: v for k, v in params.items() if re.search(r"\$" + k + r"\b", where)})
             yield name
         finally:
