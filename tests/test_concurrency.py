@@ -232,10 +232,17 @@ def test_readers_see_consistent_states_while_ingests_commit(store_root: Path,
           f"{len(web_states)} states, 0 errors")
 
 
-def test_second_ingest_is_refused_with_the_writers_pid(store_root: Path) -> None:
+def test_second_ingest_is_refused_with_the_writers_pid(store_root: Path,
+                                                       tmp_path: Path) -> None:
     root = store_root
-    first = cli(root, "ingest", "--format", "json", str(FILES[2022]), str(FILES[2023]),
-                str(FILES[2024]))
+    # a first load that takes seconds (the FY2022 rows thirty times over, each repeat an
+    # export's exact copy), so that the second process, however slow to start on a busy
+    # machine, finds it still writing
+    text = FILES[2022].read_text(encoding="utf-8")
+    header, _, rows = text.partition("\n")
+    big = tmp_path / "FY2022_thirty_times.csv"
+    big.write_text(header + "\n" + rows * 30, encoding="utf-8")
+    first = cli(root, "ingest", "--format", "json", str(big))
     wait_for_staging(root, first)
     second = cli(root, "ingest", "--format", "json", str(FILES[2025]))
     out2, err2 = second.communicate(timeout=120)
@@ -245,7 +252,7 @@ def test_second_ingest_is_refused_with_the_writers_pid(store_root: Path) -> None
     message = " ".join(err2.split())
     assert f"is being written by pid {first.pid}" in message, message
     assert "--wait" in message and "Traceback" not in err2
-    assert manifest_names(root) == [FILES[y].name for y in (2021, 2022, 2023, 2024)]
+    assert manifest_names(root) == [FILES[2021].name, big.name]
 
 
 def test_library_writer_refuses_with_store_busy(store_root: Path) -> None:
